@@ -1,0 +1,24 @@
+// What the protocol layer needs from the product. main.ts passes an
+// implementation in; the attestation code never imports anything from here.
+
+export interface CoreConfig {
+  trustDomain: string;
+}
+
+export interface ValidationResult {
+  valid: boolean;
+  notes: string[];
+}
+
+export interface PluginHost {
+  // Parse, validate and apply plugin_data. Throws AttestorError on bad input;
+  // the previous configuration stays in force when it does.
+  configure(hclConfiguration: string, core: CoreConfig): Promise<void>;
+  // The same checks without applying anything.
+  validate(hclConfiguration: string, core: CoreConfig): Promise<ValidationResult>;
+  // Selector values (no type prefix) for the workload with this PID. Must
+  // stop and throw when `signal` aborts.
+  attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
+  // Release resources; called on Deinit and before exit.
+  close(): Promise<void>;
+}
