@@ -1,0 +1,630 @@
+#!/usr/bin/env bash
+# Bring up the integration-test rig: real parts, on loopback only.
+#
+#   test/env/up.sh               install what is missing (Debian packages),
+#                                build what is missing (spire-agent,
+#                                spire-server, cosign), start everything
+#   test/env/up.sh --no-install  start only what is already installed and
+#                                built; never runs apt-get or go build (the
+#                                test runner's global setup uses this)
+#
+# What runs, each as our own process with its own socket / port, never the
+# machine's default services:
+#   - dockerd    on unix://$SSA_STATE_DIR/docker.sock, no bridge, no iptables
+#                (containers must be run with --network none)
+#   - image      ssa-busybox:1, FROM scratch + Debian's static busybox, built
+#                locally: nothing is pulled from anywhere
+#   - registry   Debian's docker-registry (distribution) on 127.0.0.1:5055
+#   - podman     `podman system service` on unix://$SSA_STATE_DIR/podman.sock
+#                (optional: recorded as unavailable if it cannot work)
+#   - binaries   spire-agent / spire-server v1.15.3 and cosign, built from the
+#                Go module proxy into $SSA_CACHE_DIR/bin
+# and at the end $SSA_STATE_DIR/rig.json (read by test/support/rig.ts) and
+# $SSA_STATE_DIR/env.sh (`source` it to use the rig by hand).
+#
+# Idempotent: when everything is up a re-run only checks, rewrites nothing
+# and takes well under 2 s. Safe to run concurrently (locks below).
+#
+# Environment:
+#   SSA_CACHE_DIR      binaries and build dirs
+#                      (default ${XDG_CACHE_HOME:-$HOME/.cache}/spire-sigstore-attestor)
+#   SSA_STATE_DIR      sockets, data dirs, logs, pid files (default ${TMPDIR:-/tmp}/ssa-rig)
+#   SSA_REGISTRY_PORT  port of the plain registry on 127.0.0.1 (default 5055)
+#   SSA_COSIGN_VERSION cosign version to build (default below)
+#
+# Network rule: every server listens on a unix socket or on 127.0.0.1 only,
+# and the daemons that could pull images (dockerd, podman) get an HTTP(S)
+# proxy pointing at a closed loopback port, so any accidental pull of a
+# non-loopback image fails at once instead of leaving the machine. Only the
+# install steps (apt-get, the Go module proxy) talk to the outside.
+#
+# Stop with test/env/down.sh.
+
+set -euo pipefail
+
+# ---------------------------------------------------------------- settings --
+
+MODE=install
+for arg in "$@"; do
+  case "$arg" in
+    --no-install) MODE=no-install ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "up.sh: unknown argument '$arg' (usage: up.sh [--no-install])" >&2; exit 2 ;;
+  esac
+done
+
+SSA_CACHE_DIR="${SSA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spire-sigstore-attestor}"
+_tmp="${TMPDIR:-/tmp}"
+SSA_STATE_DIR="${SSA_STATE_DIR:-${_tmp%/}/ssa-rig}"
+SSA_REGISTRY_PORT="${SSA_REGISTRY_PORT:-5055}"
+SPIRE_VERSION=v1.15.3
+SSA_COSIGN_VERSION="${SSA_COSIGN_VERSION:-v3.1.3}"
+BUSYBOX_IMAGE=ssa-busybox:1
+APT_PACKAGES=(docker.io docker-registry busybox-static podman)
+
+STATE="$SSA_STATE_DIR"
+BIN="$SSA_CACHE_DIR/bin"
+DOCKER_SOCK="$STATE/docker.sock"
+PODMAN_SOCK="$STATE/podman.sock"
+# A closed loopback port used as HTTP(S) proxy for dockerd and podman (see
+# "Network rule" above). Go never proxies loopback addresses, so the local
+# registries keep working.
+DEAD_PROXY=http://127.0.0.1:9
+
+# Parts that could not be brought up: part -> reason (goes into rig.json).
+declare -A UNAVAILABLE=()
+
+log() { echo "up.sh: $*" >&2; }
+die() { echo "up.sh: ERROR: $*" >&2; exit 1; }
+
+# Unix socket paths are limited to 108 bytes; containerd's socket sits a few
+# levels below the state dir, so refuse paths that would break it obscurely.
+if [ "${#STATE}" -gt 60 ]; then
+  die "SSA_STATE_DIR '$STATE' is too long for unix socket paths (max 60 chars); set SSA_STATE_DIR to a shorter path"
+fi
+
+mkdir -p "$STATE" "$BIN"
+
+# Two locks (opened for append: a re-run must not even touch their mtime), so a slow build never blocks a test run that only needs the
+# daemons: fd 8 serializes starting daemons (state dir), fd 9 serializes
+# apt-get and go builds (cache dir). Daemons are started with both fds closed
+# so they never inherit (and keep holding) a lock.
+exec 8>>"$STATE/up.lock"
+exec 9>>"$SSA_CACHE_DIR/build.lock"
+
+# ----------------------------------------------------------------- helpers --
+
+# wait_until SECONDS CMD...: poll CMD every 0.2 s; bounded.
+wait_until() {
+  local secs=$1; shift
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+# pid_alive PIDFILE NAME: the pid in PIDFILE runs and its command line
+# mentions NAME (guards against a recycled pid).
+pid_alive() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+}
+
+# launch PIDFILE LOGFILE CMD...: start CMD as a daemon in its own session
+# (so it survives this script and a test runner killing our process group),
+# with no inherited stdio (so callers waiting for our pipes to close don't
+# hang) and no lock fds. The pid is written by the process itself just
+# before it execs CMD, so PIDFILE is exact.
+launch() {
+  local pidfile=$1 logfile=$2; shift 2
+  # shellcheck disable=SC2016
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
+    </dev/null >>"$logfile" 2>&1 8>&- 9>&- &
+}
+
+# stop_pid PIDFILE NAME: TERM, bounded wait, then KILL.
+stop_pid() {
+  local pidfile=$1 name=$2 pid
+  pid_alive "$pidfile" "$name" || { rm -f "$pidfile"; return 0; }
+  pid=$(cat "$pidfile")
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_until 20 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+last_lines() { tail -n "${2:-5}" "$1" 2>/dev/null | sed 's/^/    /' >&2 || true; }
+
+json_str() { # JSON string literal (paths and reasons: escape \ " and newlines)
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/ }
+  printf '"%s"' "$s"
+}
+
+# write_if_changed FILE: stdin -> FILE, atomically, only if different (so a
+# re-run changes nothing on disk).
+write_if_changed() {
+  local f=$1 content
+  content=$(cat; echo x); content=${content%x}   # keep trailing newlines
+  if [ -f "$f" ] && [ "$(cat "$f"; echo x)" = "${content}x" ]; then return 0; fi
+  printf '%s' "$content" >"$f.tmp.$$" && mv -f "$f.tmp.$$" "$f"
+}
+
+# Go: the go machines have it in /usr/local/go, not always on PATH.
+find_go() {
+  command -v go >/dev/null 2>&1 && return 0
+  [ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH" && return 0
+  return 1
+}
+
+# ----------------------------------------------------------- Debian pkgs --
+
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+
+ensure_packages() {
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do pkg_installed "$p" || missing+=("$p"); done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "[packages] installed: ${APT_PACKAGES[*]}"
+    return
+  fi
+  if [ "$MODE" = no-install ]; then
+    log "[packages] missing (not installing, --no-install): ${missing[*]}"
+    return
+  fi
+  flock 9
+  log "[packages] installing ${missing[*]} (apt-get update + install)"
+  # Keep the packages' maintainer scripts from starting the machine-wide
+  # dockerd / docker-registry services: the rig runs its own instances with
+  # its own config, and the default ones would listen beyond loopback.
+  local policy=/usr/sbin/policy-rc.d created_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+  fi
+  local rc=0
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; } \
+    >"$SSA_CACHE_DIR/apt.log" 2>&1 || rc=$?
+  [ -n "$created_policy" ] && rm -f "$policy"
+  flock -u 9
+  if [ $rc -ne 0 ]; then
+    last_lines "$SSA_CACHE_DIR/apt.log" 15
+    die "apt-get install ${missing[*]} failed (full log: $SSA_CACHE_DIR/apt.log); fix apt (run as root?) and re-run test/env/up.sh"
+  fi
+}
+
+# ------------------------------------------------------------------ dockerd --
+
+docker_cli() { DOCKER_CONFIG="$STATE/docker-config" docker -H "unix://$DOCKER_SOCK" "$@"; }
+docker_ok() { docker_cli version --format '{{.Server.Version}}'; }
+
+start_dockerd() {
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
+    UNAVAILABLE[docker]="dockerd/docker not installed (Debian package docker.io) — run test/env/up.sh"
+    log "[docker] unavailable: not installed"
+    return
+  fi
+  if pid_alive "$STATE/docker.pid" dockerd && docker_ok >/dev/null 2>&1; then
+    log "[docker] dockerd running (pid $(cat "$STATE/docker.pid")) on unix://$DOCKER_SOCK"
+    return
+  fi
+  if pid_alive "$STATE/docker.pid" dockerd; then
+    log "[docker] dockerd (pid $(cat "$STATE/docker.pid")) is starting; waiting"
+  else
+    # Stale leftovers of a dockerd that died: dockerd refuses an existing
+    # socket it cannot own and would trip over its old pid file.
+    rm -f "$STATE/docker.pid" "$DOCKER_SOCK"
+    mkdir -p "$STATE/docker-data" "$STATE/docker-exec" "$STATE/docker-config"
+    log "[docker] starting dockerd (log: $STATE/dockerd.log)"
+    # --bridge=none: no docker0, so no network for containers at all (run
+    #   them with --network none); no iptables/ip6tables/masquerade/forwarding
+    #   rules touch the host. (Debian's dockerd 20.10 accepts all of these.)
+    # --pidfile: dockerd writes it itself.
+    HTTP_PROXY=$DEAD_PROXY HTTPS_PROXY=$DEAD_PROXY NO_PROXY=localhost,127.0.0.0/8,::1 \
+    launch "$STATE/dockerd.launch.pid" "$STATE/dockerd.log" \
+      dockerd --host "unix://$DOCKER_SOCK" \
+        --data-root "$STATE/docker-data" --exec-root "$STATE/docker-exec" \
+        --pidfile "$STATE/docker.pid" \
+        --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+        --ip-forward=false
+  fi
+  if ! wait_until 60 docker_ok; then
+    last_lines "$STATE/dockerd.log" 10
+    UNAVAILABLE[docker]="dockerd did not answer on unix://$DOCKER_SOCK within 60 s (see $STATE/dockerd.log)"
+    log "[docker] unavailable: ${UNAVAILABLE[docker]}"
+    return
+  fi
+  rm -f "$STATE/dockerd.launch.pid"   # dockerd wrote docker.pid itself
+  log "[docker] dockerd $(docker_ok) up (pid $(cat "$STATE/docker.pid"))"
+}
+
+# ---------------------------------------------------------- busybox image --
+
+# Build context: Debian's static busybox in an otherwise empty image. The
+# RUN step only runs busybox itself (--install makes the applet symlinks so
+# `docker run ssa-busybox:1 echo hi` works); it has no network.
+busybox_context() {
+  local ctx="$STATE/busybox-ctx"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp /bin/busybox "$ctx/busybox"
+  cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV PATH=/bin
+CMD ["sh"]
+EOF
+  echo "$ctx"
+}
+
+ensure_busybox_image() {
+  [ -z "${UNAVAILABLE[docker]:-}" ] || return 0
+  if docker_cli image inspect "$BUSYBOX_IMAGE" >/dev/null 2>&1; then
+    log "[image] $BUSYBOX_IMAGE present"
+    return
+  fi
+  if ! file_is_static_busybox; then
+    UNAVAILABLE[docker]="/bin/busybox missing or not static (Debian package busybox-static) — run test/env/up.sh"
+    log "[image] unavailable: ${UNAVAILABLE[docker]}"
+    return
+  fi
+  log "[image] building $BUSYBOX_IMAGE from scratch + /bin/busybox"
+  local ctx
+  ctx=$(busybox_context)
+  # Legacy builder: Debian's docker.io has no buildx, and it needs no network.
+  if ! DOCKER_BUILDKIT=0 docker_cli build --network none -t "$BUSYBOX_IMAGE" "$ctx" \
+      >"$STATE/image-build.log" 2>&1; then
+    last_lines "$STATE/image-build.log" 10
+    UNAVAILABLE[docker]="docker build of $BUSYBOX_IMAGE failed (see $STATE/image-build.log)"
+    log "[image] unavailable: ${UNAVAILABLE[docker]}"
+  fi
+}
+
+file_is_static_busybox() {
+  [ -x /bin/busybox ] && /bin/busybox true 2>/dev/null && ! ldd /bin/busybox >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------- registry --
+
+# start_registry NAME PORT [EXTRA_YAML]: one docker-registry instance on
+# 127.0.0.1:PORT with storage, config, log and pid file under
+# $STATE/registry-NAME*. EXTRA_YAML is appended to the config (e.g. an auth:
+# section), so more instances (htpasswd, token auth) can be added with other
+# names and ports. Restarts the instance if its config changed. Prints
+# nothing on stdout; sets UNAVAILABLE[registry-NAME] on failure.
+start_registry() {
+  local name=$1 port=$2 extra=${3:-}
+  local dir="$STATE/registry-$name" pidfile="$STATE/registry-$name.pid" logfile="$STATE/registry-$name.log"
+  local key="registry-$name"
+  [ "$name" = default ] && key=registry
+  if ! command -v docker-registry >/dev/null 2>&1; then
+    UNAVAILABLE[$key]="docker-registry not installed (Debian package docker-registry) — run test/env/up.sh"
+    log "[$key] unavailable: not installed"
+    return
+  fi
+  mkdir -p "$dir/data"
+  # Our own config, not Debian's /etc/docker/registry/config.yml (which
+  # listens on :5000 on all interfaces). No debug listener, no notifications,
+  # no proxy/pull-through: it never talks to anything.
+  write_if_changed "$dir/config.yml" <<EOF
+# written by test/env/up.sh — do not edit
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$port
+$extra
+EOF
+  local running=
+  if pid_alive "$pidfile" docker-registry; then
+    if [ "$dir/config.yml" -nt "$pidfile" ]; then
+      log "[$key] config changed; restarting"
+      stop_pid "$pidfile" docker-registry
+    else
+      running=1
+    fi
+  fi
+  if [ -n "$running" ] && registry_answers "$port"; then
+    log "[$key] running (pid $(cat "$pidfile")) on 127.0.0.1:$port"
+    return
+  fi
+  if [ -z "$running" ]; then
+    if registry_answers "$port"; then
+      UNAVAILABLE[$key]="127.0.0.1:$port is taken by a process up.sh did not start; stop it or set SSA_REGISTRY_PORT"
+      log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+      return
+    fi
+    log "[$key] starting docker-registry on 127.0.0.1:$port (log: $logfile)"
+    launch "$pidfile" "$logfile" docker-registry serve "$dir/config.yml"
+  fi
+  if ! wait_until 30 registry_answers "$port"; then
+    last_lines "$logfile" 10
+    UNAVAILABLE[$key]="docker-registry did not answer on 127.0.0.1:$port within 30 s (see $logfile)"
+    log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+    return
+  fi
+  log "[$key] up (pid $(cat "$pidfile")) on 127.0.0.1:$port"
+}
+
+# Any HTTP answer on /v2/ counts (200 without auth, 401 with auth).
+registry_answers() {
+  local code
+  code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/v2/" 2>/dev/null) || true
+  [ -n "$code" ] && [ "$code" != 000 ]
+}
+
+# ------------------------------------------------------------------ podman --
+
+podman_remote() { podman --url "unix://$PODMAN_SOCK" "$@"; }
+podman_ping() { curl -sf -m 2 --unix-socket "$PODMAN_SOCK" http://d/_ping; }
+
+start_podman() {
+  if ! command -v podman >/dev/null 2>&1; then
+    UNAVAILABLE[podman]="podman not installed (Debian package podman) — run test/env/up.sh"
+    log "[podman] unavailable: not installed"
+    return
+  fi
+  # Defaults for every container created through the service, also through
+  # its Docker-compatible API: no network; ulimits low enough that runc may
+  # set them here (podman's default raises nofile/nproc beyond what this
+  # machine allows: "error setting rlimit type 7: operation not permitted");
+  # cgroupfs + file events because there is no systemd/journald; and
+  # unqualified image names are not resolved to docker.io.
+  mkdir -p "$STATE/podman-root" "$STATE/podman-run"
+  write_if_changed "$STATE/containers.conf" <<'EOF'
+# written by test/env/up.sh — do not edit
+[containers]
+netns = "none"
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+compat_api_enforce_docker_hub = false
+EOF
+  local pidfile="$STATE/podman.pid" fresh=
+  if pid_alive "$pidfile" podman && [ "$STATE/containers.conf" -nt "$pidfile" ]; then
+    log "[podman] config changed; restarting"
+    stop_pid "$pidfile" podman
+  fi
+  if pid_alive "$pidfile" podman && podman_ping >/dev/null 2>&1; then
+    log "[podman] service running (pid $(cat "$pidfile")) on unix://$PODMAN_SOCK"
+  else
+    if ! pid_alive "$pidfile" podman; then
+      rm -f "$pidfile" "$PODMAN_SOCK" "$STATE/podman.ok"
+      log "[podman] starting podman system service (log: $STATE/podman.log)"
+      # Own storage under the state dir, so the rig never touches the
+      # machine's /var/lib/containers.
+      CONTAINERS_CONF="$STATE/containers.conf" \
+      HTTP_PROXY=$DEAD_PROXY HTTPS_PROXY=$DEAD_PROXY NO_PROXY=localhost,127.0.0.0/8,::1 \
+      launch "$pidfile" "$STATE/podman.log" \
+        podman --root "$STATE/podman-root" --runroot "$STATE/podman-run" \
+          system service --time=0 "unix://$PODMAN_SOCK"
+      fresh=1
+    fi
+    if ! wait_until 30 podman_ping; then
+      last_lines "$STATE/podman.log" 10
+      UNAVAILABLE[podman]="podman system service did not answer on unix://$PODMAN_SOCK within 30 s (see $STATE/podman.log)"
+      log "[podman] unavailable: ${UNAVAILABLE[podman]}"
+      return
+    fi
+  fi
+  # Check once per service process that a container really runs (the image
+  # comes from dockerd, so both engines hold the very same image).
+  if [ -z "$fresh" ] && [ "$(cat "$STATE/podman.ok" 2>/dev/null)" = "$(cat "$pidfile")" ]; then
+    return
+  fi
+  if ! podman_remote image exists "$BUSYBOX_IMAGE" 2>/dev/null; then
+    if [ -n "${UNAVAILABLE[docker]:-}" ]; then
+      UNAVAILABLE[podman]="needs $BUSYBOX_IMAGE from dockerd, which is unavailable"
+      log "[podman] unavailable: ${UNAVAILABLE[podman]}"
+      return
+    fi
+    log "[podman] loading $BUSYBOX_IMAGE from dockerd"
+    if ! docker_cli save "$BUSYBOX_IMAGE" | podman_remote load >"$STATE/podman-load.log" 2>&1; then
+      last_lines "$STATE/podman-load.log"
+      UNAVAILABLE[podman]="podman load of $BUSYBOX_IMAGE failed (see $STATE/podman-load.log)"
+      log "[podman] unavailable: ${UNAVAILABLE[podman]}"
+      return
+    fi
+  fi
+  local out
+  if out=$(podman_remote run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+      "$BUSYBOX_IMAGE" echo ok 2>&1) && [ "$out" = ok ]; then
+    cat "$pidfile" >"$STATE/podman.ok"
+    log "[podman] service up (pid $(cat "$pidfile")); test container ran"
+  else
+    UNAVAILABLE[podman]="podman cannot run a container here: $(echo "$out" | tail -n 1)"
+    log "[podman] unavailable: ${UNAVAILABLE[podman]}"
+  fi
+}
+
+# ---------------------------------------------------------------- go tools --
+
+# binary_ok NAME VERSION CMD...: $BIN/NAME exists and CMD (its version
+# command) succeeds and mentions VERSION (without the leading v).
+binary_ok() {
+  local name=$1 version=$2; shift 2
+  [ -x "$BIN/$name" ] || return 1
+  local out
+  out=$("$BIN/$name" "$@" 2>&1) || return 1
+  grep -q -- "${version#v}" <<<"$out"
+}
+
+# go_build NAME PKG MODDIR GOMOD_BODY LDFLAGS: build Go package PKG into
+# $BIN/NAME in a throw-away module MODDIR whose go.mod requires the tool's
+# module at a fixed version. Why not `go install PKG@VERSION`: that asks the
+# proxy for /@v/list, which the proxy here answers with 403; a go.mod with
+# an explicit require only fetches .info/.mod/.zip of named versions.
+go_build() {
+  local name=$1 pkg=$2 moddir=$3 gomod=$4 ldflags=$5
+  mkdir -p "$moddir"
+  local gover
+  gover=$(go env GOVERSION); gover=${gover#go}
+  # A go.mod that only changes when the tool version or Go changes, so Go's
+  # caches stay valid; GOTOOLCHAIN=local: never download another toolchain.
+  printf 'module %sbuild\n\ngo %s\n\n%s\n' "${name//-/}" "$gover" "$gomod" | write_if_changed "$moddir/go.mod"
+  local start=$SECONDS rc=0
+  log "[$name] building $pkg (log: $moddir/build-$name.log; several minutes when cold)"
+  (cd "$moddir" && GOTOOLCHAIN=local go build -mod=mod -trimpath -ldflags "$ldflags" \
+      -o "$BIN/$name.partial" "$pkg") >"$moddir/build-$name.log" 2>&1 || rc=$?
+  if [ $rc -ne 0 ]; then
+    rm -f "$BIN/$name.partial"
+    last_lines "$moddir/build-$name.log" 8
+    return 1
+  fi
+  mv -f "$BIN/$name.partial" "$BIN/$name"
+  log "[$name] built in $((SECONDS - start)) s"
+}
+
+ensure_spire() {
+  local ok=1 b
+  for b in spire-agent spire-server; do binary_ok "$b" "$SPIRE_VERSION" --version || ok=; done
+  if [ -n "$ok" ]; then
+    log "[spire] spire-agent and spire-server $SPIRE_VERSION present in $BIN"
+    return
+  fi
+  if [ "$MODE" = no-install ]; then
+    UNAVAILABLE[spire]="spire-agent/spire-server $SPIRE_VERSION not built in $BIN — run test/env/up.sh"
+    log "[spire] unavailable: ${UNAVAILABLE[spire]}"
+    return
+  fi
+  find_go || die "Go is needed to build spire (looked on PATH and in /usr/local/go/bin); install Go >= 1.26 and re-run test/env/up.sh"
+  flock 9
+  # spire-server (its unused EJBCA upstream-authority plugin) imports
+  # github.com/Keyfactor/ejbca-go-client-sdk, whose required v1.1.0 zip the
+  # Go module proxy refuses (403 "This module version is not available").
+  # v1.0.2 is served and still has every symbol that plugin uses, so pin
+  # it with a replace. spire-agent does not import it at all.
+  local gomod="require github.com/spiffe/spire $SPIRE_VERSION
+
+replace github.com/Keyfactor/ejbca-go-client-sdk => github.com/Keyfactor/ejbca-go-client-sdk v1.0.2"
+  local ldflags="-X github.com/spiffe/spire/pkg/common/version.gittag=$SPIRE_VERSION"
+  for b in spire-agent spire-server; do
+    binary_ok "$b" "$SPIRE_VERSION" --version && continue   # built meanwhile
+    if ! go_build "$b" "github.com/spiffe/spire/cmd/$b" "$SSA_CACHE_DIR/build/spire" "$gomod" "$ldflags"; then
+      flock -u 9
+      die "go build of $b $SPIRE_VERSION failed (see $SSA_CACHE_DIR/build/spire/build-$b.log); the Go module proxy must be reachable"
+    fi
+  done
+  flock -u 9
+}
+
+# cosign is optional for now: a failed build is recorded (with its reason)
+# and not retried on every run; delete the FAILED file to retry.
+ensure_cosign() {
+  local moddir="$SSA_CACHE_DIR/build/cosign" failed
+  failed="$moddir/FAILED-$SSA_COSIGN_VERSION"
+  if binary_ok cosign "$SSA_COSIGN_VERSION" version; then
+    log "[cosign] cosign $SSA_COSIGN_VERSION present in $BIN"
+    return
+  fi
+  if [ -f "$failed" ]; then
+    UNAVAILABLE[cosign]="$(cat "$failed") (delete $failed to retry)"
+    log "[cosign] unavailable: ${UNAVAILABLE[cosign]}"
+    return
+  fi
+  if [ "$MODE" = no-install ]; then
+    UNAVAILABLE[cosign]="cosign $SSA_COSIGN_VERSION not built in $BIN — run test/env/up.sh"
+    log "[cosign] unavailable: ${UNAVAILABLE[cosign]}"
+    return
+  fi
+  find_go || die "Go is needed to build cosign (looked on PATH and in /usr/local/go/bin)"
+  flock 9
+  if ! binary_ok cosign "$SSA_COSIGN_VERSION" version; then
+    local major=${SSA_COSIGN_VERSION%%.*}   # v3
+    local modpath=github.com/sigstore/cosign
+    [ "$major" = v0 ] || [ "$major" = v1 ] || modpath="$modpath/$major"
+    local ldflags="-X sigstore.dev/release-utils/version.gitVersion=$SSA_COSIGN_VERSION"
+    if ! go_build cosign "$modpath/cmd/cosign" "$moddir" "require $modpath $SSA_COSIGN_VERSION" "$ldflags"; then
+      echo "go build of cosign $SSA_COSIGN_VERSION failed: $(grep -m1 -E 'error|Forbidden|cannot' "$moddir/build-cosign.log" || tail -n 1 "$moddir/build-cosign.log")" >"$failed"
+      UNAVAILABLE[cosign]="$(cat "$failed")"
+      log "[cosign] unavailable: ${UNAVAILABLE[cosign]}"
+    fi
+  fi
+  flock -u 9
+}
+
+# ------------------------------------------------------------------ output --
+
+write_outputs() {
+  local cosign=null podman=null k first=1 unavailable='{'
+  [ -z "${UNAVAILABLE[cosign]:-}" ] && [ -x "$BIN/cosign" ] && cosign=$(json_str "$BIN/cosign")
+  [ -z "${UNAVAILABLE[podman]:-}" ] && podman=$(json_str "$PODMAN_SOCK")
+  for k in $(printf '%s\n' "${!UNAVAILABLE[@]}" | sort); do
+    [ -n "$first" ] || unavailable+=', '
+    first=
+    unavailable+="$(json_str "$k"): $(json_str "${UNAVAILABLE[$k]}")"
+  done
+  unavailable+='}'
+  write_if_changed "$STATE/rig.json" <<EOF
+{
+  "stateDir": $(json_str "$STATE"),
+  "dockerHost": $(json_str "unix://$DOCKER_SOCK"),
+  "dockerSocket": $(json_str "$DOCKER_SOCK"),
+  "registry": $(json_str "127.0.0.1:$SSA_REGISTRY_PORT"),
+  "busyboxImage": $(json_str "$BUSYBOX_IMAGE"),
+  "spireAgent": $(json_str "$BIN/spire-agent"),
+  "spireServer": $(json_str "$BIN/spire-server"),
+  "cosign": $cosign,
+  "podmanSocket": $podman,
+  "unavailable": $unavailable
+}
+EOF
+  write_if_changed "$STATE/env.sh" <<EOF
+# written by test/env/up.sh — source it to use the test rig by hand
+export SSA_STATE_DIR='$STATE'
+export DOCKER_HOST='unix://$DOCKER_SOCK'
+export DOCKER_CONFIG='$STATE/docker-config'
+export SSA_REGISTRY='127.0.0.1:$SSA_REGISTRY_PORT'
+export SSA_BUSYBOX_IMAGE='$BUSYBOX_IMAGE'
+export SPIRE_AGENT='$BIN/spire-agent'
+export SPIRE_SERVER='$BIN/spire-server'
+export COSIGN='$([ "$cosign" = null ] || echo "$BIN/cosign")'
+# podman --remote / podman --url use this
+export CONTAINER_HOST='$([ "$podman" = null ] || echo "unix://$PODMAN_SOCK")'
+case ":\$PATH:" in *':$BIN:'*) ;; *) export PATH='$BIN':"\$PATH" ;; esac
+EOF
+}
+
+# -------------------------------------------------------------------- main --
+
+log "mode=$MODE state=$STATE cache=$SSA_CACHE_DIR"
+ensure_packages
+
+flock 8   # one starter of daemons at a time
+start_dockerd
+ensure_busybox_image
+start_registry default "$SSA_REGISTRY_PORT"
+start_podman
+flock -u 8
+
+ensure_spire
+ensure_cosign
+
+flock 8
+write_outputs
+flock -u 8
+
+required_missing=()
+for part in docker registry spire; do
+  [ -z "${UNAVAILABLE[$part]:-}" ] || required_missing+=("$part: ${UNAVAILABLE[$part]}")
+done
+if [ ${#required_missing[@]} -gt 0 ]; then
+  for m in "${required_missing[@]}"; do log "MISSING $m"; done
+  die "rig incomplete (details in $STATE/rig.json)"
+fi
+optional=""
+for part in podman cosign; do [ -z "${UNAVAILABLE[$part]:-}" ] || optional+=" $part"; done
+log "rig ready: $STATE/rig.json${optional:+ (unavailable:$optional)}"

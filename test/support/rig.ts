@@ -1,0 +1,279 @@
+// Access to the integration-test rig that test/env/up.sh starts (dockerd,
+// OCI registry, podman, spire and cosign binaries — all on loopback or unix
+// sockets). up.sh describes what it brought up in $SSA_STATE_DIR/rig.json.
+//
+//   describeWithRig('docker integration', ['docker'], (rig) => {
+//     it('runs a container', async () => { await docker(rig, ['ps']); });
+//   });
+//
+// When a part is missing the block is skipped with the reason in its name,
+// except in CI (CI=true), where integration tests are mandatory and a
+// failing test names what is missing.
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+
+export type RigPart = 'docker' | 'registry' | 'spire' | 'cosign' | 'podman';
+
+export interface Rig {
+  stateDir: string;
+  dockerHost: string;
+  dockerSocket: string;
+  registry: string;
+  busyboxImage: string;
+  spireAgent: string;
+  spireServer: string;
+  cosign: string | null;
+  podmanSocket: string | null;
+  unavailable: Record<string, string>;
+}
+
+const UP_HINT = 'run test/env/up.sh';
+
+/** $SSA_STATE_DIR, defaulting like up.sh: ${TMPDIR:-/tmp}/ssa-rig. */
+export function rigStateDir(): string {
+  const fromEnv = process.env['SSA_STATE_DIR'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const tmp = process.env['TMPDIR'];
+  return join(tmp !== undefined && tmp !== '' ? tmp : '/tmp', 'ssa-rig');
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function strOrNull(o: Record<string, unknown>, key: string): string | null | undefined {
+  const v = o[key];
+  if (v === null) return null;
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads $SSA_STATE_DIR/rig.json; undefined if absent or malformed. */
+export function loadRig(): Rig | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(join(rigStateDir(), 'rig.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(raw)) return undefined;
+  const stateDir = str(raw, 'stateDir');
+  const dockerHost = str(raw, 'dockerHost');
+  const dockerSocket = str(raw, 'dockerSocket');
+  const registry = str(raw, 'registry');
+  const busyboxImage = str(raw, 'busyboxImage');
+  const spireAgent = str(raw, 'spireAgent');
+  const spireServer = str(raw, 'spireServer');
+  const cosign = strOrNull(raw, 'cosign');
+  const podmanSocket = strOrNull(raw, 'podmanSocket');
+  const unavailableRaw = raw['unavailable'];
+  if (
+    stateDir === undefined ||
+    dockerHost === undefined ||
+    dockerSocket === undefined ||
+    registry === undefined ||
+    busyboxImage === undefined ||
+    spireAgent === undefined ||
+    spireServer === undefined ||
+    cosign === undefined ||
+    podmanSocket === undefined ||
+    !isRecord(unavailableRaw)
+  ) {
+    return undefined;
+  }
+  const unavailable: Record<string, string> = {};
+  for (const [k, v] of Object.entries(unavailableRaw)) {
+    if (typeof v === 'string') unavailable[k] = v;
+  }
+  return {
+    stateDir,
+    dockerHost,
+    dockerSocket,
+    registry,
+    busyboxImage,
+    spireAgent,
+    spireServer,
+    cosign,
+    podmanSocket,
+    unavailable,
+  };
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The pid in stateDir/file is a live process. */
+function pidAlive(stateDir: string, file: string): boolean {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(join(stateDir, file), 'utf8').trim(), 10);
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else; still alive.
+    return err instanceof Error && 'code' in err && err.code === 'EPERM';
+  }
+}
+
+function partReason(rig: Rig, part: RigPart): string | undefined {
+  const recorded = rig.unavailable[part];
+  if (recorded !== undefined) return `${part} unavailable: ${recorded}`;
+  switch (part) {
+    case 'docker':
+      if (!isSocket(rig.dockerSocket) || !pidAlive(rig.stateDir, 'docker.pid')) {
+        return `dockerd not running (no live daemon on ${rig.dockerSocket}) — ${UP_HINT}`;
+      }
+      return undefined;
+    case 'registry':
+      if (!pidAlive(rig.stateDir, 'registry-default.pid')) {
+        return `registry not running on ${rig.registry} — ${UP_HINT}`;
+      }
+      return undefined;
+    case 'spire':
+      for (const bin of [rig.spireAgent, rig.spireServer]) {
+        if (!isExecutable(bin)) return `spire binary missing: ${bin} — ${UP_HINT}`;
+      }
+      return undefined;
+    case 'cosign':
+      if (rig.cosign === null) return `cosign not built — ${UP_HINT}`;
+      if (!isExecutable(rig.cosign)) return `cosign binary missing: ${rig.cosign} — ${UP_HINT}`;
+      return undefined;
+    case 'podman':
+      if (rig.podmanSocket === null) return `podman unavailable — ${UP_HINT}`;
+      if (!isSocket(rig.podmanSocket) || !pidAlive(rig.stateDir, 'podman.pid')) {
+        return `podman service not running (no live service on ${rig.podmanSocket}) — ${UP_HINT}`;
+      }
+      return undefined;
+  }
+}
+
+/** Human-readable reasons why the given parts can't be used; [] if all are there. */
+export function missingParts(rig: Rig | undefined, parts: readonly RigPart[]): string[] {
+  if (rig === undefined) {
+    return [`test rig not set up (no ${join(rigStateDir(), 'rig.json')}) — ${UP_HINT}`];
+  }
+  const reasons: string[] = [];
+  for (const part of parts) {
+    const reason = partReason(rig, part);
+    if (reason !== undefined) reasons.push(reason);
+  }
+  return reasons;
+}
+
+/**
+ * describe() that needs rig parts. All present: a normal describe with the
+ * rig. Missing in CI: one failing test naming them. Missing elsewhere: a
+ * skipped block whose name carries the reason (the body is not run).
+ */
+export function describeWithRig(name: string, parts: readonly RigPart[], body: (rig: Rig) => void): void {
+  const rig = loadRig();
+  const reasons = missingParts(rig, parts);
+  if (rig !== undefined && reasons.length === 0) {
+    describe(name, () => body(rig));
+    return;
+  }
+  const why = reasons.join('; ');
+  if (process.env['CI'] === 'true') {
+    describe(name, () => {
+      it(`needs test rig part(s) ${parts.join(', ')}`, () => {
+        throw new Error(`integration tests are mandatory in CI, but: ${why}`);
+      });
+    });
+    return;
+  }
+  describe.skip(`${name} [skipped: ${why}]`, () => {
+    it(`needs test rig part(s) ${parts.join(', ')}`, () => {});
+  });
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface RunOptions {
+  input?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+/** Runs a command; resolves with its exit code, rejects on spawn error or timeout. */
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new Error(`${cmd} ${args.join(' ')} timed out after ${timeoutMs} ms; stderr: ${stderr.trim()}`));
+        return;
+      }
+      resolve({ stdout, stderr, code: code ?? (signal !== null ? 128 : 1) });
+    });
+    // A child that exits without reading stdin must not crash us (EPIPE).
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/**
+ * Runs the docker CLI against the rig's own dockerd (never the machine's
+ * default one), with the rig's DOCKER_CONFIG so logins made by tests stay in
+ * the rig. Bounded by timeoutMs (default 60 s).
+ */
+export function docker(
+  rig: Rig,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const runOpts: RunOptions = {
+    // -H wins over DOCKER_HOST / DOCKER_CONTEXT from the environment.
+    env: { DOCKER_CONFIG: join(rig.stateDir, 'docker-config') },
+  };
+  if (opts.input !== undefined) runOpts.input = opts.input;
+  if (opts.timeoutMs !== undefined) runOpts.timeoutMs = opts.timeoutMs;
+  return run('docker', ['-H', rig.dockerHost, ...args], runOpts);
+}
