@@ -1,0 +1,86 @@
+// The only code in the attestor that reads /proc. Everything else gets a
+// ProcReader, so tests can point it at a fixture tree.
+//
+// Only /proc/<pid>/cgroup is read; see cgroup.ts for why mountinfo is not.
+
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { AttestorError } from '../errors.js';
+import { MAX_CGROUP_BYTES } from './cgroup.js';
+
+export interface ProcReader {
+  /** The text of `<root>/<pid>/cgroup`, at most MAX_CGROUP_BYTES bytes. */
+  readCgroup(pid: number): Promise<string>;
+}
+
+/**
+ * Throws AttestorError('PID_INVALID') unless `pid` is a positive safe integer.
+ * (AttestRequest.pid is an int32, so 0 and negatives do reach us.)
+ */
+export function assertValidPid(pid: number): void {
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    throw new AttestorError('PID_INVALID', `invalid pid ${String(pid)}: must be a positive integer`);
+  }
+}
+
+function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code: unknown = err.code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+function mapReadError(pid: number, file: string, err: unknown): AttestorError {
+  const code = errnoCode(err);
+  // ESRCH: the process exited between open() and read().
+  if (code === 'ENOENT' || code === 'ESRCH') {
+    return new AttestorError('PID_GONE', `process ${pid} no longer exists`, { cause: err });
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new AttestorError('PROC_UNREADABLE', `cannot read ${file}: ${reason}`, { cause: err });
+}
+
+/**
+ * Read at most `limit + 1` bytes of a file. procfs files report size 0, so
+ * this reads until EOF rather than trusting stat().
+ */
+async function readCapped(file: string, limit: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(limit + 1);
+    let filled = 0;
+    while (filled < buf.length) {
+      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buf.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A ProcReader over a procfs mount (`/proc`) or a fixture tree laid out like one. */
+export function createProcReader(root = '/proc'): ProcReader {
+  return {
+    async readCgroup(pid: number): Promise<string> {
+      assertValidPid(pid);
+      const file = join(root, String(pid), 'cgroup');
+      let data: Buffer;
+      try {
+        data = await readCapped(file, MAX_CGROUP_BYTES);
+      } catch (err) {
+        throw mapReadError(pid, file, err);
+      }
+      if (data.length > MAX_CGROUP_BYTES) {
+        throw new AttestorError(
+          'PROC_UNREADABLE',
+          `${file} is larger than ${MAX_CGROUP_BYTES} bytes; refusing to read it`,
+        );
+      }
+      return data.toString('utf8');
+    },
+  };
+}
