@@ -1,0 +1,111 @@
+// The attestation checklist: PID -> container -> image -> selectors. Each
+// step is one call; the rules that join them (which runtime serves which
+// container, what happens when a step finds nothing) live here.
+
+import { confirmInContainerCgroup, confirmSameCgroup, createProcReader, locateContainer } from '../process/index.js';
+import { DockerApiClient } from '../runtime/docker.js';
+import { lookupContainer } from '../runtime/lookup.js';
+import { checkSocketDirectory, socketPathOf } from '../runtime/socket.js';
+import { containerSelectors } from '../selectors/container.js';
+import { normalizeSelectors } from '../selectors/names.js';
+import { AttestorError } from '../errors.js';
+import { throwIfAborted } from '../util/abort.js';
+
+import type { PluginConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { ContainerMatch, ProcReader } from '../process/index.js';
+import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
+import type { RuntimeClient } from '../runtime/types.js';
+import type { Attestor } from './service.js';
+
+// What each step found, for `attest --json` and debug logs.
+export interface AttestReport {
+  pid: number;
+  outcome: 'host' | 'unsupported-runtime' | 'container';
+  container?: ContainerMatch;
+  runtime?: RuntimeFindings;
+  selectors: string[];
+}
+
+export interface AttestorDeps {
+  proc: ProcReader;
+  docker: RuntimeClient;
+  podman: RuntimeClient;
+  checkSocket: (socketPath: string) => Promise<void>;
+  retry?: RetryPolicy;
+}
+
+export class PipelineAttestor implements Attestor {
+  readonly #config: PluginConfig;
+  readonly #deps: AttestorDeps;
+  readonly #log: Logger;
+
+  constructor(config: PluginConfig, deps: AttestorDeps, log: Logger) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#log = log;
+  }
+
+  async attest(pid: number, signal: AbortSignal): Promise<readonly string[]> {
+    return (await this.explain(pid, signal)).selectors;
+  }
+
+  async explain(pid: number, signal: AbortSignal): Promise<AttestReport> {
+    const { proc } = this.#deps;
+    const located = await locateContainer(pid, proc);
+    // Not a container: not ours to describe. No selectors, no error.
+    if (located.kind === 'host') return { pid, outcome: 'host', selectors: [] };
+
+    const match = located.match;
+    const client = this.#runtimeFor(match);
+    if (!client) {
+      this.#log.debug('container runtime not served', { pid, container_id: match.id, runtime: match.runtimeHint });
+      return { pid, outcome: 'unsupported-runtime', container: match, selectors: [] };
+    }
+    throwIfAborted(signal);
+    await this.#deps.checkSocket(socketPathOf(client.endpoint));
+    const runtime = await lookupContainer(client, match.id, signal, this.#deps.retry);
+    if (!runtime.container.running || runtime.container.initPid <= 0) {
+      throw new AttestorError('CONTAINER_NOT_FOUND', `container ${match.id} is not running`);
+    }
+    // The cgroup name alone proves little: the process must share the cgroup
+    // of the container's own first process.
+    await confirmInContainerCgroup(pid, located, runtime.container.initPid, proc);
+    // The PID may have exited and been reused during the lookups.
+    await confirmSameCgroup(pid, proc, located.cgroupText);
+    throwIfAborted(signal);
+
+    const selectors = normalizeSelectors(containerSelectors(runtime.container, { envSelectors: this.#config.docker.envSelectors }));
+    return { pid, outcome: 'container', container: match, runtime, selectors };
+  }
+
+  #runtimeFor(match: ContainerMatch): RuntimeClient | undefined {
+    switch (match.runtimeHint) {
+      case 'podman':
+        return this.#deps.podman;
+      case 'docker':
+      case 'kubernetes':
+      case 'unknown':
+        return this.#deps.docker;
+      case 'containerd':
+      case 'crio':
+        return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    // dockerode keeps no connections open between calls.
+  }
+}
+
+export function createAttestor(config: PluginConfig, log: Logger, overrides: Partial<AttestorDeps> = {}): PipelineAttestor {
+  const trustAnySocketDir = config.docker.allowUntrustedSocketDir;
+  const deps: AttestorDeps = {
+    proc: overrides.proc ?? createProcReader(),
+    docker: overrides.docker ?? new DockerApiClient('docker', config.docker.dockerSocketPath),
+    podman: overrides.podman ?? new DockerApiClient('podman', config.docker.podmanSocketPath),
+    checkSocket: overrides.checkSocket ?? (trustAnySocketDir ? async () => undefined : (path) => checkSocketDirectory(path)),
+    ...(overrides.retry ? { retry: overrides.retry } : {}),
+  };
+  return new PipelineAttestor(config, deps, log);
+}

@@ -1,0 +1,69 @@
+// The product behind the plugin protocol: holds the current configuration
+// and the attestor built from it. Configure builds a complete new attestor
+// first and swaps it in only on success; an Attest in flight keeps the
+// instance it started with.
+
+import { buildConfig } from '../config/build.js';
+import { AttestorError } from '../errors.js';
+
+import type { PluginConfig } from '../config/types.js';
+import type { Logger, LogLevel } from '../log.js';
+
+export interface Attestor {
+  attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
+  close(): Promise<void>;
+}
+
+export type AttestorFactory = (config: PluginConfig, log: Logger) => Attestor;
+
+export interface ServiceOptions {
+  log: Logger;
+  createAttestor: AttestorFactory;
+  onLogLevel?: (level: LogLevel) => void;
+}
+
+export class AttestorService {
+  readonly #options: ServiceOptions;
+  #current: { config: PluginConfig; attestor: Attestor } | undefined;
+
+  constructor(options: ServiceOptions) {
+    this.#options = options;
+  }
+
+  get config(): PluginConfig | undefined {
+    return this.#current?.config;
+  }
+
+  async configure(text: string): Promise<void> {
+    const config = buildConfig(text);
+    const attestor = this.#options.createAttestor(config, this.#options.log);
+    const previous = this.#current;
+    this.#current = { config, attestor };
+    this.#options.onLogLevel?.(config.logLevel);
+    await previous?.attestor.close().catch(() => undefined);
+  }
+
+  async validate(text: string): Promise<{ valid: boolean; notes: string[] }> {
+    try {
+      buildConfig(text);
+      return { valid: true, notes: [] };
+    } catch (err) {
+      if (err instanceof AttestorError && (err.code === 'CONFIG_SYNTAX' || err.code === 'CONFIG_INVALID')) {
+        return { valid: false, notes: [err.message] };
+      }
+      throw err;
+    }
+  }
+
+  async attest(pid: number, signal: AbortSignal): Promise<readonly string[]> {
+    const current = this.#current;
+    if (!current) throw new AttestorError('NOT_CONFIGURED', 'plugin is not configured yet');
+    return current.attestor.attest(pid, signal);
+  }
+
+  async close(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    await current?.attestor.close();
+  }
+}

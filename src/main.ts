@@ -1,0 +1,55 @@
+// Entry point. Started by spire-agent (the go-plugin magic cookie is in the
+// environment) it serves the plugin protocol; started by a person it is a
+// small CLI.
+
+import { isPluginLaunch } from './plugin/handshake.js';
+
+const MIN_NODE_MAJOR = 22;
+
+function nodeMajor(): number {
+  return Number(process.versions.node.split('.')[0]);
+}
+
+async function runPlugin(): Promise<void> {
+  const [{ servePlugin }, { HclogLogger }, { AttestorService }, { createAttestor }] = await Promise.all([
+    import('./plugin/serve.js'),
+    import('./plugin/hclog.js'),
+    import('./attest/service.js'),
+    import('./attest/attestor.js'),
+  ]);
+  const log = new HclogLogger({ level: 'info' });
+  // Dependencies that print go to stderr as debug lines, never stdout.
+  console.log = console.info = console.debug = (...args: unknown[]) => log.debug(args.map(String).join(' '));
+  const service = new AttestorService({ log, createAttestor, onLogLevel: (level) => log.setLevel(level) });
+  const host = {
+    configure: (text: string) => service.configure(text),
+    validate: (text: string) => service.validate(text),
+    attest: (pid: number, signal: AbortSignal) => service.attest(pid, signal),
+    close: () => service.close(),
+  };
+  await servePlugin({ host, log, env: process.env });
+}
+
+async function main(): Promise<void> {
+  if (nodeMajor() < MIN_NODE_MAJOR) {
+    process.stderr.write(`spire-sigstore-attestor needs Node.js >= 22.12 (this is ${process.version})\n`);
+    process.exit(1);
+  }
+  if (isPluginLaunch(process.env)) {
+    try {
+      await runPlugin();
+    } catch (err) {
+      process.stderr.write(`${JSON.stringify({ '@level': 'error', '@message': `plugin failed to start: ${err instanceof Error ? err.message : String(err)}` })}\n`);
+      process.exit(1);
+    }
+    return;
+  }
+  const { runCli } = await import('./cli/run.js');
+  const code = await runCli(process.argv.slice(2), {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
+  process.exitCode = code;
+}
+
+void main();

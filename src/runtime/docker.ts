@@ -1,0 +1,92 @@
+// Docker Engine API (Docker, and rootful Podman's compatible API) through
+// dockerode. Only two calls: container inspect and image inspect by ID.
+
+import Docker from 'dockerode';
+
+import { AttestorError } from '../errors.js';
+import { raceAbort } from '../util/abort.js';
+import { socketPathOf } from './socket.js';
+
+import type { ContainerFacts, ImageFacts, RuntimeClient, RuntimeKind } from './types.js';
+
+// A local API answers in milliseconds; a hung daemon must not eat the
+// attestation deadline on its own.
+const REQUEST_TIMEOUT_MS = 5_000;
+
+interface HttpishError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+function asHttpishError(err: unknown): HttpishError {
+  return typeof err === 'object' && err !== null ? (err as HttpishError) : {};
+}
+
+function isAbort(err: unknown): boolean {
+  const e = asHttpishError(err);
+  return e.code === 'ABORT_ERR' || (err instanceof Error && err.name === 'AbortError');
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof value !== 'object' || value === null) return out;
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item === 'string') out[key] = item;
+  }
+  return out;
+}
+
+function stringArray(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+export class DockerApiClient implements RuntimeClient {
+  readonly kind: RuntimeKind;
+  readonly endpoint: string;
+  readonly #docker: Docker;
+
+  constructor(kind: RuntimeKind, endpoint: string) {
+    this.kind = kind;
+    this.endpoint = endpoint;
+    this.#docker = new Docker({ socketPath: socketPathOf(endpoint), timeout: REQUEST_TIMEOUT_MS });
+  }
+
+  #fail(what: string, err: unknown): AttestorError {
+    if (isAbort(err)) return new AttestorError('CANCELLED', `${what}: aborted`, { cause: err });
+    const e = asHttpishError(err);
+    const detail = e.message ?? String(err);
+    return new AttestorError('RUNTIME_UNAVAILABLE', `${what} via ${this.kind} API at ${this.endpoint}: ${detail}`, { cause: err });
+  }
+
+  async inspectContainer(id: string, signal: AbortSignal): Promise<ContainerFacts | undefined> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.#docker.getContainer(id).inspect({ abortSignal: signal });
+    } catch (err) {
+      if (asHttpishError(err).statusCode === 404) return undefined;
+      throw this.#fail(`inspect container ${id}`, err);
+    }
+    return {
+      id: info.Id,
+      imageId: info.Image,
+      imageRef: info.Config?.Image ?? '',
+      labels: stringRecord(info.Config?.Labels),
+      env: stringArray(info.Config?.Env),
+      running: info.State?.Running === true,
+      initPid: typeof info.State?.Pid === 'number' ? info.State.Pid : 0,
+    };
+  }
+
+  async inspectImage(id: string, signal: AbortSignal): Promise<ImageFacts | undefined> {
+    let info: Docker.ImageInspectInfo;
+    try {
+      // dockerode does not pass a signal through for image inspect.
+      info = await raceAbort(this.#docker.getImage(id).inspect(), signal);
+    } catch (err) {
+      if (asHttpishError(err).statusCode === 404) return undefined;
+      throw this.#fail(`inspect image ${id}`, err);
+    }
+    return { id: info.Id, repoDigests: stringArray(info.RepoDigests), repoTags: stringArray(info.RepoTags) };
+  }
+}

@@ -1,0 +1,23 @@
+// Every selector key this plugin emits. The agent prefixes each value with
+// the plugin's configured name (e.g. `docker:`), so values carry no type.
+// Names SPIRE's docker attestor already uses keep their spelling, so existing
+// registration entries keep working.
+
+export const SELECTOR = {
+  // Container -> image (SPIRE docker attestor compatible).
+  imageId: 'image_id',
+  imageConfigDigest: 'image_config_digest',
+  label: 'label',
+  env: 'env',
+} as const;
+
+export type SelectorKey = (typeof SELECTOR)[keyof typeof SELECTOR];
+
+export function selector(key: SelectorKey, value: string): string {
+  return `${key}:${value}`;
+}
+
+// Sorted and de-duplicated, so answers are deterministic.
+export function normalizeSelectors(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort();
+}
