@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+
+import { buildConfig, DEFAULTS } from '../../../src/config/build.js';
+import { parseHcl } from '../../../src/config/hcl.js';
+import { ConfigReader } from '../../../src/config/reader.js';
+import { AttestorError } from '../../../src/errors.js';
+
+function errorOf(fn: () => unknown): AttestorError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AttestorError) return err;
+    throw err;
+  }
+  throw new Error('expected an AttestorError');
+}
+
+describe('parseHcl (HCL v1 and JSON)', () => {
+  it('reads quoted and bare keys the way SPIRE re-prints plugin_data', () => {
+    expect(parseHcl('"docker_socket_path" = "unix:///a"\nlog_level = "debug"\n')).toEqual({
+      docker_socket_path: 'unix:///a',
+      log_level: 'debug',
+    });
+  });
+
+  it('turns repeated blocks into lists and labelled blocks into keyed lists', () => {
+    const text = `
+      identity {
+        issuer  = "https://token.actions.githubusercontent.com"
+        subject = "a"
+      }
+      identity { issuer = "b"  subject_regexp = "c.*" }
+      registry "127.0.0.1:5000" { insecure = true }
+    `;
+    expect(parseHcl(text)).toEqual({
+      identity: [
+        { issuer: 'https://token.actions.githubusercontent.com', subject: 'a' },
+        { issuer: 'b', subject_regexp: 'c.*' },
+      ],
+      registry: [{ '127.0.0.1:5000': [{ insecure: true }] }],
+    });
+  });
+
+  it('reads a plugin_data_file in JSON', () => {
+    expect(parseHcl('{"docker_socket_path": "unix:///j", "env_selectors": ["A", "B"]}')).toEqual({
+      docker_socket_path: 'unix:///j',
+      env_selectors: ['A', 'B'],
+    });
+  });
+
+  it('accepts empty text, comments only, and an empty JSON object', () => {
+    expect(parseHcl('')).toEqual({});
+    expect(parseHcl('# nothing here\n// nor here\n/* nor */')).toEqual({});
+    expect(parseHcl('{}')).toEqual({});
+  });
+
+  it.each([
+    ['an unterminated string', 'x = "abc\n', /line 1, column 9: literal not terminated/],
+    ['a bad escape', 'a = "\\z"', /line 1, column 7: illegal char escape/],
+    ['a key with a space', 'bad key = 1', /line 1, column 9/],
+    ['a dangling assignment', 'a = "x"\nd = ', /last key has no value/],
+    ['a lone brace', '{', /no key could be read/],
+    ['broken JSON', '{"a": }', /no key could be read/],
+    ['a number out of range', 'x = 1e400', /HCL syntax error: .*out of range/],
+  ])('rejects %s with CONFIG_SYNTAX and a position where there is one', (_name, text, message) => {
+    const err = errorOf(() => parseHcl(text));
+    expect(err.code).toBe('CONFIG_SYNTAX');
+    expect(err.message).toMatch(message);
+  });
+
+  it('refuses oversized configuration', () => {
+    const err = errorOf(() => parseHcl(`a = "${'x'.repeat(1024 * 1024)}"`));
+    expect(err.message).toMatch(/larger than/);
+  });
+});
+
+describe('buildConfig', () => {
+  it('applies defaults to an empty plugin_data (SPIRE sends "")', () => {
+    expect(buildConfig('')).toEqual({
+      logLevel: 'info',
+      docker: {
+        dockerSocketPath: DEFAULTS.dockerSocketPath,
+        podmanSocketPath: DEFAULTS.podmanSocketPath,
+        allowUntrustedSocketDir: false,
+        envSelectors: [],
+      },
+    });
+  });
+
+  it('reads every key', () => {
+    const config = buildConfig(`
+      docker_socket_path = "unix:///run/d.sock"
+      podman_socket_path = "unix:///run/p.sock"
+      allow_untrusted_socket_dir = true
+      env_selectors = ["APP_ENV", "TIER"]
+      log_level = "warn"
+    `);
+    expect(config).toEqual({
+      logLevel: 'warn',
+      docker: {
+        dockerSocketPath: 'unix:///run/d.sock',
+        podmanSocketPath: 'unix:///run/p.sock',
+        allowUntrustedSocketDir: true,
+        envSelectors: ['APP_ENV', 'TIER'],
+      },
+    });
+  });
+
+  it.each([
+    ['an unknown key', 'docker_socket = "unix:///x"', 'docker_socket: unknown configuration key'],
+    ['a wrong type', 'docker_socket_path = 5', 'docker_socket_path: must be a string, got number 5'],
+    ['a non-unix endpoint', 'docker_socket_path = "tcp://1.2.3.4:2375"', 'docker_socket_path: must be a unix socket URL'],
+    ['a bad log level', 'log_level = "loud"', 'log_level: must be one of trace, debug, info, warn, error, got "loud"'],
+    ['a non-boolean', 'allow_untrusted_socket_dir = "yes"', 'allow_untrusted_socket_dir: must be true or false'],
+    ['a non-list', 'env_selectors = "A"', 'env_selectors: must be a list of strings'],
+    ['a bad variable name', 'env_selectors = ["A-B"]', 'env_selectors: "A-B" is not an environment variable name'],
+    ['a block where a value belongs', 'log_level { x = 1 }', 'log_level: must be a string, got a list'],
+  ])('rejects %s with CONFIG_INVALID naming the key', (_name, text, message) => {
+    const err = errorOf(() => buildConfig(text));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain(message);
+  });
+
+  it('reports every problem at once', () => {
+    const err = errorOf(() => buildConfig('a = 1\nb = 2\nlog_level = "x"'));
+    expect(err.message).toContain('a: unknown configuration key');
+    expect(err.message).toContain('b: unknown configuration key');
+    expect(err.message).toContain('log_level: must be one of');
+  });
+});
+
+describe('ConfigReader blocks', () => {
+  it('walks repeated and labelled blocks with key paths in messages', () => {
+    const problems: string[] = [];
+    const root = new ConfigReader(
+      parseHcl('key { name = "a" }\nkey { name = 1 }\nregistry "ghcr.io" { ca_file = true\n extra = 1 }'),
+      '',
+      problems,
+    );
+    const keys = root.blocks('key').map((k) => k.string('name'));
+    const registries = root.labeledBlocks('registry');
+    for (const { reader } of registries) {
+      reader.string('ca_file');
+      reader.finish();
+    }
+    root.finish();
+    expect(keys).toEqual(['a', undefined]);
+    expect(registries.map((r) => r.label)).toEqual(['ghcr.io']);
+    expect(problems).toEqual([
+      'key[1].name: must be a string, got number 1',
+      'registry["ghcr.io"].ca_file: must be a string, got boolean true',
+      'registry["ghcr.io"].extra: unknown configuration key',
+    ]);
+  });
+});
