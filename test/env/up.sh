@@ -120,9 +120,11 @@ pid_alive() {
 # before it execs CMD, so PIDFILE is exact.
 launch() {
   local pidfile=$1 logfile=$2; shift 2
+  rm -f "$pidfile"
   # shellcheck disable=SC2016
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
     </dev/null >>"$logfile" 2>&1 8>&- 9>&- &
+  wait_until 5 test -s "$pidfile" || true
 }
 
 # stop_pid PIDFILE NAME: TERM, bounded wait, then KILL.
@@ -199,6 +201,11 @@ ensure_packages() {
 
 docker_cli() { DOCKER_CONFIG="$STATE/docker-config" docker -H "unix://$DOCKER_SOCK" "$@"; }
 docker_ok() { docker_cli version --format '{{.Server.Version}}'; }
+dockerd_ready_or_dead() {
+  docker_ok && return 0
+  pid_alive "$STATE/docker.pid" dockerd || pid_alive "$STATE/dockerd.launch.pid" dockerd || return 0
+  return 1
+}
 
 start_dockerd() {
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
@@ -216,6 +223,17 @@ start_dockerd() {
     # Stale leftovers of a dockerd that died: dockerd refuses an existing
     # socket it cannot own and would trip over its old pid file.
     rm -f "$STATE/docker.pid" "$DOCKER_SOCK"
+    # Its containerd may outlive it for a moment, or linger as a zombie
+    # (PID 1 here may reap late). A new dockerd finding containerd.pid with a
+    # pid that kill -0 still accepts adopts that dying containerd and times
+    # out. So: let a live one exit (bounded), then kill it, and drop the pid
+    # file so dockerd starts a fresh containerd.
+    local ctrd="$STATE/docker-exec/containerd/containerd.pid"
+    if pid_alive "$ctrd" containerd; then
+      log "[docker] waiting for the containerd of a dead dockerd to exit"
+      wait_until 10 bash -c "! kill -0 $(cat "$ctrd")" || kill -KILL "$(cat "$ctrd")" 2>/dev/null || true
+    fi
+    rm -f "$ctrd"
     mkdir -p "$STATE/docker-data" "$STATE/docker-exec" "$STATE/docker-config"
     log "[docker] starting dockerd (log: $STATE/dockerd.log)"
     # --bridge=none: no docker0, so no network for containers at all (run
@@ -230,7 +248,8 @@ start_dockerd() {
         --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
         --ip-forward=false
   fi
-  if ! wait_until 60 docker_ok; then
+  # Bounded wait, cut short if dockerd exits (it logs why).
+  if ! wait_until 60 dockerd_ready_or_dead || ! docker_ok >/dev/null 2>&1; then
     last_lines "$STATE/dockerd.log" 10
     UNAVAILABLE[docker]="dockerd did not answer on unix://$DOCKER_SOCK within 60 s (see $STATE/dockerd.log)"
     log "[docker] unavailable: ${UNAVAILABLE[docker]}"
@@ -474,10 +493,11 @@ go_build() {
   gover=$(go env GOVERSION); gover=${gover#go}
   # A go.mod that only changes when the tool version or Go changes, so Go's
   # caches stay valid; GOTOOLCHAIN=local: never download another toolchain.
-  printf 'module %sbuild\n\ngo %s\n\n%s\n' "${name//-/}" "$gover" "$gomod" | write_if_changed "$moddir/go.mod"
+  printf 'module %sbuild\n\ngo %s\n\n%s\n' "$(basename "$moddir")" "$gover" "$gomod" | write_if_changed "$moddir/go.mod"
   local start=$SECONDS rc=0
   log "[$name] building $pkg (log: $moddir/build-$name.log; several minutes when cold)"
-  (cd "$moddir" && GOTOOLCHAIN=local go build -mod=mod -trimpath -ldflags "$ldflags" \
+  # -s -w: no symbol/DWARF tables, as in the upstream release builds.
+  (cd "$moddir" && GOTOOLCHAIN=local go build -mod=mod -trimpath -ldflags "-s -w $ldflags" \
       -o "$BIN/$name.partial" "$pkg") >"$moddir/build-$name.log" 2>&1 || rc=$?
   if [ $rc -ne 0 ]; then
     rm -f "$BIN/$name.partial"
@@ -510,14 +530,45 @@ ensure_spire() {
   local gomod="require github.com/spiffe/spire $SPIRE_VERSION
 
 replace github.com/Keyfactor/ejbca-go-client-sdk => github.com/Keyfactor/ejbca-go-client-sdk v1.0.2"
-  local ldflags="-X github.com/spiffe/spire/pkg/common/version.gittag=$SPIRE_VERSION"
+  # Stamp the version like spire's Makefile does for releases: without the
+  # "v" (spire-server semver-parses it at start-up and panics on "v1.15.3").
+  local ldflags="-X github.com/spiffe/spire/pkg/common/version.gittag=${SPIRE_VERSION#v}"
   for b in spire-agent spire-server; do
     binary_ok "$b" "$SPIRE_VERSION" --version && continue   # built meanwhile
-    if ! go_build "$b" "github.com/spiffe/spire/cmd/$b" "$SSA_CACHE_DIR/build/spire" "$gomod" "$ldflags"; then
+    if ! go_build "$b" "github.com/spiffe/spire/cmd/$b" "$SSA_CACHE_DIR/build/spire" "$gomod" "$ldflags" \
+        || ! binary_ok "$b" "$SPIRE_VERSION" --version; then
       flock -u 9
       die "go build of $b $SPIRE_VERSION failed (see $SSA_CACHE_DIR/build/spire/build-$b.log); the Go module proxy must be reachable"
     fi
   done
+  flock -u 9
+}
+
+# A statically linked spire-agent (CGO_ENABLED=0) for workloads *inside*
+# test containers: images are FROM scratch, so the workload's Workload API
+# client (`spire-agent api fetch x509`) must not need a libc.
+ensure_spire_static() {
+  local name=spire-agent-static
+  if binary_ok "$name" "$SPIRE_VERSION" --version; then
+    log "[spire] $name present in $BIN"
+    return
+  fi
+  if [ "$MODE" = no-install ]; then
+    UNAVAILABLE[spire]="$name $SPIRE_VERSION not built in $BIN — run test/env/up.sh"
+    log "[spire] unavailable: ${UNAVAILABLE[spire]}"
+    return
+  fi
+  find_go || die "Go is needed to build spire"
+  flock 9
+  if ! binary_ok "$name" "$SPIRE_VERSION" --version; then
+    CGO_ENABLED=0 go_build "$name" github.com/spiffe/spire/cmd/spire-agent "$SSA_CACHE_DIR/build/spire" \
+        "require github.com/spiffe/spire $SPIRE_VERSION
+
+replace github.com/Keyfactor/ejbca-go-client-sdk => github.com/Keyfactor/ejbca-go-client-sdk v1.0.2" \
+        "-X github.com/spiffe/spire/pkg/common/version.gittag=${SPIRE_VERSION#v}" \
+      && binary_ok "$name" "$SPIRE_VERSION" --version \
+      || { flock -u 9; die "static build of spire-agent failed (see $SSA_CACHE_DIR/build/spire/build-$name.log)"; }
+  fi
   flock -u 9
 }
 
@@ -547,7 +598,8 @@ ensure_cosign() {
     local modpath=github.com/sigstore/cosign
     [ "$major" = v0 ] || [ "$major" = v1 ] || modpath="$modpath/$major"
     local ldflags="-X sigstore.dev/release-utils/version.gitVersion=$SSA_COSIGN_VERSION"
-    if ! go_build cosign "$modpath/cmd/cosign" "$moddir" "require $modpath $SSA_COSIGN_VERSION" "$ldflags"; then
+    if ! go_build cosign "$modpath/cmd/cosign" "$moddir" "require $modpath $SSA_COSIGN_VERSION" "$ldflags" \
+        || ! binary_ok cosign "$SSA_COSIGN_VERSION" version; then
       echo "go build of cosign $SSA_COSIGN_VERSION failed: $(grep -m1 -E 'error|Forbidden|cannot' "$moddir/build-cosign.log" || tail -n 1 "$moddir/build-cosign.log")" >"$failed"
       UNAVAILABLE[cosign]="$(cat "$failed")"
       log "[cosign] unavailable: ${UNAVAILABLE[cosign]}"
@@ -577,6 +629,7 @@ write_outputs() {
   "busyboxImage": $(json_str "$BUSYBOX_IMAGE"),
   "spireAgent": $(json_str "$BIN/spire-agent"),
   "spireServer": $(json_str "$BIN/spire-server"),
+  "spireAgentStatic": $(json_str "$BIN/spire-agent-static"),
   "cosign": $cosign,
   "podmanSocket": $podman,
   "unavailable": $unavailable
@@ -611,6 +664,7 @@ start_podman
 flock -u 8
 
 ensure_spire
+ensure_spire_static
 ensure_cosign
 
 flock 8

@@ -25,6 +25,8 @@ export interface Rig {
   busyboxImage: string;
   spireAgent: string;
   spireServer: string;
+  // Statically linked spire-agent, for Workload API clients inside FROM-scratch containers.
+  spireAgentStatic: string;
   cosign: string | null;
   podmanSocket: string | null;
   unavailable: Record<string, string>;
@@ -71,6 +73,7 @@ export function loadRig(): Rig | undefined {
   const busyboxImage = str(raw, 'busyboxImage');
   const spireAgent = str(raw, 'spireAgent');
   const spireServer = str(raw, 'spireServer');
+  const spireAgentStatic = str(raw, 'spireAgentStatic');
   const cosign = strOrNull(raw, 'cosign');
   const podmanSocket = strOrNull(raw, 'podmanSocket');
   const unavailableRaw = raw['unavailable'];
@@ -82,6 +85,7 @@ export function loadRig(): Rig | undefined {
     busyboxImage === undefined ||
     spireAgent === undefined ||
     spireServer === undefined ||
+    spireAgentStatic === undefined ||
     cosign === undefined ||
     podmanSocket === undefined ||
     !isRecord(unavailableRaw)
@@ -100,6 +104,7 @@ export function loadRig(): Rig | undefined {
     busyboxImage,
     spireAgent,
     spireServer,
+    spireAgentStatic,
     cosign,
     podmanSocket,
     unavailable,
@@ -156,7 +161,7 @@ function partReason(rig: Rig, part: RigPart): string | undefined {
       }
       return undefined;
     case 'spire':
-      for (const bin of [rig.spireAgent, rig.spireServer]) {
+      for (const bin of [rig.spireAgent, rig.spireServer, rig.spireAgentStatic]) {
         if (!isExecutable(bin)) return `spire binary missing: ${bin} — ${UP_HINT}`;
       }
       return undefined;
