@@ -20,6 +20,14 @@ export type ErrorCode =
   | 'RUNTIME_REFUSED'
   | 'CONTAINER_NOT_FOUND'
   | 'IMAGE_NOT_FOUND'
+  // image -> registry
+  | 'REFERENCE_INVALID'
+  | 'REGISTRY_UNAVAILABLE'
+  | 'REGISTRY_AUTH'
+  | 'REGISTRY_RESPONSE'
+  | 'DIGEST_MISMATCH'
+  | 'TOO_LARGE'
+  | 'NOT_BOUND'
   // deadlines and cancellation
   | 'DEADLINE_EXCEEDED'
   | 'CANCELLED'

@@ -1,0 +1,389 @@
+// A small, read-only OCI distribution client on undici's fetch.
+//
+// Why our own and not a library: there is no maintained npm client that
+// gives us all of: a hard size cap on every response, a digest check over
+// every byte we accept (manifests by digest or Docker-Content-Digest, blobs
+// always), a per-call AbortSignal that reaches every request and helper
+// process, and our own credential sources (plugin config files, the Docker
+// config file and credential helpers) with no ambient state. The API
+// surface we need is four calls, so the client stays small.
+//
+//   resolve      HEAD manifest -> Docker-Content-Digest (GET + hash without it)
+//   getManifest  GET manifest, capped, hashed, strictly parsed
+//   referrers    OCI 1.1 referrers API, else the `sha256-<hex>` tag index
+//   getBlob      GET blob, capped, hashed; redirects to blob storage followed
+//                without credentials once the host changes
+
+import { readFile } from 'node:fs/promises';
+
+import { AttestorError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { RegistryAuth, pingRegistry } from './auth.js';
+import { CredentialStore } from './credentials.js';
+import { computeDigest, digestAlgorithm, digestHex, isDigest } from './digest.js';
+import { createDispatcher, httpRequest } from './http.js';
+import { ALL_MANIFEST_MEDIA_TYPES, parseManifest } from './manifest.js';
+import { DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './options.js';
+import { formatReference, manifestReferenceOf, parseReference, registryHost } from './reference.js';
+import { MEDIA_TYPE } from './types.js';
+
+import type { Agent } from 'undici';
+
+import type { Logger } from '../log.js';
+import type { AuthHeader, PingResult } from './auth.js';
+import type { Credential } from './credentials.js';
+import type { HttpMethod, HttpOptions, HttpResponse, HttpStats } from './http.js';
+import type { RegistryClientOptions, RegistrySettings } from './options.js';
+import type { Descriptor, Digest, FetchedManifest, ImageReference, RegistryApi } from './types.js';
+
+export interface RegistryClient extends RegistryApi {
+  // HTTP requests made so far (every attempt, hop and token fetch).
+  stats(): { requests: number };
+  // GET /v2/ on a registry (host[:port] as in references).
+  ping(registry: string, signal: AbortSignal): Promise<PingResult>;
+  // Closes kept-alive connections; the client is unusable afterwards.
+  close(): Promise<void>;
+}
+
+interface Endpoint {
+  readonly registry: string;
+  readonly baseUrl: URL;
+  readonly insecure: boolean;
+  readonly dispatcher: Agent;
+  readonly auth: RegistryAuth;
+  warnedPlainHttp: boolean;
+}
+
+interface Exchange {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly accept?: string;
+  readonly maxBytes: number;
+  readonly maxRedirects?: number;
+  readonly what: string;
+}
+
+const BLOB_REDIRECTS = 5;
+const MANIFEST_REDIRECTS = 3;
+
+function referenceError(message: string): AttestorError {
+  return new AttestorError('REFERENCE_INVALID', message);
+}
+
+// A reference handed in by a caller must be one parseReference would produce.
+function checkReference(ref: ImageReference): void {
+  let again: ImageReference;
+  try {
+    again = parseReference(formatReference(ref));
+  } catch (err) {
+    throw referenceError(`invalid image reference ${formatReference(ref)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (again.registry !== ref.registry || again.repository !== ref.repository) {
+    throw referenceError(`invalid image reference: registry ${JSON.stringify(ref.registry)}, repository ${JSON.stringify(ref.repository)}`);
+  }
+}
+
+function checkDigest(digest: string, what: string): asserts digest is Digest {
+  if (!isDigest(digest)) throw referenceError(`${what}: ${JSON.stringify(digest)} is not a valid digest`);
+}
+
+// "errors[0].code: message" of a distribution error body, if there is one.
+function errorDetail(res: HttpResponse): string {
+  try {
+    const parsed: unknown = JSON.parse(res.body.toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null && 'errors' in parsed && Array.isArray(parsed.errors)) {
+      const first: unknown = parsed.errors[0];
+      if (typeof first === 'object' && first !== null) {
+        const code = 'code' in first && typeof first.code === 'string' ? first.code : '';
+        const message = 'message' in first && typeof first.message === 'string' ? first.message : '';
+        const text = [code, message].filter((s) => s !== '').join(': ');
+        if (text !== '') return ` (${text.slice(0, 200)})`;
+      }
+    }
+  } catch {
+    // not JSON: no detail
+  }
+  return '';
+}
+
+function unexpected(res: HttpResponse, what: string): AttestorError {
+  return new AttestorError('REGISTRY_RESPONSE', `${what}: unexpected HTTP ${res.status}${errorDetail(res)}`);
+}
+
+// The Docker-Content-Digest header: undefined when absent; malformed is an error.
+function contentDigest(res: HttpResponse, what: string): Digest | undefined {
+  const header = res.headers.get('docker-content-digest');
+  if (header === null || header.trim() === '') return undefined;
+  const value = header.trim();
+  if (!isDigest(value)) throw new AttestorError('REGISTRY_RESPONSE', `${what}: malformed Docker-Content-Digest ${JSON.stringify(value.slice(0, 150))}`);
+  return value;
+}
+
+class Client implements RegistryClient {
+  readonly #settings: Readonly<Record<string, RegistrySettings>>;
+  readonly #http: HttpOptions;
+  readonly #stats: HttpStats = { requests: 0 };
+  readonly #maxManifestBytes: number;
+  readonly #credentials: CredentialStore;
+  readonly #logger: Logger;
+  readonly #endpoints = new Map<string, Promise<Endpoint>>();
+  readonly #resolvedCredentials = new Map<string, Promise<Credential | undefined>>();
+  #closed = false;
+
+  constructor(options: RegistryClientOptions) {
+    this.#settings = options.registries ?? {};
+    this.#http = {
+      stats: this.#stats,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      retries: options.retries ?? DEFAULT_RETRIES,
+      ...(options.retryBackoffMs !== undefined ? { backoffMs: options.retryBackoffMs } : {}),
+    };
+    this.#maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    this.#credentials = new CredentialStore({
+      registries: this.#settings,
+      ...(options.dockerConfigPath !== undefined ? { dockerConfigPath: options.dockerConfigPath } : {}),
+      ...(options.credentialHelperTimeoutMs !== undefined ? { helperTimeoutMs: options.credentialHelperTimeoutMs } : {}),
+    });
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  stats(): { requests: number } {
+    return { requests: this.#stats.requests };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const endpoints = await Promise.allSettled(this.#endpoints.values());
+    this.#endpoints.clear();
+    await Promise.allSettled(endpoints.map((e) => (e.status === 'fulfilled' ? e.value.dispatcher.close() : undefined)));
+  }
+
+  // ------------------------------------------------------------ endpoints --
+
+  #endpoint(registry: string): Promise<Endpoint> {
+    if (this.#closed) return Promise.reject(new AttestorError('INTERNAL', 'registry client used after close()'));
+    const existing = this.#endpoints.get(registry);
+    if (existing !== undefined) return existing;
+    const created = this.#createEndpoint(registry);
+    this.#endpoints.set(registry, created);
+    created.catch(() => this.#endpoints.delete(registry));
+    return created;
+  }
+
+  async #createEndpoint(registry: string): Promise<Endpoint> {
+    const settings = Object.hasOwn(this.#settings, registry) ? this.#settings[registry] : undefined;
+    const insecure = settings?.insecure === true;
+    let caPem: string | undefined;
+    if (settings?.caFile !== undefined) {
+      try {
+        caPem = await readFile(settings.caFile, 'utf8');
+      } catch (err) {
+        throw new AttestorError('CONFIG_INVALID', `cannot read ca_file ${settings.caFile} for registry ${registry}`, { cause: err });
+      }
+    }
+    const baseUrl = new URL(`${insecure ? 'http' : 'https'}://${registryHost(registry)}`);
+    const dispatcher = createDispatcher(caPem);
+    const auth = new RegistryAuth({
+      registry,
+      baseUrl,
+      insecure,
+      dispatcher,
+      http: this.#http,
+      credentials: (signal) => this.#credentialsFor(registry, signal),
+    });
+    return { registry, baseUrl, insecure, dispatcher, auth, warnedPlainHttp: false };
+  }
+
+  // Credentials are looked up once per registry and kept until an auth
+  // failure, so rotated secrets are re-read after the registry refuses.
+  #credentialsFor(registry: string, signal: AbortSignal): Promise<Credential | undefined> {
+    const cached = this.#resolvedCredentials.get(registry);
+    if (cached !== undefined) return cached;
+    const lookup = this.#credentials.lookup(registry, signal);
+    this.#resolvedCredentials.set(registry, lookup);
+    lookup.catch(() => this.#resolvedCredentials.delete(registry));
+    return lookup;
+  }
+
+  // ------------------------------------------------------------- exchange --
+
+  async #once(ep: Endpoint, ex: Exchange, auth: AuthHeader | undefined, signal: AbortSignal): Promise<HttpResponse> {
+    const headers: Record<string, string> = {};
+    if (ex.accept !== undefined) headers['accept'] = ex.accept;
+    if (auth !== undefined) {
+      headers['authorization'] = auth.value;
+      if (auth.plainHttp && !ep.warnedPlainHttp) {
+        ep.warnedPlainHttp = true;
+        this.#logger.warn('sending registry credentials over plain http (registry configured insecure)', { registry: ep.registry });
+      }
+    }
+    return httpRequest(
+      {
+        method: ex.method,
+        url: new URL(ex.path, ep.baseUrl),
+        headers,
+        maxBytes: ex.maxBytes,
+        dispatcher: ep.dispatcher,
+        maxRedirects: ex.maxRedirects ?? 0,
+        what: ex.what,
+      },
+      this.#http,
+      signal,
+    );
+  }
+
+  // A request with auth: up-front header when the registry's scheme is known;
+  // on 401 exactly one auth round and one retry. Returns any status but
+  // 401/403 (those are REGISTRY_AUTH).
+  async #send(ep: Endpoint, repository: string, ex: Exchange, signal: AbortSignal): Promise<HttpResponse> {
+    try {
+      let auth = await ep.auth.headerFor(repository, signal);
+      let res = await this.#once(ep, ex, auth, signal);
+      if (res.status === 401 && res.url.origin === ep.baseUrl.origin) {
+        auth = await ep.auth.authenticate(res.headers.get('www-authenticate'), repository, signal);
+        res = await this.#once(ep, ex, auth, signal);
+      }
+      if (res.status === 401 || res.status === 403) {
+        const how = auth === undefined ? 'anonymously' : 'after authenticating';
+        throw new AttestorError('REGISTRY_AUTH', `${ex.what}: ${ep.registry} answered ${res.status} ${how}${errorDetail(res)}`);
+      }
+      return res;
+    } catch (err) {
+      if (err instanceof AttestorError && err.code === 'REGISTRY_AUTH') this.#resolvedCredentials.delete(ep.registry);
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------------ API --
+
+  async ping(registry: string, signal: AbortSignal): Promise<PingResult> {
+    const ep = await this.#endpoint(registry);
+    return pingRegistry(ep.baseUrl, ep.dispatcher, this.#http, signal);
+  }
+
+  async resolve(ref: ImageReference, signal: AbortSignal): Promise<Digest | undefined> {
+    checkReference(ref);
+    const ep = await this.#endpoint(ref.registry);
+    const what = `manifest ${formatReference(ref)}`;
+    const res = await this.#send(
+      ep,
+      ref.repository,
+      {
+        method: 'HEAD',
+        path: `/v2/${ref.repository}/manifests/${manifestReferenceOf(ref)}`,
+        accept: ALL_MANIFEST_MEDIA_TYPES.join(', '),
+        maxBytes: this.#maxManifestBytes,
+        maxRedirects: MANIFEST_REDIRECTS,
+        what,
+      },
+      signal,
+    );
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw unexpected(res, what);
+    const header = contentDigest(res, what);
+    if (header !== undefined && (ref.digest === undefined || digestAlgorithm(header) === digestAlgorithm(ref.digest))) {
+      if (ref.digest !== undefined && header !== ref.digest) {
+        throw new AttestorError('DIGEST_MISMATCH', `${what}: registry reports ${header} for ${ref.digest}`);
+      }
+      return header;
+    }
+    // No usable header: fetch and hash.
+    return (await this.getManifest(ref, signal))?.digest;
+  }
+
+  async getManifest(ref: ImageReference, signal: AbortSignal): Promise<FetchedManifest | undefined> {
+    checkReference(ref);
+    const ep = await this.#endpoint(ref.registry);
+    const what = `manifest ${formatReference(ref)}`;
+    const res = await this.#send(
+      ep,
+      ref.repository,
+      {
+        method: 'GET',
+        path: `/v2/${ref.repository}/manifests/${manifestReferenceOf(ref)}`,
+        accept: ALL_MANIFEST_MEDIA_TYPES.join(', '),
+        maxBytes: this.#maxManifestBytes,
+        maxRedirects: MANIFEST_REDIRECTS,
+        what,
+      },
+      signal,
+    );
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw unexpected(res, what);
+    const announced = contentDigest(res, what);
+    // By digest the bytes must hash to it; by tag, to the announced digest.
+    const expected = ref.digest ?? announced;
+    const digest = computeDigest(res.body, expected !== undefined ? digestAlgorithm(expected) : 'sha256');
+    if (expected !== undefined && digest !== expected) {
+      const against = ref.digest !== undefined ? 'the requested digest' : 'Docker-Content-Digest';
+      throw new AttestorError('DIGEST_MISMATCH', `${what}: bytes hash to ${digest}, not ${against} ${expected}`);
+    }
+    const manifest = parseManifest(res.body, res.headers.get('content-type'), what);
+    return { digest, mediaType: manifest.mediaType, bytes: res.body, manifest };
+  }
+
+  async referrers(ref: ImageReference, digest: Digest, artifactType: string | undefined, signal: AbortSignal): Promise<Descriptor[]> {
+    checkReference(ref);
+    checkDigest(digest, 'referrers subject');
+    const ep = await this.#endpoint(ref.registry);
+    const subject: ImageReference = { registry: ref.registry, repository: ref.repository, digest, original: ref.original };
+    const what = `referrers of ${formatReference(subject)}`;
+    const query = artifactType !== undefined ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
+    const res = await this.#send(
+      ep,
+      ref.repository,
+      {
+        method: 'GET',
+        path: `/v2/${ref.repository}/referrers/${digest}${query}`,
+        accept: MEDIA_TYPE.ociIndex,
+        maxBytes: this.#maxManifestBytes,
+        maxRedirects: MANIFEST_REDIRECTS,
+        what,
+      },
+      signal,
+    );
+    let listed: readonly Descriptor[];
+    if (res.status === 404) {
+      // No referrers API: the referrers tag schema, an index under sha256-<hex>.
+      const tag = `${digestAlgorithm(digest)}-${digestHex(digest)}`;
+      const fetched = await this.getManifest({ registry: ref.registry, repository: ref.repository, tag, original: ref.original }, signal);
+      if (fetched === undefined) return [];
+      if (fetched.manifest.kind !== 'index') {
+        throw new AttestorError('REGISTRY_RESPONSE', `${what}: tag ${tag} holds an image manifest, not a referrers index`);
+      }
+      listed = fetched.manifest.manifests;
+    } else if (res.status === 200) {
+      // Not content-addressed: no digest to check; still strictly parsed.
+      const index = parseManifest(res.body, res.headers.get('content-type') ?? MEDIA_TYPE.ociIndex, what);
+      if (index.kind !== 'index') throw new AttestorError('REGISTRY_RESPONSE', `${what}: the referrers API answered with a manifest, not an index`);
+      listed = index.manifests;
+    } else {
+      throw unexpected(res, what);
+    }
+    // Servers may ignore the filter: apply it here as well.
+    return artifactType === undefined ? [...listed] : listed.filter((d) => d.artifactType === artifactType);
+  }
+
+  async getBlob(ref: ImageReference, digest: Digest, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+    checkReference(ref);
+    checkDigest(digest, 'blob');
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new AttestorError('INTERNAL', `blob size cap ${maxBytes} is not a non-negative integer`);
+    const ep = await this.#endpoint(ref.registry);
+    const what = `blob ${ref.registry}/${ref.repository}@${digest}`;
+    const res = await this.#send(
+      ep,
+      ref.repository,
+      { method: 'GET', path: `/v2/${ref.repository}/blobs/${digest}`, maxBytes, maxRedirects: BLOB_REDIRECTS, what },
+      signal,
+    );
+    if (res.status === 404) throw new AttestorError('REGISTRY_RESPONSE', `${what}: not found (404)${errorDetail(res)}`);
+    if (res.status !== 200) throw unexpected(res, what);
+    const actual = computeDigest(res.body, digestAlgorithm(digest));
+    if (actual !== digest) throw new AttestorError('DIGEST_MISMATCH', `${what}: bytes hash to ${actual}`);
+    return res.body;
+  }
+}
+
+export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
+  return new Client(options);
+}
