@@ -6,16 +6,22 @@ import { confirmInContainerCgroup, confirmSameCgroup, createProcReader, locateCo
 import { DockerApiClient } from '../runtime/docker.js';
 import { lookupContainer } from '../runtime/lookup.js';
 import { checkSocketDirectory, socketPathOf } from '../runtime/socket.js';
+import { createRegistryClient } from '../registry/index.js';
+import { bindingSelectors } from '../selectors/binding.js';
 import { containerSelectors } from '../selectors/container.js';
 import { normalizeSelectors } from '../selectors/names.js';
 import { AttestorError } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
+import { bindImage } from './binding-step.js';
 
 import type { PluginConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ContainerMatch, ProcReader } from '../process/index.js';
 import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
+import type { RegistryClientOptions, RegistrySettings } from '../registry/index.js';
+import type { RegistryApi } from '../registry/types.js';
 import type { RuntimeClient } from '../runtime/types.js';
+import type { BindingReport } from './binding-step.js';
 import type { Attestor } from './service.js';
 
 // What each step found, for `attest --json` and debug logs.
@@ -24,6 +30,7 @@ export interface AttestReport {
   outcome: 'host' | 'unsupported-runtime' | 'container';
   container?: ContainerMatch;
   runtime?: RuntimeFindings;
+  binding?: BindingReport;
   selectors: string[];
 }
 
@@ -32,6 +39,7 @@ export interface AttestorDeps {
   docker: RuntimeClient;
   podman: RuntimeClient;
   checkSocket: (socketPath: string) => Promise<void>;
+  registry: RegistryApi;
   retry?: RetryPolicy;
 }
 
@@ -71,12 +79,20 @@ export class PipelineAttestor implements Attestor {
     // The cgroup name alone proves little: the process must share the cgroup
     // of the container's own first process.
     await confirmInContainerCgroup(pid, located, runtime.container.initPid, proc);
-    // The PID may have exited and been reused during the lookups.
+
+    // Is what runs exactly what the registry serves? Throws under `require`
+    // when it is not (or the registry cannot tell).
+    const binding = await bindImage(this.#deps.registry, this.#config.registry, runtime.container, runtime.image, signal, this.#log);
+
+    // Last: the PID may have exited and been reused during the lookups.
     await confirmSameCgroup(pid, proc, located.cgroupText);
     throwIfAborted(signal);
 
-    const selectors = normalizeSelectors(containerSelectors(runtime.container, { envSelectors: this.#config.docker.envSelectors }));
-    return { pid, outcome: 'container', container: match, runtime, selectors };
+    const selectors = normalizeSelectors([
+      ...containerSelectors(runtime.container, { envSelectors: this.#config.docker.envSelectors }),
+      ...(binding.outcome === 'bound' || binding.outcome === 'not-bound' ? bindingSelectors(binding) : []),
+    ]);
+    return { pid, outcome: 'container', container: match, runtime, binding, selectors };
   }
 
   #runtimeFor(match: ContainerMatch): RuntimeClient | undefined {
@@ -98,6 +114,24 @@ export class PipelineAttestor implements Attestor {
   }
 }
 
+function registryClientOptions(config: PluginConfig): RegistryClientOptions {
+  const registries: Record<string, RegistrySettings> = {};
+  for (const [host, entry] of Object.entries(config.registry.registries)) {
+    registries[host] = {
+      insecure: entry.insecure,
+      ...(entry.caFile !== undefined ? { caFile: entry.caFile } : {}),
+      ...(entry.username !== undefined ? { username: entry.username } : {}),
+      ...(entry.passwordFile !== undefined ? { passwordFile: entry.passwordFile } : {}),
+      ...(entry.tokenFile !== undefined ? { tokenFile: entry.tokenFile } : {}),
+    };
+  }
+  return {
+    registries,
+    timeoutMs: config.registry.timeoutMs,
+    ...(config.registry.dockerConfigPath !== undefined ? { dockerConfigPath: config.registry.dockerConfigPath } : {}),
+  };
+}
+
 export function createAttestor(config: PluginConfig, log: Logger, overrides: Partial<AttestorDeps> = {}): PipelineAttestor {
   const trustAnySocketDir = config.docker.allowUntrustedSocketDir;
   const deps: AttestorDeps = {
@@ -105,6 +139,7 @@ export function createAttestor(config: PluginConfig, log: Logger, overrides: Par
     docker: overrides.docker ?? new DockerApiClient('docker', config.docker.dockerSocketPath),
     podman: overrides.podman ?? new DockerApiClient('podman', config.docker.podmanSocketPath),
     checkSocket: overrides.checkSocket ?? (trustAnySocketDir ? async () => undefined : (path) => checkSocketDirectory(path)),
+    registry: overrides.registry ?? createRegistryClient(registryClientOptions(config)),
     ...(overrides.retry ? { retry: overrides.retry } : {}),
   };
   return new PipelineAttestor(config, deps, log);

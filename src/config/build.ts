@@ -7,13 +7,18 @@ import { LOG_LEVELS } from '../log.js';
 import { parseHcl } from './hcl.js';
 import { ConfigReader } from './reader.js';
 
-import type { PluginConfig, RuntimeEndpoints } from './types.js';
+import { BINDING_MODES } from './types.js';
+
+import type { IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig } from './types.js';
 
 export const DEFAULTS = {
   logLevel: 'info',
   dockerSocketPath: 'unix:///var/run/docker.sock',
   podmanSocketPath: 'unix:///run/podman/podman.sock',
+  registryTimeoutMs: 10_000,
 } as const;
+
+const REGISTRY_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -38,12 +43,120 @@ function runtimeEndpoints(reader: ConfigReader): RuntimeEndpoints {
   };
 }
 
+function registryEntry(reader: ConfigReader): RegistryEntry {
+  const caFile = reader.string('ca_file');
+  const username = reader.string('username');
+  const passwordFile = reader.string('password_file');
+  const tokenFile = reader.string('token_file');
+  // Secrets come from files; an inline secret in agent.conf would be readable
+  // by everyone who can read the agent's configuration.
+  for (const inline of ['password', 'token', 'auth']) {
+    if (reader.has(inline)) {
+      reader.string(inline);
+      reader.problem(inline, `secrets are not accepted inline; put it in a file and use ${inline === 'token' ? 'token_file' : 'password_file'}`);
+    }
+  }
+  if (username !== undefined && passwordFile === undefined) reader.problem('username', 'needs password_file');
+  if (passwordFile !== undefined && username === undefined) reader.problem('password_file', 'needs username');
+  if (tokenFile !== undefined && username !== undefined) reader.problem('token_file', 'use either token_file or username + password_file');
+  const entry: RegistryEntry = {
+    insecure: reader.boolean('insecure') ?? false,
+    binding: reader.oneOf('binding', BINDING_MODES) ?? 'require',
+    ...(caFile !== undefined ? { caFile } : {}),
+    ...(username !== undefined ? { username } : {}),
+    ...(passwordFile !== undefined ? { passwordFile } : {}),
+    ...(tokenFile !== undefined ? { tokenFile } : {}),
+  };
+  if (entry.insecure && entry.caFile !== undefined) reader.problem('ca_file', 'makes no sense with insecure = true (plain HTTP)');
+  reader.finish();
+  return entry;
+}
+
+function registryConfig(root: ConfigReader): RegistryConfig {
+  const registries: Record<string, RegistryEntry> = {};
+  for (const { label, reader } of root.labeledBlocks('registry')) {
+    if (!REGISTRY_HOST.test(label)) reader.problem('', `"${label}" is not a registry host[:port]`);
+    if (label in registries) reader.problem('', `registry "${label}" is configured twice`);
+    registries[label] = registryEntry(reader);
+  }
+  return {
+    registries,
+    dockerConfigPath: root.string('docker_config_path'),
+    timeoutMs: root.integer('registry_timeout_ms', 100, 120_000) ?? DEFAULTS.registryTimeoutMs,
+  };
+}
+
+function stringMap(reader: ConfigReader, key: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const block of reader.blocks(key)) {
+    for (const name of block.keys()) {
+      const value = block.string(name);
+      if (value !== undefined) out[name] = value;
+    }
+  }
+  return out;
+}
+
+function identityRule(reader: ConfigReader): IdentityRule {
+  const issuer = reader.string('issuer');
+  const issuerRegexp = reader.string('issuer_regexp');
+  const subject = reader.string('subject');
+  const subjectRegexp = reader.string('subject_regexp');
+  if ((issuer === undefined) === (issuerRegexp === undefined)) reader.problem('', 'needs exactly one of issuer or issuer_regexp');
+  if ((subject === undefined) === (subjectRegexp === undefined)) reader.problem('', 'needs exactly one of subject or subject_regexp');
+  for (const [key, pattern] of [['issuer_regexp', issuerRegexp], ['subject_regexp', subjectRegexp]] as const) {
+    if (pattern === undefined) continue;
+    try {
+      new RegExp(pattern, 'u');
+    } catch (err) {
+      reader.problem(key, `not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  const claims = stringMap(reader, 'claims');
+  reader.finish();
+  return {
+    claims,
+    ...(issuer !== undefined ? { issuer } : {}),
+    ...(issuerRegexp !== undefined ? { issuerRegexp } : {}),
+    ...(subject !== undefined ? { subject } : {}),
+    ...(subjectRegexp !== undefined ? { subjectRegexp } : {}),
+  };
+}
+
+function keyRule(reader: ConfigReader, index: number): KeyRule {
+  const name = reader.string('name');
+  const path = reader.string('path');
+  if (name === undefined || name === '') reader.problem('name', 'is required');
+  if (path === undefined || path === '') reader.problem('path', 'is required (a PEM public key file)');
+  reader.finish();
+  return { name: name ?? `key-${index}`, path: path ?? '' };
+}
+
+function signaturePolicy(root: ConfigReader): SignaturePolicyConfig {
+  const identities = root.blocks('identity').map(identityRule);
+  const keys = root.blocks('key').map(keyRule);
+  const names = new Set<string>();
+  for (const key of keys) {
+    if (names.has(key.name)) root.problem('key', `name "${key.name}" is used twice`);
+    names.add(key.name);
+  }
+  return {
+    identities,
+    keys,
+    requireTlog: root.boolean('require_tlog') ?? true,
+    requireSct: root.boolean('require_sct') ?? true,
+    trustedRootFile: root.string('trusted_root_file'),
+  };
+}
+
 export function buildConfig(text: string): PluginConfig {
   const problems: string[] = [];
   const root = new ConfigReader(parseHcl(text), '', problems);
   const config: PluginConfig = {
     logLevel: root.oneOf('log_level', LOG_LEVELS) ?? DEFAULTS.logLevel,
     docker: runtimeEndpoints(root),
+    registry: registryConfig(root),
+    signatures: signaturePolicy(root),
   };
   root.finish();
   if (problems.length > 0) {

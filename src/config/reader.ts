@@ -25,6 +25,7 @@ export class ConfigReader {
   }
 
   keyPath(key: string): string {
+    if (key === '') return this.#path;
     return this.#path === '' ? key : `${this.#path}.${key}`;
   }
 
@@ -127,8 +128,12 @@ export class ConfigReader {
     return out;
   }
 
-  #keys(): string[] {
+  keys(): string[] {
     return Object.keys(this.#obj);
+  }
+
+  #keys(): string[] {
+    return this.keys();
   }
 
   // Report keys that no accessor asked for.

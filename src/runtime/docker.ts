@@ -87,6 +87,14 @@ export class DockerApiClient implements RuntimeClient {
       if (asHttpishError(err).statusCode === 404) return undefined;
       throw this.#fail(`inspect image ${id}`, err);
     }
-    return { id: info.Id, repoDigests: stringArray(info.RepoDigests), repoTags: stringArray(info.RepoTags) };
+    const variant = (info as { Variant?: unknown }).Variant;
+    return {
+      id: info.Id,
+      repoDigests: stringArray(info.RepoDigests),
+      repoTags: stringArray(info.RepoTags),
+      os: info.Os,
+      architecture: info.Architecture,
+      ...(typeof variant === 'string' && variant !== '' ? { variant } : {}),
+    };
   }
 }

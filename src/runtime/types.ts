@@ -19,6 +19,10 @@ export interface ImageFacts {
   readonly id: string;
   readonly repoDigests: readonly string[];
   readonly repoTags: readonly string[];
+  // The image's platform, to pick the right entry of a multi-platform index.
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
 }
 
 export type RuntimeKind = 'docker' | 'podman';

@@ -9,7 +9,13 @@ export const SELECTOR = {
   imageConfigDigest: 'image_config_digest',
   label: 'label',
   env: 'env',
+  // Image -> registry binding (only when the binding held).
+  imageDigest: 'image_digest',
+  imageRepository: 'image_repository',
+  imageBinding: 'image_binding',
 } as const;
+
+export const BINDING_HELD = 'bound';
 
 export type SelectorKey = (typeof SELECTOR)[keyof typeof SELECTOR];
 

@@ -46,6 +46,8 @@ async function attestError(p: Promise<unknown>): Promise<AttestorError> {
   throw new Error('expected an AttestorError');
 }
 
+const SKIP_LOCAL = 'registry "docker.io" { binding = "skip" }\nregistry "localhost" { binding = "skip" }\n';
+
 // The same scenarios for Docker and for Podman's Docker-compatible API.
 function runtimeSuite(kind: 'docker' | 'podman', rig: Rig): void {
   const endpoint = kind === 'docker' ? rig.dockerHost : `unix://${rig.podmanSocket ?? ''}`;
@@ -54,8 +56,10 @@ function runtimeSuite(kind: 'docker' | 'podman', rig: Rig): void {
   const tag = `ssa-it-${kind}-${process.pid}`;
   const image = `${tag}:1`;
   const containers: string[] = [];
+  // These images are local only (docker.io/... and Podman's localhost/...):
+  // binding to a registry is skipped, so no request leaves the machine.
   const config = buildConfig(
-    `${kind}_socket_path = "${endpoint}"\nenv_selectors = ["APP_ENV"]\n`,
+    `${kind}_socket_path = "${endpoint}"\nenv_selectors = ["APP_ENV"]\n${SKIP_LOCAL}`,
   );
   const attestor = createAttestor(config, silentLogger);
   const explain = (pid: number) => attestor.explain(pid, AbortSignal.timeout(20_000));
@@ -148,13 +152,13 @@ describeWithRig('container identity via dockerd', ['docker'], (rig) => {
           })),
         ),
       );
-      const refused = createAttestor(buildConfig(`docker_socket_path = "unix://${join(dir, 'docker.sock')}"`), silentLogger);
+      const refused = createAttestor(buildConfig(`docker_socket_path = "unix://${join(dir, 'docker.sock')}"\n${SKIP_LOCAL}`), silentLogger);
       const err = await attestError(refused.explain(pid, AbortSignal.timeout(10_000)));
       expect(err.code).toBe('RUNTIME_REFUSED');
       expect(err.message).toContain('allow_untrusted_socket_dir');
 
       const allowed = createAttestor(
-        buildConfig(`docker_socket_path = "unix://${join(dir, 'docker.sock')}"\nallow_untrusted_socket_dir = true`),
+        buildConfig(`docker_socket_path = "unix://${join(dir, 'docker.sock')}"\nallow_untrusted_socket_dir = true\n${SKIP_LOCAL}`),
         silentLogger,
       );
       expect((await allowed.explain(pid, AbortSignal.timeout(10_000))).outcome).toBe('container');

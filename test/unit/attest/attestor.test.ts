@@ -9,6 +9,7 @@ import { AttestorError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 
 import type { ProcReader } from '../../../src/process/index.js';
+import type { RegistryApi } from '../../../src/registry/types.js';
 import type { ContainerFacts, RuntimeClient } from '../../../src/runtime/types.js';
 
 const ID = 'c'.repeat(64);
@@ -35,20 +36,28 @@ function runtime(kind: 'docker' | 'podman', facts: Partial<ContainerFacts> | und
       return { id, imageId: IMAGE, imageRef: 'app:1', labels: {}, env: [], running: true, initPid: 100, ...facts };
     },
     async inspectImage(id) {
-      return { id, repoDigests: [], repoTags: [] };
+      return { id, repoDigests: [], repoTags: [], os: 'linux', architecture: 'amd64' };
     },
   };
 }
 
-const config = buildConfig('');
+// app:1 is docker.io/library/app: binding skipped, so no registry is needed
+// (the binding rules have their own tests).
+const config = buildConfig('registry "docker.io" { binding = "skip" }');
 const noSocketCheck = async () => undefined;
+const registry: RegistryApi = {
+  resolve: () => Promise.reject(new Error('registry must not be called')),
+  getManifest: () => Promise.reject(new Error('registry must not be called')),
+  referrers: () => Promise.reject(new Error('registry must not be called')),
+  getBlob: () => Promise.reject(new Error('registry must not be called')),
+};
 
 describe('PipelineAttestor', () => {
   it('routes a docker cgroup to the Docker API and returns its selectors', async () => {
     const docker = runtime('docker', {});
     const podman = runtime('podman', {});
     const line = `0::/system.slice/docker-${ID}.scope\n`;
-    const a = createAttestor(config, silentLogger, { proc: proc({ 7: line, 100: line }), docker, podman, checkSocket: noSocketCheck });
+    const a = createAttestor(config, silentLogger, { proc: proc({ 7: line, 100: line }), docker, podman, checkSocket: noSocketCheck, registry });
     expect(await a.attest(7, AbortSignal.timeout(1_000))).toEqual([`image_config_digest:${IMAGE}`, 'image_id:app:1']);
     expect([docker.used, podman.used]).toEqual([1, 0]);
   });
@@ -57,7 +66,7 @@ describe('PipelineAttestor', () => {
     const docker = runtime('docker', {});
     const podman = runtime('podman', {});
     const line = `0::/libpod_parent/libpod-${ID}\n`;
-    const a = createAttestor(config, silentLogger, { proc: proc({ 7: line, 100: line }), docker, podman, checkSocket: noSocketCheck });
+    const a = createAttestor(config, silentLogger, { proc: proc({ 7: line, 100: line }), docker, podman, checkSocket: noSocketCheck, registry });
     await a.attest(7, AbortSignal.timeout(1_000));
     expect([docker.used, podman.used]).toEqual([0, 1]);
   });
@@ -69,6 +78,7 @@ describe('PipelineAttestor', () => {
       docker,
       podman: runtime('podman', {}),
       checkSocket: noSocketCheck,
+      registry,
     });
     expect(await a.explain(7, AbortSignal.timeout(1_000))).toMatchObject({ outcome: 'unsupported-runtime', selectors: [] });
     expect(docker.used).toBe(0);
@@ -80,6 +90,7 @@ describe('PipelineAttestor', () => {
       docker: runtime('docker', {}),
       podman: runtime('podman', {}),
       checkSocket: noSocketCheck,
+      registry,
     });
     await expect(a.attest(7, AbortSignal.timeout(1_000))).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
   });
@@ -92,6 +103,7 @@ describe('PipelineAttestor', () => {
       docker: runtime('docker', {}),
       podman: runtime('podman', {}),
       checkSocket: noSocketCheck,
+      registry,
     });
     await expect(a.attest(7, AbortSignal.timeout(1_000))).rejects.toMatchObject({ code: 'PID_REUSED' });
   });
@@ -103,6 +115,7 @@ describe('PipelineAttestor', () => {
       docker: runtime('docker', { running: false, initPid: 0 }),
       podman: runtime('podman', {}),
       checkSocket: noSocketCheck,
+      registry,
     });
     await expect(a.attest(7, AbortSignal.timeout(1_000))).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
   });
@@ -113,6 +126,7 @@ describe('PipelineAttestor', () => {
       proc: proc({ 7: `0::/docker/${ID}\n` }),
       docker,
       podman: runtime('podman', {}),
+      registry,
       checkSocket: async () => {
         throw new AttestorError('RUNTIME_REFUSED', 'refused');
       },

@@ -84,6 +84,8 @@ describe('buildConfig', () => {
         allowUntrustedSocketDir: false,
         envSelectors: [],
       },
+      registry: { registries: {}, dockerConfigPath: undefined, timeoutMs: DEFAULTS.registryTimeoutMs },
+      signatures: { identities: [], keys: [], requireTlog: true, requireSct: true, trustedRootFile: undefined },
     });
   });
 
@@ -95,7 +97,7 @@ describe('buildConfig', () => {
       env_selectors = ["APP_ENV", "TIER"]
       log_level = "warn"
     `);
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       logLevel: 'warn',
       docker: {
         dockerSocketPath: 'unix:///run/d.sock',
@@ -126,6 +128,49 @@ describe('buildConfig', () => {
     expect(err.message).toContain('a: unknown configuration key');
     expect(err.message).toContain('b: unknown configuration key');
     expect(err.message).toContain('log_level: must be one of');
+  });
+});
+
+describe('registry settings', () => {
+  it('reads labelled registry blocks with secrets from files', () => {
+    const config = buildConfig(`
+      docker_config_path = "/etc/spire/docker/config.json"
+      registry_timeout_ms = 2500
+      registry "127.0.0.1:5000" {
+        insecure = true
+        binding = "skip"
+      }
+      registry "ghcr.io" {
+        username      = "bot"
+        password_file = "/etc/spire/ghcr-password"
+        ca_file       = "/etc/spire/ca.pem"
+      }
+      registry "registry.example" { token_file = "/etc/spire/token" }
+    `);
+    expect(config.registry).toEqual({
+      dockerConfigPath: '/etc/spire/docker/config.json',
+      timeoutMs: 2500,
+      registries: {
+        '127.0.0.1:5000': { insecure: true, binding: 'skip' },
+        'ghcr.io': { insecure: false, binding: 'require', username: 'bot', passwordFile: '/etc/spire/ghcr-password', caFile: '/etc/spire/ca.pem' },
+        'registry.example': { insecure: false, binding: 'require', tokenFile: '/etc/spire/token' },
+      },
+    });
+  });
+
+  it.each([
+    ['an inline password', 'registry "ghcr.io" { username = "u"\n password = "p" }', 'registry["ghcr.io"].password: secrets are not accepted inline'],
+    ['a username without password file', 'registry "ghcr.io" { username = "u" }', 'registry["ghcr.io"].username: needs password_file'],
+    ['both token and username', 'registry "r.io" { username = "u"\n password_file = "/p"\n token_file = "/t" }', 'registry["r.io"].token_file: use either'],
+    ['a bad host label', 'registry "https://r.io" { insecure = true }', 'registry["https://r.io"]: "https://r.io" is not a registry host[:port]'],
+    ['an unknown registry key', 'registry "r.io" { insecure = true\n verify = false }', 'registry["r.io"].verify: unknown configuration key'],
+    ['insecure with a CA', 'registry "r.io" { insecure = true\n ca_file = "/ca" }', 'registry["r.io"].ca_file: makes no sense'],
+    ['an unknown binding mode', 'registry "r.io" { binding = "never" }', 'registry["r.io"].binding: must be one of require, prefer, skip, got "never"'],
+    ['a timeout out of range', 'registry_timeout_ms = 5', 'registry_timeout_ms: must be an integer from 100 to 120000'],
+  ])('rejects %s', (_name, text, message) => {
+    const err = errorOf(() => buildConfig(text));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain(message);
   });
 });
 

@@ -25,7 +25,7 @@ const container: ContainerFacts = {
 };
 
 // Answers "no such container" `misses` times, then the container.
-function fakeClient(misses: number, image: ImageFacts | undefined = { id: IMAGE, repoDigests: [], repoTags: [] }): RuntimeClient & { calls: number } {
+function fakeClient(misses: number, image: ImageFacts | undefined = { id: IMAGE, repoDigests: [], repoTags: [], os: 'linux', architecture: 'amd64' }): RuntimeClient & { calls: number } {
   return {
     kind: 'docker',
     endpoint: 'unix:///fake.sock',
