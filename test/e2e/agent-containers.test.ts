@@ -1,0 +1,149 @@
+// A real spire-agent attests workloads running in containers of the real
+// dockerd through our plugin, and issues SVIDs by our selectors:
+//  - a local image (registry binding skipped for docker.io) by image_config_digest;
+//  - an image pushed to the loopback registry by its bound manifest digest;
+//  - the same tag rebuilt locally: not bound -> no selectors -> no SVID.
+
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { describeWithRig, docker, type Rig } from '../support/rig.js';
+import { joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
+
+import type { SpireAgent, SpireServer } from '../support/spire.js';
+
+async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
+  const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+// A FROM-scratch image whose only program besides busybox is a static
+// Workload API client; `marker` makes each build's content distinct.
+async function buildWorkloadImage(rig: Rig, tag: string, marker: string): Promise<string> {
+  const ctx = mkdtempSync(join(tmpdir(), 'ssa-img-'));
+  try {
+    copyFileSync(rig.spireAgentStatic, join(ctx, 'spire-agent'));
+    chmodSync(join(ctx, 'spire-agent'), 0o755);
+    writeFileSync(join(ctx, 'marker'), marker);
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${rig.busyboxImage}\nCOPY spire-agent /bin/spire-agent\nCOPY marker /marker\nLABEL com.example.app=${marker}\n`);
+    await ok(rig, ['build', '-q', '-t', tag, ctx]);
+    return await ok(rig, ['image', 'inspect', '-f', '{{.Id}}', tag]);
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+// Every selector in the agent's "PID attested to have selectors" lines, as
+// type:value.
+function attestedSelectors(log: string): string[] {
+  const out: string[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes('PID attested to have selectors')) continue;
+    for (const m of line.matchAll(/type:\\"([^"\\]+)\\"\s+value:\\"([^"\\]+)\\"/g)) out.push(`${m[1]}:${m[2]}`);
+  }
+  return out;
+}
+
+describeWithRig('spire-agent attests container workloads through the plugin', ['spire', 'docker', 'registry'], (rig) => {
+  let dir: string;
+  let server: SpireServer;
+  let agent: SpireAgent;
+  let parentId: string;
+  const run = `${process.pid}`;
+  const localTag = `ssa-e2e-local-${run}:1`;
+  const pushedTag = `${rig.registry}/ssa-e2e/app-${run}:1`;
+
+  // Runs the workload in a container and returns what the client printed.
+  async function fetchInContainer(image: string): Promise<{ code: number; output: string }> {
+    const r = await docker(
+      rig,
+      ['run', '--rm', '--network', 'none', '-v', `${dir}/agent:/run/spire`, image, '/bin/spire-agent', 'api', 'fetch', 'x509', '-socketPath', '/run/spire/agent.sock', '-timeout', '5s'],
+      { timeoutMs: 60_000 },
+    );
+    return { code: r.code, output: r.stdout + r.stderr };
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ssa-e2e-c-'));
+    chmodSync(dir, 0o755);
+    server = await startSpireServer(rig.spireServer, join(dir, 'server'));
+    const token = await joinToken(server);
+    parentId = `spiffe://${TRUST_DOMAIN}/spire/agent/join_token/${token}`;
+    agent = await startSpireAgent({
+      bin: rig.spireAgent,
+      dir: join(dir, 'agent'),
+      server,
+      token,
+      pluginData: [
+        `      docker_socket_path = "${rig.dockerHost}"`,
+        `      log_level = "debug"`,
+        `      registry "${rig.registry}" {`,
+        `        insecure = true`,
+        `      }`,
+        // Local images (docker.io/library/...) are never looked up: no traffic
+        // leaves this machine, and they keep their container selectors.
+        `      registry "docker.io" {`,
+        `        binding = "skip"`,
+        `      }`,
+      ].join('\n'),
+    });
+    chmodSync(join(dir, 'agent'), 0o755);
+  }, 180_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await server?.stop();
+    await docker(rig, ['rmi', '-f', localTag, pushedTag]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function entry(spiffeId: string, selector: string): Promise<void> {
+    await server.cli(['entry', 'create', '-parentID', parentId, '-spiffeID', spiffeId, '-selector', selector]);
+  }
+
+  // The agent syncs entries from the server every few seconds.
+  async function fetchUntil(image: string, expect: RegExp): Promise<{ code: number; output: string }> {
+    let last = { code: -1, output: '' };
+    await waitFor(`SVID for ${image}`, async () => {
+      last = await fetchInContainer(image);
+      return expect.test(last.output);
+    }, 60_000, 1_000);
+    return last;
+  }
+
+  it('issues an SVID to a container matched by image_config_digest', async () => {
+    const imageId = await buildWorkloadImage(rig, localTag, `local-${run}`);
+    await entry(`spiffe://${TRUST_DOMAIN}/local-app`, `docker:image_config_digest:${imageId}`);
+    const got = await fetchUntil(localTag, /spiffe:\/\/example\.org\/local-app/);
+    expect(got.code).toBe(0);
+    // The agent's own log shows our selectors for that workload.
+    expect(attestedSelectors(agent.log())).toEqual(
+      expect.arrayContaining([`docker:image_config_digest:${imageId}`, `docker:label:com.example.app:local-${run}`]),
+    );
+  });
+
+  it('binds a pushed image to its registry manifest and issues by image_digest; a local rebuild of the tag gets nothing', async () => {
+    await buildWorkloadImage(rig, pushedTag, `pushed-${run}`);
+    await ok(rig, ['push', '-q', pushedTag]);
+    const repoDigest = await ok(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', pushedTag]);
+    const digest = repoDigest.slice(repoDigest.indexOf('@') + 1);
+    await entry(`spiffe://${TRUST_DOMAIN}/bound-app`, `docker:image_digest:${digest}`);
+    const got = await fetchUntil(pushedTag, /spiffe:\/\/example\.org\/bound-app/);
+    expect(got.code).toBe(0);
+    expect(attestedSelectors(agent.log())).toEqual(
+      expect.arrayContaining([`docker:image_digest:${digest}`, 'docker:image_binding:bound', `docker:image_repository:${rig.registry}/ssa-e2e/app-${run}`]),
+    );
+
+    // Same name and tag, different content, never pushed: not the registry's
+    // manifest, so no selectors at all (binding is required by default).
+    await buildWorkloadImage(rig, pushedTag, `tampered-${run}`);
+    const denied = await fetchInContainer(pushedTag);
+    expect(denied.code).not.toBe(0);
+    expect(denied.output).not.toMatch(/bound-app/);
+    await waitFor('not-bound log line', () => /image not bound to its registry/.test(agent.log()), 10_000);
+  });
+});
