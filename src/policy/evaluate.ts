@@ -1,0 +1,41 @@
+// Does a verified signer satisfy the policy? Pure functions of their inputs;
+// the cryptography has been checked before these are called.
+
+import type { Signer } from '../signatures/types.js';
+import type { CompiledIdentity, CompiledPolicy, Matcher } from './types.js';
+
+export function evaluate(policy: CompiledPolicy, signer: Signer): boolean {
+  switch (signer.kind) {
+    case 'key':
+      // The key that verified the signature is the match.
+      return policy.keyNames.includes(signer.keyName);
+    case 'keyless':
+      return matchingIdentity(policy, signer) !== undefined;
+  }
+}
+
+// The first configured identity the keyless signer satisfies.
+export function matchingIdentity(
+  policy: CompiledPolicy,
+  signer: Extract<Signer, { kind: 'keyless' }>,
+): CompiledIdentity | undefined {
+  return policy.identities.find(
+    (identity) =>
+      matches(identity.issuer, signer.issuer) &&
+      matches(identity.subject, signer.subject) &&
+      Object.entries(identity.claims).every(
+        ([name, value]) => Object.hasOwn(signer.claims, name) && signer.claims[name] === value,
+      ),
+  );
+}
+
+export function matches(matcher: Matcher, value: string): boolean {
+  return matcher.kind === 'exact' ? matcher.value === value : matcher.regexp.test(value);
+}
+
+// One line naming the signer, for rejection messages and logs.
+export function describeSigner(signer: Signer): string {
+  return signer.kind === 'key'
+    ? `key ${JSON.stringify(signer.keyName)}`
+    : `subject ${JSON.stringify(signer.subject)} issuer ${JSON.stringify(signer.issuer)}`;
+}

@@ -1,0 +1,15 @@
+// Signature verification: trust material, and one candidate at a time.
+
+export { prepareBundle, BUNDLE_V03_MEDIA_TYPES } from './bundle.js';
+export { checkCodeSigning, keylessSigner } from './certificate.js';
+export { COSIGN_SIGN_PREDICATE, checkContent, checkSimpleSigning, checkStatement } from './checks.js';
+export { SignatureError, isSignatureError } from './errors.js';
+export { ANNOTATION, prepareLegacy } from './legacy.js';
+export { checkTLogKeyBinding } from './tlogbody.js';
+export { createTrust, keyFinder, loadTrust, parseKey } from './trust.js';
+export { verifyCandidate } from './verify.js';
+
+export type { SignatureErrorCode } from './errors.js';
+export type { SigningKey } from './tlogbody.js';
+export type { ConfiguredKey, KeyAlgorithm, TrustContext, VerifierMode } from './trust.js';
+export type { PreparedSignature, SignedContent } from './types.js';

@@ -1,0 +1,214 @@
+// Trust material: the Sigstore trusted root (Fulcio CAs, Rekor logs, CT
+// logs, TSAs) and the configured public keys. Loaded once at configure time;
+// verification afterwards is synchronous and offline.
+//
+// The default root is the public-good trusted_root.json shipped inside
+// @sigstore/tuf's seeds.json; no TUF refresh is done. A configured
+// trusted_root_file replaces it (like cosign --trusted-root).
+
+import { createPublicKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { Verifier, VerificationError, toTrustMaterial } from '@sigstore/verify';
+
+import { SignatureError, messageOf } from './errors.js';
+
+import type { KeyObject } from 'node:crypto';
+import type { KeyFinderFunc, TrustMaterial } from '@sigstore/verify';
+import type { KeyRule } from '../config/types.js';
+
+const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
+const TRUSTED_ROOT_MEDIA_TYPES = [
+  'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+  'application/vnd.dev.sigstore.trustedroot.v0.1+json',
+  'application/vnd.dev.sigstore.trustedroot.v0.2+json',
+];
+const MIN_RSA_BITS = 2048;
+
+export type KeyAlgorithm = 'ecdsa-p256' | 'ecdsa-p384' | 'ed25519' | 'rsa';
+
+export interface ConfiguredKey {
+  readonly name: string;
+  readonly path: string;
+  readonly algorithm: KeyAlgorithm;
+  readonly key: KeyObject;
+  // DER SubjectPublicKeyInfo, to compare with keys recorded in tlog entries.
+  readonly spki: Buffer;
+}
+
+// Which Verifier: thresholds differ between keyless and key signatures and
+// with the policy's require_tlog / require_sct.
+export interface VerifierMode {
+  readonly keyless: boolean;
+  readonly requireTlog: boolean;
+  readonly requireSct: boolean;
+}
+
+export interface TrustContext {
+  // Where the trusted root came from, for messages.
+  readonly rootSource: string;
+  readonly material: TrustMaterial;
+  readonly keys: ReadonlyMap<string, ConfiguredKey>;
+  // A Verifier for `mode`, built once and cached.
+  verifier(mode: VerifierMode): Verifier;
+}
+
+export async function loadTrust(config: {
+  trustedRootFile: string | undefined;
+  keys: readonly KeyRule[];
+}): Promise<TrustContext> {
+  const root =
+    config.trustedRootFile === undefined
+      ? { json: await embeddedTrustedRoot(), source: 'the embedded Sigstore public-good trusted root' }
+      : { json: await readTrustedRootFile(config.trustedRootFile), source: config.trustedRootFile };
+  const keys = await Promise.all(config.keys.map(async (rule) => parseKey(rule.name, await readKeyFile(rule), rule.path)));
+  return createTrust(root.json, root.source, keys);
+}
+
+// Builds a TrustContext from a parsed trusted_root.json and parsed keys.
+export function createTrust(rootJson: unknown, rootSource: string, keys: readonly ConfiguredKey[]): TrustContext {
+  const byName = new Map<string, ConfiguredKey>();
+  for (const key of keys) {
+    if (byName.has(key.name)) throw new SignatureError('KEY_INVALID', `key name ${JSON.stringify(key.name)} is configured twice`);
+    byName.set(key.name, key);
+  }
+  const material = toMaterial(rootJson, rootSource, keyFinder(byName));
+  const verifiers = new Map<string, Verifier>();
+  return {
+    rootSource,
+    material,
+    keys: byName,
+    verifier(mode: VerifierMode): Verifier {
+      const id = `${mode.keyless}/${mode.requireTlog}/${mode.requireSct}`;
+      let verifier = verifiers.get(id);
+      if (verifier === undefined) {
+        verifier = new Verifier(material, {
+          tlogThreshold: mode.requireTlog ? 1 : 0,
+          // SCTs only exist for certificates.
+          ctlogThreshold: mode.keyless && mode.requireSct ? 1 : 0,
+          // A certificate is checked at trusted times (tlog integrated time,
+          // RFC3161 genTime); a configured key has no validity window, like
+          // cosign, which checks no time for --key.
+          timestampThreshold: mode.keyless ? 1 : 0,
+        });
+        verifiers.set(id, verifier);
+      }
+      return verifier;
+    },
+  };
+}
+
+// Key lookup by hint, in @sigstore/verify's KeyFinderFunc shape. The hint is
+// the configured key's name (never a hint taken from a signature).
+export function keyFinder(keys: ReadonlyMap<string, ConfiguredKey>): KeyFinderFunc {
+  return (hint: string) => {
+    const key = keys.get(hint);
+    if (key === undefined) {
+      throw new VerificationError({ code: 'PUBLIC_KEY_ERROR', message: `no configured key named ${JSON.stringify(hint)}` });
+    }
+    return { publicKey: key.key, validFor: () => true };
+  };
+}
+
+// Parses one PEM public key; errors name the key.
+export function parseKey(name: string, pem: string, path: string): ConfiguredKey {
+  const fail = (reason: string): never => {
+    throw new SignatureError('KEY_INVALID', `key ${JSON.stringify(name)} (${path}): ${reason}`);
+  };
+  const blocks = pem.match(/-----BEGIN [A-Z0-9 ]+-----/g) ?? [];
+  if (blocks.length !== 1 || blocks[0] !== '-----BEGIN PUBLIC KEY-----') {
+    fail('expected exactly one PEM "PUBLIC KEY" block (PKIX SubjectPublicKeyInfo)');
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: 'pem' });
+  } catch (err) {
+    return fail(`not a valid public key: ${messageOf(err)}`);
+  }
+  const algorithm = keyAlgorithm(key);
+  if (algorithm === undefined) {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    return fail(`unsupported key type ${key.asymmetricKeyType ?? '?'}${curve ? ` (${curve})` : ''}; use ECDSA P-256/P-384, Ed25519 or RSA`);
+  }
+  if (algorithm === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
+    fail(`RSA keys must have at least ${MIN_RSA_BITS} bits`);
+  }
+  return Object.freeze({ name, path, algorithm, key, spki: key.export({ format: 'der', type: 'spki' }) });
+}
+
+function keyAlgorithm(key: KeyObject): KeyAlgorithm | undefined {
+  switch (key.asymmetricKeyType) {
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      if (curve === 'prime256v1') return 'ecdsa-p256';
+      if (curve === 'secp384r1') return 'ecdsa-p384';
+      return undefined;
+    }
+    case 'ed25519':
+      return 'ed25519';
+    case 'rsa':
+      return 'rsa';
+    default:
+      return undefined;
+  }
+}
+
+function toMaterial(rootJson: unknown, source: string, keys: KeyFinderFunc): TrustMaterial {
+  const fail = (reason: string): never => {
+    throw new SignatureError('TRUST_ROOT_INVALID', `trusted root ${source}: ${reason}`);
+  };
+  if (typeof rootJson !== 'object' || rootJson === null || Array.isArray(rootJson)) return fail('not a JSON object');
+  const mediaType = (rootJson as { mediaType?: unknown }).mediaType;
+  if (typeof mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPES.includes(mediaType)) {
+    fail(`unsupported mediaType ${JSON.stringify(mediaType)} (expected one of ${TRUSTED_ROOT_MEDIA_TYPES.join(', ')})`);
+  }
+  let material: TrustMaterial;
+  try {
+    material = toTrustMaterial(TrustedRoot.fromJSON(rootJson), keys);
+  } catch (err) {
+    return fail(messageOf(err));
+  }
+  if (material.certificateAuthorities.length === 0 && material.tlogs.length === 0) {
+    fail('it has neither certificate authorities nor transparency logs');
+  }
+  return material;
+}
+
+async function embeddedTrustedRoot(): Promise<unknown> {
+  const require = createRequire(import.meta.url);
+  const path = require.resolve('@sigstore/tuf/seeds.json');
+  try {
+    const seeds = JSON.parse(await readFile(path, 'utf8')) as Record<string, { targets?: Record<string, string> }>;
+    const encoded = seeds[PUBLIC_GOOD_TUF]?.targets?.['trusted_root.json'];
+    if (encoded === undefined) throw new Error(`no trusted_root.json for ${PUBLIC_GOOD_TUF}`);
+    return JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as unknown;
+  } catch (err) {
+    throw new SignatureError('TRUST_ROOT_INVALID', `embedded trusted root (${path}): ${messageOf(err)}`, { cause: err });
+  }
+}
+
+async function readTrustedRootFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new SignatureError('TRUST_ROOT_INVALID', `trusted root ${path}: cannot read: ${messageOf(err)}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new SignatureError('TRUST_ROOT_INVALID', `trusted root ${path}: not JSON: ${messageOf(err)}`, { cause: err });
+  }
+}
+
+async function readKeyFile(rule: KeyRule): Promise<string> {
+  try {
+    return await readFile(rule.path, 'utf8');
+  } catch (err) {
+    throw new SignatureError('KEY_INVALID', `key ${JSON.stringify(rule.name)} (${rule.path}): cannot read: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+}
