@@ -9,10 +9,12 @@ import { checkSocketDirectory, socketPathOf } from '../runtime/socket.js';
 import { createRegistryClient } from '../registry/index.js';
 import { bindingSelectors } from '../selectors/binding.js';
 import { containerSelectors } from '../selectors/container.js';
+import { signatureSelectors } from '../selectors/signature.js';
 import { normalizeSelectors } from '../selectors/names.js';
 import { AttestorError } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
 import { bindImage } from './binding-step.js';
+import { SignatureChecker } from './signature-step.js';
 
 import type { PluginConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -22,6 +24,7 @@ import type { RegistryClientOptions, RegistrySettings } from '../registry/index.
 import type { RegistryApi } from '../registry/types.js';
 import type { RuntimeClient } from '../runtime/types.js';
 import type { BindingReport } from './binding-step.js';
+import type { SignatureCacheOptions, SignatureReport } from './signature-step.js';
 import type { Attestor } from './service.js';
 
 // What each step found, for `attest --json` and debug logs.
@@ -31,6 +34,7 @@ export interface AttestReport {
   container?: ContainerMatch;
   runtime?: RuntimeFindings;
   binding?: BindingReport;
+  signatures?: SignatureReport;
   selectors: string[];
 }
 
@@ -41,17 +45,31 @@ export interface AttestorDeps {
   checkSocket: (socketPath: string) => Promise<void>;
   registry: RegistryApi;
   retry?: RetryPolicy;
+  signatureCache?: SignatureCacheOptions;
 }
 
 export class PipelineAttestor implements Attestor {
   readonly #config: PluginConfig;
   readonly #deps: AttestorDeps;
   readonly #log: Logger;
+  readonly #signatures: SignatureChecker;
 
+  // Throws CONFIG_INVALID for a policy that cannot be compiled; ready()
+  // rejects when the trusted root or a key file cannot be loaded.
   constructor(config: PluginConfig, deps: AttestorDeps, log: Logger) {
     this.#config = config;
     this.#deps = deps;
     this.#log = log;
+    this.#signatures = new SignatureChecker(config.signatures, log, deps.signatureCache);
+  }
+
+  ready(): Promise<void> {
+    return this.#signatures.ready();
+  }
+
+  // Signature discoveries + verifications actually performed.
+  get signatureLoads(): number {
+    return this.#signatures.loads;
   }
 
   async attest(pid: number, signal: AbortSignal): Promise<readonly string[]> {
@@ -84,15 +102,23 @@ export class PipelineAttestor implements Attestor {
     // when it is not (or the registry cannot tell).
     const binding = await bindImage(this.#deps.registry, this.#config.registry, runtime.container, runtime.image, signal, this.#log);
 
+    // Only an image bound to its registry may go on to signature checks.
+    let signatures: SignatureReport | undefined;
+    if (binding.outcome === 'bound') {
+      const digests = binding.indexDigest ? [binding.indexDigest, binding.manifestDigest] : [binding.manifestDigest];
+      signatures = await this.#signatures.check(this.#deps.registry, binding.reference, digests, signal);
+    }
+
     // Last: the PID may have exited and been reused during the lookups.
     await confirmSameCgroup(pid, proc, located.cgroupText);
     throwIfAborted(signal);
 
     const selectors = normalizeSelectors([
       ...containerSelectors(runtime.container, { envSelectors: this.#config.docker.envSelectors }),
-      ...(binding.outcome === 'bound' || binding.outcome === 'not-bound' ? bindingSelectors(binding) : []),
+      ...(binding.outcome === 'bound' ? bindingSelectors(binding) : []),
+      ...(signatures ? signatureSelectors(signatures.accepted) : []),
     ]);
-    return { pid, outcome: 'container', container: match, runtime, binding, selectors };
+    return { pid, outcome: 'container', container: match, runtime, binding, ...(signatures ? { signatures } : {}), selectors };
   }
 
   #runtimeFor(match: ContainerMatch): RuntimeClient | undefined {
@@ -114,7 +140,7 @@ export class PipelineAttestor implements Attestor {
   }
 }
 
-function registryClientOptions(config: PluginConfig): RegistryClientOptions {
+export function registryClientOptions(config: PluginConfig): RegistryClientOptions {
   const registries: Record<string, RegistrySettings> = {};
   for (const [host, entry] of Object.entries(config.registry.registries)) {
     registries[host] = {

@@ -10,6 +10,9 @@ import type { PluginConfig } from '../config/types.js';
 import type { Logger, LogLevel } from '../log.js';
 
 export interface Attestor {
+  // Resolves once everything the configuration names (trusted root, keys)
+  // is loaded; rejects with CONFIG_INVALID otherwise.
+  ready(): Promise<void>;
   attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
   close(): Promise<void>;
 }
@@ -37,6 +40,12 @@ export class AttestorService {
   async configure(text: string): Promise<void> {
     const config = buildConfig(text);
     const attestor = this.#options.createAttestor(config, this.#options.log);
+    try {
+      await attestor.ready();
+    } catch (err) {
+      await attestor.close().catch(() => undefined);
+      throw err;
+    }
     const previous = this.#current;
     this.#current = { config, attestor };
     this.#options.onLogLevel?.(config.logLevel);
@@ -45,7 +54,12 @@ export class AttestorService {
 
   async validate(text: string): Promise<{ valid: boolean; notes: string[] }> {
     try {
-      buildConfig(text);
+      const attestor = this.#options.createAttestor(buildConfig(text), this.#options.log);
+      try {
+        await attestor.ready();
+      } finally {
+        await attestor.close().catch(() => undefined);
+      }
       return { valid: true, notes: [] };
     } catch (err) {
       if (err instanceof AttestorError && (err.code === 'CONFIG_SYNTAX' || err.code === 'CONFIG_INVALID')) {

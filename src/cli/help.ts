@@ -29,6 +29,12 @@ Commands (for operators, outside the agent):
                  run the attestation pipeline for a PID and print its
                  selectors (--json: each step's findings). --config takes the
                  same text as plugin_data.
+  verify <image-ref> [--config <file>] [--json] [--bundle <file>]
+                 find the image's cosign signatures in its registry (legacy
+                 .sig and v3 bundles), verify them and apply the policy of
+                 --config, without a container. --bundle verifies a Sigstore
+                 bundle file for <image>@<digest> offline instead. Exit 0 when
+                 at least one signature passes, 1 when none does.
   version        print the version
   help, --help   this text
 

@@ -8,6 +8,7 @@ import { buildConfig } from '../config/build.js';
 import { isAttestorError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { HELP } from './help.js';
+import { humanReport, verifyBundleFile, verifyInRegistry } from './verify.js';
 import { packageVersion } from './version.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -55,6 +56,24 @@ async function attestCommand(args: string[], io: Io): Promise<number> {
   }
 }
 
+async function verifyCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, bundle: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [image, ...extra] = positionals;
+  if (image === undefined || extra.length > 0) throw new UsageError('verify needs exactly one <image-ref>');
+  const config = buildConfig(await readConfigText(values.config));
+  const result =
+    values.bundle !== undefined
+      ? await verifyBundleFile(config, image, values.bundle)
+      : await verifyInRegistry(config, image, AbortSignal.timeout(ATTEST_TIMEOUT_MS));
+  io.out(values.json ? `${JSON.stringify(result, null, 2)}\n` : humanReport(result));
+  return result.verified ? EXIT.ok : EXIT.failed;
+}
+
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -71,6 +90,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return EXIT.ok;
       case 'attest':
         return await attestCommand(rest, io);
+      case 'verify':
+        return await verifyCommand(rest, io);
       default:
         throw new UsageError(`unknown command "${command}" (see --help)`);
     }

@@ -4,6 +4,7 @@
 
 import { AttestorError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
+import { CLAIMS, isClaimName } from '../policy/claims.js';
 import { parseHcl } from './hcl.js';
 import { ConfigReader } from './reader.js';
 
@@ -113,6 +114,9 @@ function identityRule(reader: ConfigReader): IdentityRule {
     }
   }
   const claims = stringMap(reader, 'claims');
+  for (const name of Object.keys(claims)) {
+    if (!isClaimName(name)) reader.problem(`claims.${name}`, `unknown Fulcio claim (known: ${Object.keys(CLAIMS).join(', ')})`);
+  }
   reader.finish();
   return {
     claims,
@@ -135,6 +139,9 @@ function keyRule(reader: ConfigReader, index: number): KeyRule {
 function signaturePolicy(root: ConfigReader): SignaturePolicyConfig {
   const identities = root.blocks('identity').map(identityRule);
   const keys = root.blocks('key').map(keyRule);
+  if (identities.length === 0 && keys.length === 0) {
+    root.problem('identity', 'at least one identity { } or key { } block is required: this plugin never accepts "any signer"');
+  }
   const names = new Set<string>();
   for (const key of keys) {
     if (names.has(key.name)) root.problem('key', `name "${key.name}" is used twice`);

@@ -17,6 +17,19 @@ export const SELECTOR = {
 
 export const BINDING_HELD = 'bound';
 
+// Signature selectors: SPIRE's sigstore names where SPIRE has one.
+export const SIGNATURE = {
+  verified: 'image-signature',
+  subject: 'image-signature-subject',
+  issuer: 'image-signature-issuer',
+  key: 'image-signature-key',
+  // Fulcio claims: image-signature-<claim name with dashes>, e.g.
+  // image-signature-source-repository-ref.
+  claimPrefix: 'image-signature-',
+} as const;
+
+export const SIGNATURE_VERIFIED = 'verified';
+
 export type SelectorKey = (typeof SELECTOR)[keyof typeof SELECTOR];
 
 export function selector(key: SelectorKey, value: string): string {

@@ -14,6 +14,7 @@ import { describeWithRig, docker, type Rig } from '../support/rig.js';
 import { joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
 import type { SpireAgent, SpireServer } from '../support/spire.js';
+import { TEST_POLICY } from '../support/policy.js';
 
 async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
   const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
@@ -89,6 +90,7 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
         `      registry "docker.io" {`,
         `        binding = "skip"`,
         `      }`,
+        TEST_POLICY,
       ].join('\n'),
     });
     chmodSync(join(dir, 'agent'), 0o755);

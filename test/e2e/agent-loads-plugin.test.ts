@@ -13,6 +13,7 @@ import { describeWithRig } from '../support/rig.js';
 import { fetchX509, joinToken, launchAgent, startSpireAgent, startSpireServer, waitFor } from '../support/spire.js';
 
 import type { SpireAgent, SpireServer } from '../support/spire.js';
+import { TEST_POLICY } from '../support/policy.js';
 
 describeWithRig('spire-agent loads the plugin', ['spire'], (rig) => {
   let dir: string;
@@ -37,7 +38,7 @@ describeWithRig('spire-agent loads the plugin', ['spire'], (rig) => {
         dir: join(dir, 'agent-ok'),
         server,
         token,
-        pluginData: `      "docker_socket_path" = "unix://${rig.dockerSocket}"\n      log_level = "debug"`,
+        pluginData: `      "docker_socket_path" = "unix://${rig.dockerSocket}"\n      log_level = "debug"\n${TEST_POLICY}`,
       });
       const a = agent;
       // Loaded as an external plugin named "docker" with our checksum verified.

@@ -22,6 +22,7 @@ import { describeWithRig, docker, type Rig } from '../support/rig.js';
 import type { AttestReport } from '../../src/attest/attestor.js';
 import type { Digest } from '../../src/registry/types.js';
 import type { StartedRegistry } from '../support/registries.js';
+import { TEST_POLICY } from '../support/policy.js';
 
 async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
   const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
@@ -52,7 +53,7 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
 
   const baseConfig = `registry "${rig.registry}" { insecure = true }\nregistry "docker.io" { binding = "skip" }\n`;
   const explain = (pid: number, extra = '', base = baseConfig): Promise<AttestReport> =>
-    createAttestor(buildConfig(`docker_socket_path = "${rig.dockerHost}"\n${base}${extra}`), silentLogger).explain(pid, AbortSignal.timeout(30_000));
+    createAttestor(buildConfig(`docker_socket_path = "${rig.dockerHost}"\n${TEST_POLICY}${base}${extra}`), silentLogger).explain(pid, AbortSignal.timeout(30_000));
 
   async function build(name: string, marker: string): Promise<string> {
     await ok(rig, ['build', '-q', '-t', name, '-'], `FROM ${rig.busyboxImage}\nLABEL marker=${marker}\n`);

@@ -13,6 +13,7 @@ import { buildConfig } from '../../src/config/build.js';
 import { AttestorError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { describeWithRig, run, type Rig, type RunResult } from '../support/rig.js';
+import { TEST_POLICY } from '../support/policy.js';
 
 type Cli = (args: string[], input?: string) => Promise<RunResult>;
 
@@ -46,7 +47,7 @@ async function attestError(p: Promise<unknown>): Promise<AttestorError> {
   throw new Error('expected an AttestorError');
 }
 
-const SKIP_LOCAL = 'registry "docker.io" { binding = "skip" }\nregistry "localhost" { binding = "skip" }\n';
+const SKIP_LOCAL = `registry "docker.io" { binding = "skip" }\nregistry "localhost" { binding = "skip" }\n${TEST_POLICY}`;
 
 // The same scenarios for Docker and for Podman's Docker-compatible API.
 function runtimeSuite(kind: 'docker' | 'podman', rig: Rig): void {

@@ -11,6 +11,7 @@ import { silentLogger } from '../../../src/log.js';
 import type { ProcReader } from '../../../src/process/index.js';
 import type { RegistryApi } from '../../../src/registry/types.js';
 import type { ContainerFacts, RuntimeClient } from '../../../src/runtime/types.js';
+import { TEST_POLICY } from '../../support/policy.js';
 
 const ID = 'c'.repeat(64);
 const IMAGE = `sha256:${'d'.repeat(64)}`;
@@ -43,7 +44,7 @@ function runtime(kind: 'docker' | 'podman', facts: Partial<ContainerFacts> | und
 
 // app:1 is docker.io/library/app: binding skipped, so no registry is needed
 // (the binding rules have their own tests).
-const config = buildConfig('registry "docker.io" { binding = "skip" }');
+const config = buildConfig(`registry "docker.io" { binding = "skip" }\n${TEST_POLICY}`);
 const noSocketCheck = async () => undefined;
 const registry: RegistryApi = {
   resolve: () => Promise.reject(new Error('registry must not be called')),

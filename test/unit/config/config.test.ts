@@ -4,6 +4,7 @@ import { buildConfig, DEFAULTS } from '../../../src/config/build.js';
 import { parseHcl } from '../../../src/config/hcl.js';
 import { ConfigReader } from '../../../src/config/reader.js';
 import { AttestorError } from '../../../src/errors.js';
+import { TEST_POLICY } from '../../support/policy.js';
 
 function errorOf(fn: () => unknown): AttestorError {
   try {
@@ -75,8 +76,14 @@ describe('parseHcl (HCL v1 and JSON)', () => {
 });
 
 describe('buildConfig', () => {
-  it('applies defaults to an empty plugin_data (SPIRE sends "")', () => {
-    expect(buildConfig('')).toEqual({
+  it('rejects an empty plugin_data (SPIRE sends ""): a signer policy is required', () => {
+    const err = errorOf(() => buildConfig(''));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain('identity: at least one identity { } or key { } block is required');
+  });
+
+  it('applies defaults to everything but the signer policy', () => {
+    expect(buildConfig(TEST_POLICY)).toEqual({
       logLevel: 'info',
       docker: {
         dockerSocketPath: DEFAULTS.dockerSocketPath,
@@ -85,7 +92,13 @@ describe('buildConfig', () => {
         envSelectors: [],
       },
       registry: { registries: {}, dockerConfigPath: undefined, timeoutMs: DEFAULTS.registryTimeoutMs },
-      signatures: { identities: [], keys: [], requireTlog: true, requireSct: true, trustedRootFile: undefined },
+      signatures: {
+        identities: [{ issuer: 'https://issuer.invalid', subject: 'nobody@example.invalid', claims: {} }],
+        keys: [],
+        requireTlog: true,
+        requireSct: true,
+        trustedRootFile: undefined,
+      },
     });
   });
 
@@ -96,6 +109,7 @@ describe('buildConfig', () => {
       allow_untrusted_socket_dir = true
       env_selectors = ["APP_ENV", "TIER"]
       log_level = "warn"
+      ${TEST_POLICY}
     `);
     expect(config).toMatchObject({
       logLevel: 'warn',
@@ -146,6 +160,7 @@ describe('registry settings', () => {
         ca_file       = "/etc/spire/ca.pem"
       }
       registry "registry.example" { token_file = "/etc/spire/token" }
+      ${TEST_POLICY}
     `);
     expect(config.registry).toEqual({
       dockerConfigPath: '/etc/spire/docker/config.json',
@@ -167,6 +182,60 @@ describe('registry settings', () => {
     ['insecure with a CA', 'registry "r.io" { insecure = true\n ca_file = "/ca" }', 'registry["r.io"].ca_file: makes no sense'],
     ['an unknown binding mode', 'registry "r.io" { binding = "never" }', 'registry["r.io"].binding: must be one of require, prefer, skip, got "never"'],
     ['a timeout out of range', 'registry_timeout_ms = 5', 'registry_timeout_ms: must be an integer from 100 to 120000'],
+  ])('rejects %s', (_name, text, message) => {
+    const err = errorOf(() => buildConfig(text));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain(message);
+  });
+});
+
+describe('signature policy', () => {
+  it('reads identities (exact, regexp, claims), keys and switches', () => {
+    const config = buildConfig(`
+      identity {
+        issuer         = "https://token.actions.githubusercontent.com"
+        subject_regexp = "https://github.com/acme/.+/.github/workflows/release.yml@refs/tags/v.*"
+        claims {
+          source_repository_ref = "refs/heads/main"
+          runner_environment    = "github-hosted"
+        }
+      }
+      identity {
+        issuer_regexp = "https://accounts[.]example[.]com"
+        subject       = "release@example.com"
+      }
+      key {
+        name = "release-key"
+        path = "/etc/spire/cosign.pub"
+      }
+      require_tlog = false
+      require_sct  = false
+      trusted_root_file = "/etc/spire/trusted_root.json"
+    `);
+    expect(config.signatures).toEqual({
+      identities: [
+        {
+          issuer: 'https://token.actions.githubusercontent.com',
+          subjectRegexp: 'https://github.com/acme/.+/.github/workflows/release.yml@refs/tags/v.*',
+          claims: { source_repository_ref: 'refs/heads/main', runner_environment: 'github-hosted' },
+        },
+        { issuerRegexp: 'https://accounts[.]example[.]com', subject: 'release@example.com', claims: {} },
+      ],
+      keys: [{ name: 'release-key', path: '/etc/spire/cosign.pub' }],
+      requireTlog: false,
+      requireSct: false,
+      trustedRootFile: '/etc/spire/trusted_root.json',
+    });
+  });
+
+  it.each([
+    ['an identity without issuer', 'identity { subject = "a" }', 'identity: needs exactly one of issuer or issuer_regexp'],
+    ['an identity with both subject forms', 'identity {\n issuer = "i"\n subject = "a"\n subject_regexp = "b"\n}', 'identity: needs exactly one of subject or subject_regexp'],
+    ['a broken regexp', 'identity {\n issuer = "i"\n subject_regexp = "("\n}', 'identity.subject_regexp: not a valid regular expression'],
+    ['an unknown claim', 'identity {\n issuer = "i"\n subject = "s"\n claims { workflow = "x" }\n}', 'identity.claims.workflow: unknown Fulcio claim'],
+    ['a key without path', 'key { name = "k" }', 'key.path: is required'],
+    ['two keys with one name', 'key {\n name = "k"\n path = "/a"\n}\nkey {\n name = "k"\n path = "/b"\n}', 'key: name "k" is used twice'],
+    ['an unknown identity key', 'identity {\n issuer = "i"\n subject = "s"\n san = "x"\n}', 'identity.san: unknown configuration key'],
   ])('rejects %s', (_name, text, message) => {
     const err = errorOf(() => buildConfig(text));
     expect(err.code).toBe('CONFIG_INVALID');

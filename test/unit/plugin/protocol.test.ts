@@ -9,6 +9,7 @@ import { status, type ClientDuplexStream, type ClientReadableStream, type Servic
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { SERVICE, startPlugin, unary, type PluginProcess } from '../../support/plugin-process.js';
+import { TEST_POLICY } from '../../support/policy.js';
 
 let plugin: PluginProcess | undefined;
 
@@ -66,7 +67,7 @@ describe('plugin protocol (agent call order)', () => {
     await expectCode(unary(p.client(SERVICE.workloadAttestor), 'Attest', { pid: process.pid }), status.FAILED_PRECONDITION);
 
     // 6. Configure with HCL v1 as SPIRE re-prints it (quoted key kept).
-    const hcl = '"docker_socket_path" = "unix:///var/run/docker.sock"\nlog_level = "debug"\n';
+    const hcl = `"docker_socket_path" = "unix:///var/run/docker.sock"\nlog_level = "debug"\n${TEST_POLICY}`;
     await unary(p.client(SERVICE.config), 'Configure', {
       core_configuration: { trust_domain: 'example.org' },
       hcl_configuration: hcl,

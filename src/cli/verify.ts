@@ -1,0 +1,106 @@
+// `verify <image-ref>`: discovery, verification and policy for an image in
+// its registry, without a container. `--bundle <file>` verifies a Sigstore
+// bundle file for `<image>@<digest>` instead, fully offline.
+
+import { readFile } from 'node:fs/promises';
+
+import { registryClientOptions } from '../attest/attestor.js';
+import { SignatureChecker } from '../attest/signature-step.js';
+import { AttestorError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { createRegistryClient, nodePlatform, parseReference, selectPlatform } from '../registry/index.js';
+import { normalizeSelectors, selector, SELECTOR } from '../selectors/names.js';
+import { signatureSelectors } from '../selectors/signature.js';
+
+import type { SignatureReport } from '../attest/signature-step.js';
+import type { PluginConfig } from '../config/types.js';
+import type { Descriptor, Digest, FetchedManifest, ImageReference } from '../registry/types.js';
+
+export interface VerifyResult {
+  image: string;
+  digest: Digest;
+  verified: boolean;
+  selectors: string[];
+  signatures: SignatureEntry[];
+}
+
+interface SignatureEntry {
+  format: string;
+  digest: string;
+  verified: boolean;
+  subject?: string;
+  issuer?: string;
+  key?: string;
+  error?: string;
+}
+
+function entries(report: SignatureReport): SignatureEntry[] {
+  const out: SignatureEntry[] = [];
+  for (const sig of report.accepted) {
+    const base = { format: sig.format, digest: sig.imageDigest, verified: true };
+    out.push(sig.signer.kind === 'key' ? { ...base, key: sig.signer.keyName } : { ...base, subject: sig.signer.subject, issuer: sig.signer.issuer });
+  }
+  for (const r of report.rejected) out.push({ format: r.format, digest: r.digest, verified: false, error: `${r.code}: ${r.error}` });
+  for (const p of report.problems) out.push({ format: p.format, digest: p.where, verified: false, error: p.error });
+  return out;
+}
+
+function result(image: string, digest: Digest, digests: readonly Digest[], report: SignatureReport): VerifyResult {
+  const verified = report.accepted.length > 0;
+  const selectors = verified ? normalizeSelectors([...digests.map((d) => selector(SELECTOR.imageDigest, d)), ...signatureSelectors(report.accepted)]) : [];
+  return { image, digest, verified, selectors, signatures: entries(report) };
+}
+
+// The platform manifest of an index, for this machine (cosign signs the
+// index; some also sign each platform manifest).
+function platformDigest(fetched: FetchedManifest): Digest | undefined {
+  if (fetched.manifest.kind !== 'index') return undefined;
+  const entry: Descriptor | undefined = selectPlatform(fetched.manifest, nodePlatform());
+  return entry?.digest;
+}
+
+export async function verifyInRegistry(config: PluginConfig, imageRef: string, signal: AbortSignal): Promise<VerifyResult> {
+  const ref = parseReference(imageRef);
+  const registry = createRegistryClient(registryClientOptions(config));
+  try {
+    const checker = new SignatureChecker(config.signatures, silentLogger);
+    await checker.ready();
+    const digest = ref.digest ?? (await registry.resolve(ref, signal));
+    if (!digest) throw new AttestorError('IMAGE_NOT_FOUND', `${imageRef}: not found in its registry`);
+    const at: ImageReference = { registry: ref.registry, repository: ref.repository, digest, original: imageRef };
+    const fetched = await registry.getManifest(at, signal);
+    if (!fetched) throw new AttestorError('IMAGE_NOT_FOUND', `${imageRef}: manifest ${digest} not found`);
+    const child = platformDigest(fetched);
+    const digests = child ? [digest, child] : [digest];
+    return result(imageRef, digest, digests, await checker.check(registry, at, digests, signal));
+  } finally {
+    await registry.close();
+  }
+}
+
+// Offline: a bundle file for an image digest, no registry involved.
+export async function verifyBundleFile(config: PluginConfig, imageRef: string, bundleFile: string): Promise<VerifyResult> {
+  const ref = parseReference(imageRef);
+  if (!ref.digest) throw new AttestorError('REFERENCE_INVALID', `--bundle needs the image by digest (<image>@sha256:...), got ${imageRef}`);
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(await readFile(bundleFile, 'utf8'));
+  } catch (err) {
+    throw new AttestorError('CONFIG_INVALID', `cannot read bundle file ${bundleFile}: ${(err as Error).message}`);
+  }
+  const checker = new SignatureChecker(config.signatures, silentLogger);
+  await checker.ready();
+  const report = checker.verifyOne({ format: 'bundle', imageDigest: ref.digest, bundle, manifestDigest: ref.digest });
+  return result(imageRef, ref.digest, [ref.digest], report);
+}
+
+export function humanReport(r: VerifyResult): string {
+  const lines = [`Verification for ${r.image} (${r.digest}):`];
+  if (r.signatures.length === 0) lines.push('  no signatures found');
+  for (const s of r.signatures) {
+    const who = s.key ? `key ${s.key}` : s.subject ? `${s.subject} (issuer ${s.issuer ?? '?'})` : '';
+    lines.push(`  ${s.verified ? 'OK  ' : 'FAIL'} ${s.format.padEnd(6)} ${s.digest}${who ? `  ${who}` : ''}${s.error ? `\n         ${s.error}` : ''}`);
+  }
+  lines.push(r.verified ? 'At least one signature verified and matched the policy.' : 'No signature verified and matched the policy.');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,25 @@
+// Verified, policy-matching signatures -> selector values. Called only with
+// signatures that passed every check; an empty list gives no selectors.
+
+import { SIGNATURE, SIGNATURE_VERIFIED } from './names.js';
+
+import type { VerifiedSignature } from '../signatures/types.js';
+
+export function claimSelectorKey(claim: string): string {
+  return `${SIGNATURE.claimPrefix}${claim.replaceAll('_', '-')}`;
+}
+
+export function signatureSelectors(accepted: readonly VerifiedSignature[]): string[] {
+  if (accepted.length === 0) return [];
+  const out = [`${SIGNATURE.verified}:${SIGNATURE_VERIFIED}`];
+  for (const sig of accepted) {
+    const signer = sig.signer;
+    if (signer.kind === 'key') {
+      out.push(`${SIGNATURE.key}:${signer.keyName}`);
+      continue;
+    }
+    out.push(`${SIGNATURE.subject}:${signer.subject}`, `${SIGNATURE.issuer}:${signer.issuer}`);
+    for (const [claim, value] of Object.entries(signer.claims)) out.push(`${claimSelectorKey(claim)}:${value}`);
+  }
+  return out;
+}

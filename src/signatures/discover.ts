@@ -1,0 +1,135 @@
+// Image digest -> the cosign signatures stored for it in the registry:
+//  - cosign v3 Sigstore bundles, attached as OCI 1.1 referrers (artifactType
+//    application/vnd.dev.sigstore.bundle.v0.3+json), read through the
+//    referrers API or its `sha256-<hex>` tag fallback;
+//  - legacy signatures: the `sha256-<hex>.sig` manifest, one simple-signing
+//    payload per layer with the signature material in layer annotations.
+// Counts and sizes are bounded. A candidate that cannot be read or parsed is
+// reported and skipped; it never hides the others.
+
+import { isAttestorError } from '../errors.js';
+import { throwIfAborted } from '../util/abort.js';
+
+import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
+import type { BundleCandidate, LegacyCandidate, SignatureCandidate } from './types.js';
+
+export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
+const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+
+export const DISCOVERY_LIMITS = {
+  // Signatures considered per image digest, per format.
+  maxBundles: 16,
+  maxLegacyLayers: 32,
+  // Bytes of one bundle / one simple-signing payload.
+  maxBundleBytes: 256 * 1024,
+  maxPayloadBytes: 64 * 1024,
+} as const;
+
+export interface DiscoveryProblem {
+  readonly imageDigest: Digest;
+  readonly format: SignatureCandidate['format'];
+  // The signature manifest or layer the problem is about.
+  readonly where: string;
+  readonly error: string;
+}
+
+export interface Discovery {
+  readonly candidates: SignatureCandidate[];
+  readonly problems: DiscoveryProblem[];
+}
+
+function at(ref: ImageReference, digest: Digest): ImageReference {
+  return { registry: ref.registry, repository: ref.repository, digest, original: `${ref.registry}/${ref.repository}@${digest}` };
+}
+
+function legacyTag(digest: Digest): string {
+  return `${digest.replace(':', '-')}.sig`;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// Registry outages are not "a bad signature": they abort discovery (and so
+// the attestation), while a malformed candidate is skipped.
+function isOutage(err: unknown): boolean {
+  return isAttestorError(err) && (err.code === 'REGISTRY_UNAVAILABLE' || err.code === 'REGISTRY_AUTH' || err.code === 'CANCELLED');
+}
+
+async function discoverBundles(registry: RegistryApi, ref: ImageReference, imageDigest: Digest, signal: AbortSignal, out: Discovery): Promise<void> {
+  const referrers = (await registry.referrers(ref, imageDigest, BUNDLE_ARTIFACT_TYPE, signal)).filter((d) => d.artifactType === BUNDLE_ARTIFACT_TYPE);
+  for (const desc of referrers.slice(0, DISCOVERY_LIMITS.maxBundles)) {
+    throwIfAborted(signal);
+    const where = `referrer ${desc.digest}`;
+    try {
+      const fetched = await registry.getManifest(at(ref, desc.digest), signal);
+      if (!fetched) throw new Error('referrer manifest not found');
+      const m = fetched.manifest;
+      if (m.kind !== 'manifest') throw new Error('referrer is not an image manifest');
+      if (m.subject && m.subject.digest !== imageDigest) throw new Error(`referrer subject is ${m.subject.digest}, not ${imageDigest}`);
+      const [layer, ...rest] = m.layers;
+      if (!layer || rest.length > 0 || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
+        throw new Error('a bundle referrer must have exactly one Sigstore bundle layer');
+      }
+      const bytes = await registry.getBlob(ref, layer.digest, DISCOVERY_LIMITS.maxBundleBytes, signal);
+      let bundle: unknown;
+      try {
+        bundle = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        throw new Error('bundle layer is not JSON');
+      }
+      const candidate: BundleCandidate = { format: 'bundle', imageDigest, bundle, manifestDigest: fetched.digest };
+      out.candidates.push(candidate);
+    } catch (err) {
+      if (isOutage(err)) throw err;
+      out.problems.push({ imageDigest, format: 'bundle', where, error: messageOf(err) });
+    }
+  }
+}
+
+function stringAnnotations(value: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value ?? {})) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageDigest: Digest, signal: AbortSignal, out: Discovery): Promise<void> {
+  const tag = legacyTag(imageDigest);
+  const fetched = await registry.getManifest({ registry: ref.registry, repository: ref.repository, tag, original: `${ref.registry}/${ref.repository}:${tag}` }, signal).catch(
+    (err: unknown) => {
+      if (isOutage(err)) throw err;
+      out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error: messageOf(err) });
+      return undefined;
+    },
+  );
+  if (!fetched) return;
+  if (fetched.manifest.kind !== 'manifest') {
+    out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error: 'signature tag is not an image manifest' });
+    return;
+  }
+  for (const layer of fetched.manifest.layers.slice(0, DISCOVERY_LIMITS.maxLegacyLayers)) {
+    throwIfAborted(signal);
+    const where = `${tag} layer ${layer.digest}`;
+    try {
+      if (layer.mediaType !== SIMPLE_SIGNING) throw new Error(`unexpected layer media type ${layer.mediaType}`);
+      const payload = await registry.getBlob(ref, layer.digest, DISCOVERY_LIMITS.maxPayloadBytes, signal);
+      const candidate: LegacyCandidate = { format: 'legacy', imageDigest, payload, layerDigest: layer.digest, annotations: stringAnnotations(layer.annotations) };
+      out.candidates.push(candidate);
+    } catch (err) {
+      if (isOutage(err)) throw err;
+      out.problems.push({ imageDigest, format: 'legacy', where, error: messageOf(err) });
+    }
+  }
+}
+
+// Both formats, for every digest given (cosign usually signs the index; some
+// sign the platform manifest too).
+export async function discoverSignatures(registry: RegistryApi, ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<Discovery> {
+  const out: Discovery = { candidates: [], problems: [] };
+  for (const digest of new Set(digests)) {
+    await discoverBundles(registry, ref, digest, signal, out);
+    await discoverLegacy(registry, ref, digest, signal, out);
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// A bounded verdict cache with time-to-live and single-flight loading:
+// concurrent requests for the same key share one computation; successes live
+// `ttlMs`, failures (rejections) `failureTtlMs` - short, so an outage is not
+// remembered for long but a stampede during one does not hammer the
+// registry. Oldest entries are evicted beyond `maxEntries`.
+
+export interface CacheOptions {
+  ttlMs: number;
+  failureTtlMs: number;
+  maxEntries: number;
+  now?: () => number;
+}
+
+interface Entry<V> {
+  promise: Promise<V>;
+  // undefined while loading.
+  expiresAt: number | undefined;
+}
+
+export class VerdictCache<V> {
+  readonly #options: CacheOptions;
+  readonly #entries = new Map<string, Entry<V>>();
+  #loads = 0;
+
+  constructor(options: CacheOptions) {
+    this.#options = options;
+  }
+
+  // How many times a loader actually ran (for tests and the benchmark).
+  get loads(): number {
+    return this.#loads;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  // The cached value for `key`, or the result of `load()`, shared by every
+  // caller that asks while it runs.
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    const hit = this.#entries.get(key);
+    if (hit && (hit.expiresAt === undefined || hit.expiresAt > this.#now())) {
+      // Refresh recency for eviction order.
+      this.#entries.delete(key);
+      this.#entries.set(key, hit);
+      return hit.promise;
+    }
+    this.#loads++;
+    const entry: Entry<V> = { promise: load(), expiresAt: undefined };
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    this.#evict();
+    entry.promise.then(
+      () => {
+        entry.expiresAt = this.#now() + this.#options.ttlMs;
+      },
+      () => {
+        entry.expiresAt = this.#now() + this.#options.failureTtlMs;
+      },
+    );
+    return entry.promise;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #evict(): void {
+    while (this.#entries.size > this.#options.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done) return;
+      this.#entries.delete(oldest.value);
+    }
+  }
+}

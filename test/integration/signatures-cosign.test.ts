@@ -1,0 +1,122 @@
+// Real cosign (key-based; no transparency log exists here) signs images in
+// the rig registry, legacy `.sig` and cosign v3 bundles (OCI referrers, tag
+// fallback), and the whole attestor - container, binding, discovery,
+// verification, policy - turns them into signer selectors. Unsigned images,
+// the wrong key and a signature copied from another image get none.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { createAttestor } from '../../src/attest/attestor.js';
+import { buildConfig } from '../../src/config/build.js';
+import { silentLogger } from '../../src/log.js';
+import { generateKeyPair, signWithKey } from '../support/cosign.js';
+import { putManifest } from '../support/registries.js';
+import { describeWithRig, docker, type Rig } from '../support/rig.js';
+
+import type { AttestReport } from '../../src/attest/attestor.js';
+import type { KeyPair } from '../support/cosign.js';
+
+async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
+  const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+const SIGNATURE_PREFIX = 'image-signature';
+
+describeWithRig('cosign signatures through the attestor', ['docker', 'registry', 'cosign'], (rig) => {
+  const run = process.pid;
+  const repo = `${rig.registry}/ssa-sig/app-${run}`;
+  const dir = mkdtempSync(join(tmpdir(), 'ssa-cosign-'));
+  const containers: string[] = [];
+  const images: string[] = [];
+  let releaseKey: KeyPair;
+  let otherKey: KeyPair;
+  const pids: Record<string, number> = {};
+  const digests: Record<string, string> = {};
+
+  async function pushRun(name: string): Promise<void> {
+    const tag = `${repo}:${name}`;
+    await ok(rig, ['build', '-q', '-t', tag, '-'], `FROM ${rig.busyboxImage}\nLABEL app=${name}-${run}\n`);
+    images.push(tag);
+    await ok(rig, ['push', '-q', tag]);
+    const repoDigest = await ok(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', tag]);
+    digests[name] = repoDigest.slice(repoDigest.indexOf('@') + 1);
+    const id = await ok(rig, ['run', '-d', '--network', 'none', tag, 'sleep', '600']);
+    containers.push(id);
+    pids[name] = Number(await ok(rig, ['inspect', '-f', '{{.State.Pid}}', id]));
+  }
+
+  const explain = (name: string, policy: string): Promise<AttestReport> =>
+    createAttestor(
+      buildConfig(`docker_socket_path = "${rig.dockerHost}"\nregistry "${rig.registry}" { insecure = true }\n${policy}`),
+      silentLogger,
+    ).explain(pids[name] ?? -1, AbortSignal.timeout(30_000));
+
+  const keyPolicy = (key: KeyPair, name = 'release'): string => `key {\n name = "${name}"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\n`;
+  const signatureSelectors = (r: AttestReport) => r.selectors.filter((s) => s.startsWith(SIGNATURE_PREFIX));
+
+  beforeAll(async () => {
+    releaseKey = await generateKeyPair(rig, dir, 'release');
+    otherKey = await generateKeyPair(rig, dir, 'other');
+    for (const name of ['legacy', 'bundle', 'unsigned', 'copied']) await pushRun(name);
+    await signWithKey(rig, `${repo}@${digests['legacy']}`, releaseKey, 'legacy');
+    await signWithKey(rig, `${repo}@${digests['bundle']}`, releaseKey, 'bundle');
+  }, 240_000);
+
+  afterAll(async () => {
+    if (containers.length > 0) await docker(rig, ['rm', '-f', ...containers]);
+    if (images.length > 0) await docker(rig, ['rmi', '-f', ...images]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a legacy .sig signature by the configured key gives image-signature-key selectors', async () => {
+    const report = await explain('legacy', keyPolicy(releaseKey));
+    expect(signatureSelectors(report)).toEqual(['image-signature-key:release', 'image-signature:verified']);
+    expect(report.signatures?.accepted).toEqual([expect.objectContaining({ format: 'legacy', tlog: false })]);
+    expect(report.selectors).toContain(`image_digest:${digests['legacy']}`);
+  });
+
+  it('a cosign v3 bundle (OCI referrer) by the configured key gives the same selectors', async () => {
+    const report = await explain('bundle', keyPolicy(releaseKey));
+    expect(signatureSelectors(report)).toEqual(['image-signature-key:release', 'image-signature:verified']);
+    expect(report.signatures?.accepted).toEqual([expect.objectContaining({ format: 'bundle' })]);
+  });
+
+  it('an unsigned image gets no signature selectors (but keeps its binding)', async () => {
+    const report = await explain('unsigned', keyPolicy(releaseKey));
+    expect(signatureSelectors(report)).toEqual([]);
+    expect(report.signatures).toEqual({ accepted: [], rejected: [], problems: [] });
+    expect(report.selectors).toContain('image_binding:bound');
+  });
+
+  it('a signature by another key is rejected', async () => {
+    const report = await explain('legacy', keyPolicy(otherKey, 'other'));
+    expect(signatureSelectors(report)).toEqual([]);
+    expect(report.signatures?.rejected).toHaveLength(1);
+  });
+
+  it('a tlog-less signature is rejected when require_tlog stays on (the default)', async () => {
+    const report = await explain('legacy', `key {\n name = "release"\n path = "${releaseKey.publicKey}"\n}\n`);
+    expect(signatureSelectors(report)).toEqual([]);
+    expect(report.signatures?.rejected[0]?.code).toBe('TLOG_MISSING');
+  });
+
+  it('a signature copied from another image is rejected: its payload names the other digest', async () => {
+    // Put the legacy image's .sig manifest under the copied image's sig tag.
+    const target = { url: `http://${rig.registry}`, repository: `ssa-sig/app-${run}` };
+    const sigTag = (d: string) => `${d.replace(':', '-')}.sig`;
+    const res = await fetch(`${target.url}/v2/${target.repository}/manifests/${sigTag(digests['legacy'] ?? '')}`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    await putManifest(target, sigTag(digests['copied'] ?? ''), bytes, 'application/vnd.oci.image.manifest.v1+json');
+    const report = await explain('copied', keyPolicy(releaseKey));
+    expect(signatureSelectors(report)).toEqual([]);
+    expect(report.signatures?.rejected[0]?.code).toBe('PAYLOAD_MISMATCH');
+  });
+});
