@@ -2,7 +2,9 @@
 // dockerd through our plugin, and issues SVIDs by our selectors:
 //  - a local image (registry binding skipped for docker.io) by image_config_digest;
 //  - an image pushed to the loopback registry by its bound manifest digest;
-//  - the same tag rebuilt locally: not bound -> no selectors -> no SVID.
+//  - the same tag rebuilt locally: not bound -> no selectors -> no SVID;
+//  - an image signed by cosign with the release key, by image-signature-key;
+//    an unsigned (but bound) image gets no signature selectors.
 
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +12,12 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
+import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { describeWithRig, docker, type Rig } from '../support/rig.js';
 import { joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
+import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
-import { TEST_POLICY } from '../support/policy.js';
 
 async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
   const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
@@ -49,11 +52,12 @@ function attestedSelectors(log: string): string[] {
   return out;
 }
 
-describeWithRig('spire-agent attests container workloads through the plugin', ['spire', 'docker', 'registry'], (rig) => {
+describeWithRig('spire-agent attests container workloads through the plugin', ['spire', 'docker', 'registry', 'cosign'], (rig) => {
   let dir: string;
   let server: SpireServer;
   let agent: SpireAgent;
   let parentId: string;
+  let releaseKey: KeyPair;
   const run = `${process.pid}`;
   const localTag = `ssa-e2e-local-${run}:1`;
   const pushedTag = `${rig.registry}/ssa-e2e/app-${run}:1`;
@@ -72,6 +76,7 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
     dir = mkdtempSync(join(tmpdir(), 'ssa-e2e-c-'));
     chmodSync(dir, 0o755);
     server = await startSpireServer(rig.spireServer, join(dir, 'server'));
+    releaseKey = await generateKeyPair(rig, dir, 'release');
     const token = await joinToken(server);
     parentId = `spiffe://${TRUST_DOMAIN}/spire/agent/join_token/${token}`;
     agent = await startSpireAgent({
@@ -90,7 +95,12 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
         `      registry "docker.io" {`,
         `        binding = "skip"`,
         `      }`,
-        TEST_POLICY,
+        // Who may sign: the release key (no transparency log here).
+        `      key {`,
+        `        name = "release"`,
+        `        path = "${releaseKey.publicKey}"`,
+        `      }`,
+        `      require_tlog = false`,
       ].join('\n'),
     });
     chmodSync(join(dir, 'agent'), 0o755);
@@ -147,5 +157,28 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
     expect(denied.code).not.toBe(0);
     expect(denied.output).not.toMatch(/bound-app/);
     await waitFor('not-bound log line', () => /image not bound to its registry/.test(agent.log()), 10_000);
+  });
+
+  it('issues an SVID by image-signature-key to a cosign-signed image, and none to an unsigned one', async () => {
+    const signedTag = `${rig.registry}/ssa-e2e/signed-${run}:1`;
+    const unsignedTag = `${rig.registry}/ssa-e2e/unsigned-${run}:1`;
+    const digests: Record<string, string> = {};
+    for (const tag of [signedTag, unsignedTag]) {
+      await buildWorkloadImage(rig, tag, tag.includes('unsigned') ? `unsigned-${run}` : `signed-${run}`);
+      await ok(rig, ['push', '-q', tag]);
+      const repoDigest = await ok(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', tag]);
+      digests[tag] = repoDigest.slice(repoDigest.indexOf('@') + 1);
+    }
+    await signWithKey(rig, `${signedTag.slice(0, signedTag.lastIndexOf(':'))}@${digests[signedTag] ?? ''}`, releaseKey, 'legacy');
+    await entry(`spiffe://${TRUST_DOMAIN}/signed-app`, 'docker:image-signature-key:release');
+
+    const got = await fetchUntil(signedTag, /spiffe:\/\/example\.org\/signed-app/);
+    expect(got.code).toBe(0);
+    expect(attestedSelectors(agent.log())).toEqual(expect.arrayContaining(['docker:image-signature-key:release', 'docker:image-signature:verified']));
+
+    const denied = await fetchInContainer(unsignedTag);
+    expect(denied.code).not.toBe(0);
+    expect(denied.output).not.toMatch(/signed-app/);
+    await docker(rig, ['rmi', '-f', signedTag, unsignedTag]);
   });
 });
