@@ -4,7 +4,7 @@
 // verification, policy - turns them into signer selectors. Unsigned images,
 // the wrong key and a signature copied from another image get none.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,7 +15,8 @@ import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { putManifest } from '../support/registries.js';
-import { describeWithRig, docker, type Rig } from '../support/rig.js';
+import { PLUGIN_BIN } from '../support/plugin-process.js';
+import { describeWithRig, docker, run as runCmd, type Rig } from '../support/rig.js';
 
 import type { AttestReport } from '../../src/attest/attestor.js';
 import type { KeyPair } from '../support/cosign.js';
@@ -118,5 +119,30 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
     const report = await explain('copied', keyPolicy(releaseKey));
     expect(signatureSelectors(report)).toEqual([]);
     expect(report.signatures?.rejected[0]?.code).toBe('PAYLOAD_MISMATCH');
+  });
+
+  it('concurrent attestations of one image share one discovery and verification', async () => {
+    const attestor = createAttestor(
+      buildConfig(`docker_socket_path = "${rig.dockerHost}"\nregistry "${rig.registry}" { insecure = true }\n${keyPolicy(releaseKey)}`),
+      silentLogger,
+    );
+    const pid = pids['bundle'] ?? -1;
+    const reports = await Promise.all(Array.from({ length: 50 }, () => attestor.explain(pid, AbortSignal.timeout(30_000))));
+    for (const r of reports) expect(signatureSelectors(r)).toEqual(['image-signature-key:release', 'image-signature:verified']);
+    expect(attestor.signatureLoads).toBe(1);
+  });
+
+  it('`verify` finds and checks the signatures of an image in its registry', async () => {
+    const policy = join(dir, 'policy.hcl');
+    writeFileSync(policy, `registry "${rig.registry}" { insecure = true }\n${keyPolicy(releaseKey)}`);
+    const env = { SPIRE_SIGSTORE_ATTESTOR_NODE: process.execPath };
+    const signed = await runCmd(PLUGIN_BIN, ['verify', '--config', policy, '--json', `${repo}:legacy`], { env, timeoutMs: 30_000 });
+    expect(signed.code).toBe(0);
+    const out = JSON.parse(signed.stdout) as { digest: string; verified: boolean; selectors: string[] };
+    expect(out).toMatchObject({ digest: digests['legacy'], verified: true });
+    expect(out.selectors).toContain('image-signature-key:release');
+    const unsigned = await runCmd(PLUGIN_BIN, ['verify', '--config', policy, `${repo}:unsigned`], { env, timeoutMs: 30_000 });
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stdout).toContain('no signatures found');
   });
 });

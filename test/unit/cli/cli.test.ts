@@ -1,0 +1,91 @@
+// The binary in CLI mode: help, version, usage errors, and `verify` on a
+// real public-good cosign v3 bundle, offline.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { PLUGIN_BIN, REPO_ROOT } from '../../support/plugin-process.js';
+
+const exec = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'ssa-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(PLUGIN_BIN, args, { env: { ...process.env, SPIRE_SIGSTORE_ATTESTOR_NODE: process.execPath }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function policyFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const BUNDLE = join(REPO_ROOT, 'test/fixtures/sigstore/bundle_v03.json');
+const IMAGE = 'ghcr.io/kubewarden/kubewarden-controller@sha256:c811d58de79c92f03214e63aa339484e488d694ae8a6283b5f3f17a9faf50172';
+const GITHUB = 'https://token.actions.githubusercontent.com';
+
+describe('CLI', () => {
+  it('says it is a SPIRE plugin and how to configure it', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('a SPIRE WorkloadAttestor plugin');
+    expect(r.stdout).toContain('plugin_cmd');
+    expect((await cli(['version'])).stdout).toMatch(/^spire-sigstore-attestor \d+\.\d+\.\d+/);
+  });
+
+  it('exits 2 on usage and configuration errors', async () => {
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    expect((await cli(['attest'])).code).toBe(2);
+    expect((await cli(['verify'])).code).toBe(2);
+    const r = await cli(['verify', '--config', policyFile('empty.hcl', ''), '--bundle', BUNDLE, IMAGE]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('at least one identity { } or key { } block is required');
+  });
+
+  it('verifies a real public-good cosign v3 bundle offline and prints the signer selectors', async () => {
+    const policy = policyFile(
+      'ok.hcl',
+      `identity {\n issuer = "${GITHUB}"\n subject_regexp = "https://github.com/kubewarden/kubewarden-controller/[.]github/workflows/release[.]yml@refs/tags/v.*"\n claims { source_repository_ref = "refs/tags/v1.34.0" }\n}\n`,
+    );
+    const r = await cli(['verify', '--config', policy, '--bundle', BUNDLE, '--json', IMAGE]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { verified: boolean; selectors: string[]; signatures: { verified: boolean; issuer?: string }[] };
+    expect(out.verified).toBe(true);
+    expect(out.selectors).toEqual(
+      expect.arrayContaining([
+        'image-signature:verified',
+        `image-signature-issuer:${GITHUB}`,
+        'image-signature-subject:https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0',
+        'image-signature-source-repository-uri:https://github.com/kubewarden/kubewarden-controller',
+      ]),
+    );
+    expect(out.signatures).toEqual([expect.objectContaining({ verified: true, issuer: GITHUB })]);
+  });
+
+  it('exits 1 with the reason when the signer is not in the policy', async () => {
+    const policy = policyFile('other.hcl', `identity {\n issuer = "${GITHUB}"\n subject_regexp = "https://github.com/kubewarden/kubewarden-controller"\n}\n`);
+    const r = await cli(['verify', '--config', policy, '--bundle', BUNDLE, IMAGE]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('UNTRUSTED_SIGNER');
+    expect(r.stdout).toContain('No signature verified');
+  });
+
+  it('exits 1 when the bundle is for another image digest', async () => {
+    const policy = policyFile('any-kw.hcl', `identity {\n issuer = "${GITHUB}"\n subject_regexp = ".*"\n}\n`);
+    const other = IMAGE.replace(/c811d58d/, '0000000d');
+    const r = await cli(['verify', '--config', policy, '--bundle', BUNDLE, other]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('PAYLOAD_MISMATCH');
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+
+import { VerdictCache } from '../../../src/util/cache.js';
+
+describe('VerdictCache', () => {
+  it('shares one load among concurrent callers (a stampede loads once)', async () => {
+    const cache = new VerdictCache<number>({ ttlMs: 1_000, failureTtlMs: 10, maxEntries: 10 });
+    let release: (v: number) => void = () => undefined;
+    const gate = new Promise<number>((r) => (release = r));
+    let runs = 0;
+    const all = Array.from({ length: 200 }, () => cache.get('k', () => (runs++, gate)));
+    release(7);
+    expect(await Promise.all(all)).toEqual(Array(200).fill(7));
+    expect(runs).toBe(1);
+    expect(cache.loads).toBe(1);
+  });
+
+  it('expires values after the TTL and failures after the shorter failure TTL', async () => {
+    let now = 0;
+    const cache = new VerdictCache<string>({ ttlMs: 100, failureTtlMs: 10, maxEntries: 10, now: () => now });
+    await cache.get('ok', async () => 'v1');
+    now = 99;
+    expect(await cache.get('ok', async () => 'v2')).toBe('v1');
+    now = 101;
+    expect(await cache.get('ok', async () => 'v2')).toBe('v2');
+
+    now = 200;
+    await expect(cache.get('bad', async () => Promise.reject(new Error('outage')))).rejects.toThrow('outage');
+    now = 205;
+    await expect(cache.get('bad', async () => 'recovered')).rejects.toThrow('outage');
+    now = 211;
+    expect(await cache.get('bad', async () => 'recovered')).toBe('recovered');
+  });
+
+  it('evicts the least recently used entries beyond the size bound', async () => {
+    const cache = new VerdictCache<string>({ ttlMs: 1_000, failureTtlMs: 10, maxEntries: 2 });
+    await cache.get('a', async () => 'a');
+    await cache.get('b', async () => 'b');
+    await cache.get('a', async () => 'a2'); // a is now most recent
+    await cache.get('c', async () => 'c'); // evicts b
+    expect(cache.size).toBe(2);
+    expect(await cache.get('a', async () => 'a3')).toBe('a');
+    expect(await cache.get('b', async () => 'b2')).toBe('b2');
+  });
+});
