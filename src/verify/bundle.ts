@@ -49,7 +49,24 @@ export function prepareBundle(candidate: BundleCandidate): PreparedSignature {
   return {
     entity,
     content: { kind: 'dsse', payloadType: envelope.payloadType, payload: Buffer.from(envelope.payload) },
+    leafDer: leafOf(bundle),
   };
+}
+
+// The leaf certificate's bytes as the bundle carries them (v0.3: a single
+// certificate; older: the first of the chain).
+function leafOf(bundle: Bundle): Buffer | undefined {
+  const material = bundle.verificationMaterial.content;
+  switch (material.$case) {
+    case 'certificate':
+      return Buffer.from(material.certificate.rawBytes);
+    case 'x509CertificateChain': {
+      const first = material.x509CertificateChain.certificates[0];
+      return first === undefined ? undefined : Buffer.from(first.rawBytes);
+    }
+    case 'publicKey':
+      return undefined;
+  }
 }
 
 function malformedBy(candidate: BundleCandidate): (problem: string, cause?: unknown) => SignatureError {

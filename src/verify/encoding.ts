@@ -59,8 +59,3 @@ export function decodeFirstPem(text: string, label: string, what: string): Buffe
   }
   return first.der;
 }
-
-export function toPem(der: Buffer, label: string): string {
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}

@@ -43,12 +43,13 @@ export function prepareLegacy(candidate: LegacyCandidate): PreparedSignature {
   const certificate = ann[ANNOTATION.certificate];
   const rekor = ann[ANNOTATION.bundle];
   const rfc3161 = ann[ANNOTATION.rfc3161];
+  const leafDer = certificate !== undefined && certificate !== '' ? certificateDer(certificate) : undefined;
 
   const json = {
     mediaType: BUNDLE_V01,
     verificationMaterial: {
-      ...(certificate !== undefined && certificate !== ''
-        ? { x509CertificateChain: { certificates: [{ rawBytes: certificateDer(certificate).toString('base64') }] } }
+      ...(leafDer !== undefined
+        ? { x509CertificateChain: { certificates: [{ rawBytes: leafDer.toString('base64') }] } }
         : { publicKey: { hint: KEY_HINT_PLACEHOLDER } }),
       tlogEntries: rekor === undefined ? [] : [tlogEntry(rekor)],
       timestampVerificationData: { rfc3161Timestamps: rfc3161 === undefined ? [] : [rfc3161Timestamp(rfc3161)] },
@@ -65,7 +66,11 @@ export function prepareLegacy(candidate: LegacyCandidate): PreparedSignature {
   } catch (err) {
     throw malformed(`legacy signature cannot be read as a Sigstore bundle: ${messageOf(err)}`, err);
   }
-  return { entity: withPureEd25519(entity, candidate.payload), content: { kind: 'simple-signing', payload: candidate.payload } };
+  return {
+    entity: withPureEd25519(entity, candidate.payload),
+    content: { kind: 'simple-signing', payload: candidate.payload },
+    leafDer,
+  };
 }
 
 // The PEM leaf certificate annotation (first block only, like cosign).

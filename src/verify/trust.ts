@@ -9,6 +9,7 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { getAsset, isSea } from 'node:sea';
 
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, VerificationError, toTrustMaterial } from '@sigstore/verify';
@@ -177,10 +178,10 @@ function toMaterial(rootJson: unknown, source: string, keys: KeyFinderFunc): Tru
 }
 
 async function embeddedTrustedRoot(): Promise<unknown> {
-  const require = createRequire(import.meta.url);
-  const path = require.resolve('@sigstore/tuf/seeds.json');
+  // The single-executable build embeds seeds.json as an asset (scripts/build-sea.mjs).
+  const path = isSea() ? 'embedded seeds.json' : createRequire(import.meta.url).resolve('@sigstore/tuf/seeds.json');
   try {
-    const seeds = JSON.parse(await readFile(path, 'utf8')) as Record<string, { targets?: Record<string, string> }>;
+    const seeds = JSON.parse(isSea() ? getAsset('seeds.json', 'utf8') : await readFile(path, 'utf8')) as Record<string, { targets?: Record<string, string> }>;
     const encoded = seeds[PUBLIC_GOOD_TUF]?.targets?.['trusted_root.json'];
     if (encoded === undefined) throw new Error(`no trusted_root.json for ${PUBLIC_GOOD_TUF}`);
     return JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as unknown;

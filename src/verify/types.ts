@@ -15,4 +15,7 @@ export interface PreparedSignature {
   // a placeholder: the verifier substitutes each configured key's name.
   readonly entity: SignedEntity;
   readonly content: SignedContent;
+  // The leaf certificate exactly as carried by the signature (keyless only),
+  // to compare with the certificate recorded in tlog entries.
+  readonly leafDer: Buffer | undefined;
 }

@@ -63,7 +63,7 @@ function verifyKeyless(prepared: PreparedSignature, trust: TrustContext, policy:
     throw fromSigstore(err);
   }
   const leaf = entity.key.certificate;
-  checkTLogKeyBinding(entity.tlogEntries, { kind: 'certificate', der: leaf.root.toDER() });
+  checkTLogKeyBinding(entity.tlogEntries, { kind: 'certificate', der: prepared.leafDer ?? leaf.root.toDER() });
   checkCodeSigning(leaf);
   return keylessSigner(leaf);
 }

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+
+import { CLAIMS } from '../../../src/policy/claims.js';
+import { compilePolicy } from '../../../src/policy/compile.js';
+import { describeSigner, evaluate } from '../../../src/policy/evaluate.js';
+import { SignatureError } from '../../../src/verify/errors.js';
+
+import type { IdentityRule, SignaturePolicyConfig } from '../../../src/config/types.js';
+import type { Signer } from '../../../src/signatures/types.js';
+
+function config(identities: IdentityRule[], keys: string[] = []): SignaturePolicyConfig {
+  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), requireTlog: true, requireSct: true, trustedRootFile: undefined };
+}
+
+function compileError(c: SignaturePolicyConfig): SignatureError {
+  try {
+    compilePolicy(c);
+  } catch (err) {
+    if (err instanceof SignatureError) return err;
+    throw err;
+  }
+  throw new Error('expected an error');
+}
+
+const signer = (subject: string, issuer = 'https://issuer', claims: Record<string, string> = {}): Signer => ({ kind: 'keyless', subject, issuer, claims });
+
+describe('compilePolicy', () => {
+  it('refuses a policy with no identity and no key', () => {
+    expect(compileError(config([]))).toMatchObject({ code: 'POLICY_INVALID', message: expect.stringMatching(/no identity and no key/) });
+  });
+
+  it.each<[string, IdentityRule, RegExp]>([
+    ['neither issuer', { subject: 's', claims: {} }, /identity\[1\]: set exactly one of issuer and issuer_regexp/],
+    ['both issuers', { issuer: 'i', issuerRegexp: 'i', subject: 's', claims: {} }, /identity\[1\]: set exactly one of issuer/],
+    ['neither subject', { issuer: 'i', claims: {} }, /identity\[1\]: set exactly one of subject and subject_regexp/],
+    ['both subjects', { issuer: 'i', subject: 's', subjectRegexp: 's', claims: {} }, /identity\[1\]: set exactly one of subject/],
+    ['an empty subject', { issuer: 'i', subject: '', claims: {} }, /identity\[1\]: subject is empty/],
+    ['a bad regexp', { issuer: 'i', subjectRegexp: '(', claims: {} }, /identity\[1\]: subject_regexp "\(" is not a valid regular expression/],
+    ['an unknown claim', { issuer: 'i', subject: 's', claims: { repo: 'x' } }, /identity\[1\]: unknown claim "repo"/],
+  ])('names the identity with %s', (_name, rule, message) => {
+    const err = compileError(config([{ issuer: 'ok', subject: 'ok', claims: {} }, rule]));
+    expect(err.code).toBe('POLICY_INVALID');
+    expect(err.message).toMatch(message);
+  });
+
+  it('refuses duplicate key names', () => {
+    expect(compileError(config([], ['a', 'a'])).message).toMatch(/"a" is configured twice/);
+  });
+});
+
+describe('evaluate', () => {
+  it('matches exact issuer and subject', () => {
+    const p = compilePolicy(config([{ issuer: 'https://issuer', subject: 'alice@example.com', claims: {} }]));
+    expect(evaluate(p, signer('alice@example.com'))).toBe(true);
+    expect(evaluate(p, signer('alice@example.com.evil'))).toBe(false);
+    expect(evaluate(p, signer('alice@example.com', 'https://issuer.evil'))).toBe(false);
+  });
+
+  it('anchors regexps: "acme" does not match "evil-acme-x"', () => {
+    const p = compilePolicy(config([{ issuerRegexp: 'https://issuer', subjectRegexp: 'acme', claims: {} }]));
+    expect(evaluate(p, signer('acme'))).toBe(true);
+    expect(evaluate(p, signer('evil-acme-x'))).toBe(false);
+    expect(evaluate(p, signer('acme', 'https://issuer/x'))).toBe(false);
+  });
+
+  it('keeps alternations inside the anchors', () => {
+    const p = compilePolicy(config([{ issuer: 'https://issuer', subjectRegexp: 'a|b', claims: {} }]));
+    expect(evaluate(p, signer('a'))).toBe(true);
+    expect(evaluate(p, signer('xa'))).toBe(false);
+    expect(evaluate(p, signer('bx'))).toBe(false);
+  });
+
+  it('accepts a legitimate full match of a wildcard', () => {
+    const p = compilePolicy(config([{ issuer: 'https://issuer', subjectRegexp: 'https://github.com/acme/.*', claims: {} }]));
+    expect(evaluate(p, signer('https://github.com/acme/x@evil'))).toBe(true);
+    expect(evaluate(p, signer('https://github.com/acme-evil/x'))).toBe(false);
+  });
+
+  it('requires every configured claim, exactly', () => {
+    const p = compilePolicy(config([{ issuer: 'https://issuer', subject: 's', claims: { source_repository_ref: 'refs/heads/main' } }]));
+    expect(evaluate(p, signer('s', 'https://issuer', { source_repository_ref: 'refs/heads/main' }))).toBe(true);
+    expect(evaluate(p, signer('s', 'https://issuer', { source_repository_ref: 'refs/heads/dev' }))).toBe(false);
+    expect(evaluate(p, signer('s', 'https://issuer', {}))).toBe(false);
+  });
+
+  it('accepts any of several identities', () => {
+    const p = compilePolicy(config([
+      { issuer: 'https://a', subject: 's', claims: {} },
+      { issuer: 'https://b', subject: 't', claims: {} },
+    ]));
+    expect(evaluate(p, signer('t', 'https://b'))).toBe(true);
+    expect(evaluate(p, signer('t', 'https://a'))).toBe(false);
+  });
+
+  it('matches a key signer by the key that verified it', () => {
+    const p = compilePolicy(config([], ['release']));
+    expect(evaluate(p, { kind: 'key', keyName: 'release' })).toBe(true);
+    expect(evaluate(p, { kind: 'key', keyName: 'other' })).toBe(false);
+    expect(evaluate(p, signer('s'))).toBe(false);
+  });
+
+  it('describes signers', () => {
+    expect(describeSigner({ kind: 'key', keyName: 'k' })).toBe('key "k"');
+    expect(describeSigner(signer('s', 'i'))).toBe('subject "s" issuer "i"');
+  });
+});
+
+describe('CLAIMS', () => {
+  it('maps claim names to Fulcio OIDs', () => {
+    expect(CLAIMS['source_repository_uri']).toEqual({ oid: '1.3.6.1.4.1.57264.1.12' });
+    expect(CLAIMS['source_repository_ref']).toEqual({ oid: '1.3.6.1.4.1.57264.1.14', legacyOid: '1.3.6.1.4.1.57264.1.6' });
+    expect(CLAIMS['deployment_environment']).toEqual({ oid: '1.3.6.1.4.1.57264.1.23' });
+    expect(Object.keys(CLAIMS)).toHaveLength(15);
+  });
+});
