@@ -12,7 +12,8 @@ import { containerSelectors } from '../selectors/container.js';
 import { signatureSelectors } from '../selectors/signature.js';
 import { normalizeSelectors } from '../selectors/names.js';
 import { AttestorError } from '../errors.js';
-import { throwIfAborted } from '../util/abort.js';
+import { raceAbort, throwIfAborted } from '../util/abort.js';
+import { VerdictCache } from '../util/cache.js';
 import { bindImage } from './binding-step.js';
 import { SignatureChecker } from './signature-step.js';
 
@@ -48,11 +49,43 @@ export interface AttestorDeps {
   signatureCache?: SignatureCacheOptions;
 }
 
+// How long what we learned stays usable. Container facts cannot change for a
+// container ID except its first process (a restart), which is re-checked on
+// every attestation; a binding may go stale when a tag moves (reported, not
+// a security property: the digest a container runs never changes).
+export const CACHE_TTL = {
+  containerMs: 30_000,
+  bindingMs: 60_000,
+  // "could not tell" answers (registry down under `prefer`) and failures.
+  shortMs: 5_000,
+  // A shared load runs under its own deadline, never under one caller's.
+  loadTimeoutMs: 20_000,
+  maxEntries: 4096,
+} as const;
+
+function bindingKey(runtime: RuntimeFindings): string {
+  const image = runtime.image;
+  const digests = [...(image?.repoDigests ?? [])].sort().join(',');
+  const platform = image ? `${image.os}/${image.architecture}/${image.variant ?? ''}` : '';
+  return `${runtime.container.imageRef}|${runtime.container.imageId}|${digests}|${platform}`;
+}
+
 export class PipelineAttestor implements Attestor {
   readonly #config: PluginConfig;
   readonly #deps: AttestorDeps;
   readonly #log: Logger;
   readonly #signatures: SignatureChecker;
+  readonly #containers = new VerdictCache<RuntimeFindings>({
+    ttlMs: CACHE_TTL.containerMs,
+    failureTtlMs: 0,
+    maxEntries: CACHE_TTL.maxEntries,
+  });
+  readonly #bindings = new VerdictCache<BindingReport>({
+    ttlMs: CACHE_TTL.bindingMs,
+    ttlOf: (b) => (b.outcome === 'bound' || b.outcome === 'skipped' ? CACHE_TTL.bindingMs : CACHE_TTL.shortMs),
+    failureTtlMs: CACHE_TTL.shortMs,
+    maxEntries: CACHE_TTL.maxEntries,
+  });
 
   // Throws CONFIG_INVALID for a policy that cannot be compiled; ready()
   // rejects when the trusted root or a key file cannot be loaded.
@@ -89,18 +122,16 @@ export class PipelineAttestor implements Attestor {
       return { pid, outcome: 'unsupported-runtime', container: match, selectors: [] };
     }
     throwIfAborted(signal);
-    await this.#deps.checkSocket(socketPathOf(client.endpoint));
-    const runtime = await lookupContainer(client, match.id, signal, this.#deps.retry);
-    if (!runtime.container.running || runtime.container.initPid <= 0) {
-      throw new AttestorError('CONTAINER_NOT_FOUND', `container ${match.id} is not running`);
-    }
-    // The cgroup name alone proves little: the process must share the cgroup
-    // of the container's own first process.
-    await confirmInContainerCgroup(pid, located, runtime.container.initPid, proc);
+    const runtime = await this.#containerFacts(client, pid, located, signal);
 
     // Is what runs exactly what the registry serves? Throws under `require`
     // when it is not (or the registry cannot tell).
-    const binding = await bindImage(this.#deps.registry, this.#config.registry, runtime.container, runtime.image, signal, this.#log);
+    const binding = await raceAbort(
+      this.#bindings.get(bindingKey(runtime), () =>
+        bindImage(this.#deps.registry, this.#config.registry, runtime.container, runtime.image, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#log),
+      ),
+      signal,
+    );
 
     // Only an image bound to its registry may go on to signature checks.
     let signatures: SignatureReport | undefined;
@@ -119,6 +150,38 @@ export class PipelineAttestor implements Attestor {
       ...(signatures ? signatureSelectors(signatures.accepted) : []),
     ]);
     return { pid, outcome: 'container', container: match, runtime, binding, ...(signatures ? { signatures } : {}), selectors };
+  }
+
+  // Container and image facts (cached per container ID), confirmed against
+  // the container's first process: the cgroup name alone proves little, the
+  // workload must share the cgroup of that process. Cached facts that fail
+  // the check (the container restarted: new first process) are reloaded once.
+  async #containerFacts(
+    client: RuntimeClient,
+    pid: number,
+    located: { match: ContainerMatch; cgroupText: string },
+    signal: AbortSignal,
+  ): Promise<RuntimeFindings> {
+    const key = `${client.kind}:${located.match.id}`;
+    for (let attempt = 0; ; attempt++) {
+      const runtime = await raceAbort(
+        this.#containers.get(key, async () => {
+          await this.#deps.checkSocket(socketPathOf(client.endpoint));
+          return lookupContainer(client, located.match.id, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
+        }),
+        signal,
+      );
+      try {
+        if (!runtime.container.running || runtime.container.initPid <= 0) {
+          throw new AttestorError('CONTAINER_NOT_FOUND', `container ${located.match.id} is not running`);
+        }
+        await confirmInContainerCgroup(pid, located, runtime.container.initPid, this.#deps.proc);
+        return runtime;
+      } catch (err) {
+        this.#containers.delete(key);
+        if (attempt > 0) throw err;
+      }
+    }
   }
 
   #runtimeFor(match: ContainerMatch): RuntimeClient | undefined {

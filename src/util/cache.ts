@@ -4,8 +4,10 @@
 // remembered for long but a stampede during one does not hammer the
 // registry. Oldest entries are evicted beyond `maxEntries`.
 
-export interface CacheOptions {
+export interface CacheOptions<V = unknown> {
   ttlMs: number;
+  // Per-value TTL, overriding ttlMs (e.g. shorter for "could not tell").
+  ttlOf?: (value: V) => number;
   failureTtlMs: number;
   maxEntries: number;
   now?: () => number;
@@ -18,11 +20,11 @@ interface Entry<V> {
 }
 
 export class VerdictCache<V> {
-  readonly #options: CacheOptions;
+  readonly #options: CacheOptions<V>;
   readonly #entries = new Map<string, Entry<V>>();
   #loads = 0;
 
-  constructor(options: CacheOptions) {
+  constructor(options: CacheOptions<V>) {
     this.#options = options;
   }
 
@@ -55,14 +57,19 @@ export class VerdictCache<V> {
     this.#entries.set(key, entry);
     this.#evict();
     entry.promise.then(
-      () => {
-        entry.expiresAt = this.#now() + this.#options.ttlMs;
+      (value) => {
+        entry.expiresAt = this.#now() + (this.#options.ttlOf?.(value) ?? this.#options.ttlMs);
       },
       () => {
         entry.expiresAt = this.#now() + this.#options.failureTtlMs;
       },
     );
     return entry.promise;
+  }
+
+  // Forget `key` (e.g. facts found stale by a later check).
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   clear(): void {
