@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { RFC3161Timestamp } from '@sigstore/core';
 import { initializeCA, initializeCTLog, initializeTLog, initializeTSA } from '@sigstore/mock';
 
 import type { KeyObject } from 'node:crypto';
@@ -187,14 +188,30 @@ export async function logEntry(tlog: TLog, proposed: object): Promise<RekorEntry
 // The dev.sigstore.cosign/rfc3161timestamp annotation: an RFC3161 token
 // over the raw signature bytes, as cosign requests it.
 export async function timestampAnnotation(tsa: TSA, signature: Buffer): Promise<string> {
-  const response = await tsa.timestamp({
-    artifactHash: createHash('sha256').update(signature).digest(),
-    hashAlgorithmOID: '2.16.840.1.101.3.4.2.1',
-    nonce: 12345,
-    policyOID: '1.3.6.1.4.1.57264.2',
-    certReq: true,
-  });
-  return JSON.stringify({ SignedRFC3161Timestamp: bytes(response).toString('base64') });
+  // The mock TSA (pkijs) writes genTime's fraction with trailing zeros
+  // trimmed (".12Z"), which @sigstore/core refuses as an invalid time; that
+  // is a property of the test material, so issue tokens until one parses.
+  for (let attempt = 0; ; attempt++) {
+    const response = bytes(
+      await tsa.timestamp({
+        artifactHash: createHash('sha256').update(signature).digest(),
+        hashAlgorithmOID: '2.16.840.1.101.3.4.2.1',
+        nonce: 12345,
+        policyOID: '1.3.6.1.4.1.57264.2',
+        certReq: true,
+      }),
+    );
+    if (genTimeParses(response) || attempt >= 20) return JSON.stringify({ SignedRFC3161Timestamp: response.toString('base64') });
+    await new Promise((r) => setTimeout(r, 3));
+  }
+}
+
+function genTimeParses(der: Buffer): boolean {
+  try {
+    return RFC3161Timestamp.parse(der).signingTime instanceof Date;
+  } catch {
+    return false;
+  }
 }
 
 // The dev.sigstore.cosign/bundle annotation (cosign's RekorBundle).
