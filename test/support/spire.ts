@@ -37,7 +37,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-function startDaemon(bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): Daemon {
+export function startDaemon(bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): Daemon {
   const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.setEncoding('utf8').on('data', (c: string) => (text += c));
@@ -73,6 +73,22 @@ export interface SpireServer extends Daemon {
   cli: (args: string[]) => Promise<string>;
 }
 
+// Starts spire-server with an existing configuration file and waits until
+// it is healthy.
+export async function runSpireServer(bin: string, conf: string, socketPath: string, port: number): Promise<SpireServer> {
+  const daemon = startDaemon(bin, ['run', '-config', conf]);
+  const cli = async (args: string[]): Promise<string> => {
+    const [cmd, ...rest] = args;
+    const { stdout } = await run(bin, [cmd ?? '', ...rest, '-socketPath', socketPath], { timeout: 30_000 });
+    return stdout;
+  };
+  await waitFor('spire-server healthcheck', async () => {
+    if (daemon.child.exitCode !== null) throw new Error(`spire-server exited:\n${daemon.log()}`);
+    return cli(['healthcheck']).then(() => true, () => false);
+  });
+  return { ...daemon, socketPath, port, cli };
+}
+
 export async function startSpireServer(bin: string, dir: string): Promise<SpireServer> {
   const port = await freePort();
   const data = join(dir, 'server-data');
@@ -105,17 +121,7 @@ plugins {
 }
 `,
   );
-  const daemon = startDaemon(bin, ['run', '-config', conf]);
-  const cli = async (args: string[]): Promise<string> => {
-    const [cmd, ...rest] = args;
-    const { stdout } = await run(bin, [cmd ?? '', ...rest, '-socketPath', socketPath], { timeout: 30_000 });
-    return stdout;
-  };
-  await waitFor('spire-server healthcheck', async () => {
-    if (daemon.child.exitCode !== null) throw new Error(`spire-server exited:\n${daemon.log()}`);
-    return cli(['healthcheck']).then(() => true, () => false);
-  });
-  return { ...daemon, socketPath, port, cli };
+  return runSpireServer(bin, conf, socketPath, port);
 }
 
 export async function joinToken(server: SpireServer): Promise<string> {
@@ -171,7 +177,7 @@ ${options.pluginData}
 }
 
 // The agent finds Node for our plugin through SPIRE_SIGSTORE_ATTESTOR_NODE.
-function agentEnv(): NodeJS.ProcessEnv {
+export function agentEnv(): NodeJS.ProcessEnv {
   return { ...process.env, SPIRE_SIGSTORE_ATTESTOR_NODE: process.execPath };
 }
 
@@ -184,16 +190,25 @@ export function launchAgent(options: AgentOptions): SpireAgent {
   return { ...daemon, socketPath };
 }
 
-export async function startSpireAgent(options: AgentOptions): Promise<SpireAgent> {
-  const agent = launchAgent(options);
+export async function waitAgentHealthy(bin: string, agent: SpireAgent): Promise<void> {
   await waitFor('spire-agent healthcheck', async () => {
     if (agent.child.exitCode !== null) throw new Error(`spire-agent exited:\n${agent.log()}`);
-    return run(options.bin, ['healthcheck', '-socketPath', agent.socketPath], { timeout: 10_000 }).then(
+    return run(bin, ['healthcheck', '-socketPath', agent.socketPath], { timeout: 10_000 }).then(
       () => true,
       () => false,
     );
   });
+}
+
+export async function startSpireAgent(options: AgentOptions): Promise<SpireAgent> {
+  const agent = launchAgent(options);
+  await waitAgentHealthy(options.bin, agent);
   return agent;
+}
+
+// Starts spire-agent with an existing configuration file.
+export function runSpireAgent(bin: string, conf: string, socketPath: string, env: NodeJS.ProcessEnv = agentEnv()): SpireAgent {
+  return { ...startDaemon(bin, ['run', '-config', conf], env), socketPath };
 }
 
 // A workload calling the Workload API: `spire-agent api fetch x509`. Returns

@@ -1,0 +1,17 @@
+# plugin_data for images signed keyless by GitHub Actions with the public-good
+# Sigstore instance (cosign sign in a workflow, no key). The public-good
+# trusted root is embedded and used offline; nothing is fetched.
+docker_socket_path = "unix:///var/run/docker.sock"
+
+identity {
+  issuer         = "https://token.actions.githubusercontent.com"
+  # Whole-value match: only the release workflow of acme/payments, on tags.
+  subject_regexp = "https://github.com/acme/payments/[.]github/workflows/release[.]yml@refs/tags/v[0-9.]+"
+  claims {
+    runner_environment = "github-hosted"
+  }
+}
+
+registry "ghcr.io" {
+  # Public images need no credentials; for private ones see private-registry.hcl.
+}

@@ -1,0 +1,30 @@
+// Stores a legacy cosign signature in a registry exactly as cosign lays it
+// out: an OCI manifest tagged `sha256-<hex>.sig` whose layer is the
+// simple-signing payload, with the signature material in the layer's
+// annotations. Used for keyless signatures made with test Sigstore material.
+
+import { putBlob, putManifest } from './registries.js';
+
+import type { LegacyCandidate } from '../../src/signatures/types.js';
+import type { PushTarget } from './registries.js';
+
+export async function pushLegacySignature(target: PushTarget, candidate: LegacyCandidate): Promise<void> {
+  const layerDigest = await putBlob(target, candidate.payload);
+  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
+  const configDigest = await putBlob(target, config);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: [
+      {
+        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+        digest: layerDigest,
+        size: candidate.payload.length,
+        annotations: candidate.annotations,
+      },
+    ],
+  };
+  const tag = `${candidate.imageDigest.replace(':', '-')}.sig`;
+  await putManifest(target, tag, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
+}
