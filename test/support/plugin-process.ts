@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { credentials, makeGenericClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
@@ -13,7 +14,11 @@ import { SERVICE, serviceDefinition, type ServiceName } from '../../src/plugin/p
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const PLUGIN_BIN = `${REPO_ROOT}bin/spire-sigstore-attestor`;
+// The single-executable build (`npm run build:sea`), when present.
+export const SEA_BIN = `${REPO_ROOT}dist-sea/spire-sigstore-attestor`;
+// The plugin_cmd the tests run: the launcher, unless SSA_PLUGIN_BIN names
+// another (e.g. SSA_PLUGIN_BIN=dist-sea/spire-sigstore-attestor npm test).
+export const PLUGIN_BIN = resolve(REPO_ROOT, process.env['SSA_PLUGIN_BIN'] || 'bin/spire-sigstore-attestor');
 
 export interface PluginProcess {
   child: ChildProcessWithoutNullStreams;
@@ -26,8 +31,9 @@ export interface PluginProcess {
   close: () => void;
 }
 
-export async function startPlugin(extraEnv: NodeJS.ProcessEnv = {}): Promise<PluginProcess> {
-  const child = spawn(PLUGIN_BIN, [], {
+// `bin` is the plugin_cmd to start: the launcher by default, or e.g. SEA_BIN.
+export async function startPlugin(extraEnv: NodeJS.ProcessEnv = {}, bin: string = PLUGIN_BIN): Promise<PluginProcess> {
+  const child = spawn(bin, [], {
     env: {
       ...process.env,
       WorkloadAttestor: 'WorkloadAttestor',
