@@ -261,7 +261,8 @@ class Client implements RegistryClient {
     return pingRegistry(ep.baseUrl, ep.dispatcher, this.#http, signal);
   }
 
-  async resolve(ref: ImageReference, signal: AbortSignal): Promise<Digest | undefined> {
+  // HEAD or GET of a manifest by tag or digest, with its cap and redirects.
+  async #manifestRequest(method: 'HEAD' | 'GET', ref: ImageReference, signal: AbortSignal) {
     checkReference(ref);
     const ep = await this.#endpoint(ref.registry);
     const what = `manifest ${formatReference(ref)}`;
@@ -269,7 +270,7 @@ class Client implements RegistryClient {
       ep,
       ref.repository,
       {
-        method: 'HEAD',
+        method,
         path: `/v2/${ref.repository}/manifests/${manifestReferenceOf(ref)}`,
         accept: ALL_MANIFEST_MEDIA_TYPES.join(', '),
         maxBytes: this.#maxManifestBytes,
@@ -278,6 +279,11 @@ class Client implements RegistryClient {
       },
       signal,
     );
+    return { res, what };
+  }
+
+  async resolve(ref: ImageReference, signal: AbortSignal): Promise<Digest | undefined> {
+    const { res, what } = await this.#manifestRequest('HEAD', ref, signal);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw unexpected(res, what);
     const header = contentDigest(res, what);
@@ -292,22 +298,7 @@ class Client implements RegistryClient {
   }
 
   async getManifest(ref: ImageReference, signal: AbortSignal): Promise<FetchedManifest | undefined> {
-    checkReference(ref);
-    const ep = await this.#endpoint(ref.registry);
-    const what = `manifest ${formatReference(ref)}`;
-    const res = await this.#send(
-      ep,
-      ref.repository,
-      {
-        method: 'GET',
-        path: `/v2/${ref.repository}/manifests/${manifestReferenceOf(ref)}`,
-        accept: ALL_MANIFEST_MEDIA_TYPES.join(', '),
-        maxBytes: this.#maxManifestBytes,
-        maxRedirects: MANIFEST_REDIRECTS,
-        what,
-      },
-      signal,
-    );
+    const { res, what } = await this.#manifestRequest('GET', ref, signal);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw unexpected(res, what);
     const announced = contentDigest(res, what);

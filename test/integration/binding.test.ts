@@ -11,7 +11,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { createAttestor } from '../../src/attest/attestor.js';
 import { buildConfig } from '../../src/config/build.js';
-import { AttestorError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { createRegistryClient } from '../../src/registry/index.js';
 import { parseReference } from '../../src/registry/reference.js';
@@ -23,21 +22,12 @@ import type { AttestReport } from '../../src/attest/attestor.js';
 import type { Digest } from '../../src/registry/types.js';
 import type { StartedRegistry } from '../support/registries.js';
 import { TEST_POLICY } from '../support/policy.js';
+import { attestorFailure } from '../support/errors.js';
 
 async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
   const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
   if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout.trim();
-}
-
-async function failure(p: Promise<unknown>): Promise<AttestorError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AttestorError) return err;
-    throw err;
-  }
-  throw new Error('expected an AttestorError');
 }
 
 describeWithRig('registry binding (real dockerd + registries)', ['docker', 'registry'], (rig) => {
@@ -112,7 +102,7 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
   it('a different image built locally under the pushed name:tag is not bound: no selectors at all', async () => {
     await build(tag, `local-${run}`);
     const pid = await start(tag);
-    const err = await failure(explain(pid));
+    const err = await attestorFailure(explain(pid));
     expect(err.code).toBe('NOT_BOUND');
     expect(err.message).toMatch(/rebuilt, tampered or re-tagged locally/);
     // Relaxed for this registry: container selectors only, no binding ones.
@@ -130,7 +120,7 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
     await build(`${repo}:other`, `other-${run}`);
     await ok(rig, ['tag', `${repo}:other`, retag]); // ...and now at an image never pushed there
     const pid = await start(retag);
-    expect((await failure(explain(pid))).code).toBe('NOT_BOUND');
+    expect((await attestorFailure(explain(pid))).code).toBe('NOT_BOUND');
   });
 
   it('binds through the platform entry of a multi-platform index', async () => {
@@ -182,7 +172,7 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
     const report = await explain(pid, creds);
     expect(report.binding).toMatchObject({ outcome: 'bound', manifestDigest: digestA });
     // Without credentials the registry cannot tell: fail closed.
-    const err = await failure(explain(pid, `registry "${htpasswd.host}" { insecure = true }\n`));
+    const err = await attestorFailure(explain(pid, `registry "${htpasswd.host}" { insecure = true }\n`));
     expect(err.code).toBe('REGISTRY_AUTH');
     expect(readFileSync(passwordFile, 'utf8')).toBe('alice-pw\n');
   });
@@ -193,7 +183,7 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
     images.push(deadTag);
     const pid = await start(deadTag);
     const started = Date.now();
-    const err = await failure(explain(pid, `registry "127.0.0.1:${deadPort}" { insecure = true }\n`));
+    const err = await attestorFailure(explain(pid, `registry "127.0.0.1:${deadPort}" { insecure = true }\n`));
     expect(err.code).toBe('REGISTRY_UNAVAILABLE');
     expect(Date.now() - started).toBeLessThan(10_000);
     const relaxed = await explain(pid, `registry "127.0.0.1:${deadPort}" {\n insecure = true\n binding = "prefer"\n}\n`);

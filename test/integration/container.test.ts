@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createAttestor } from '../../src/attest/attestor.js';
 import { buildConfig } from '../../src/config/build.js';
-import { AttestorError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { describeWithRig, run, type Rig, type RunResult } from '../support/rig.js';
 import { TEST_POLICY } from '../support/policy.js';
+import { attestorFailure } from '../support/errors.js';
 
 type Cli = (args: string[], input?: string) => Promise<RunResult>;
 
@@ -35,16 +35,6 @@ async function waitForChild(pid: number): Promise<number> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`process ${pid} started no child`);
-}
-
-async function attestError(p: Promise<unknown>): Promise<AttestorError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AttestorError) return err;
-    throw err;
-  }
-  throw new Error('expected an AttestorError');
 }
 
 const SKIP_LOCAL = `registry "docker.io" { binding = "skip" }\nregistry "localhost" { binding = "skip" }\n${TEST_POLICY}`;
@@ -114,7 +104,7 @@ function runtimeSuite(kind: 'docker' | 'podman', rig: Rig): void {
     const { id, pid } = await start('stopped');
     await ok(cli(['rm', '-f', id]));
     const started = Date.now();
-    const err = await attestError(explain(pid));
+    const err = await attestorFailure(explain(pid));
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(['PID_GONE', 'CONTAINER_NOT_FOUND', 'PID_REUSED']).toContain(err.code);
   });
@@ -154,7 +144,7 @@ describeWithRig('container identity via dockerd', ['docker'], (rig) => {
         ),
       );
       const refused = createAttestor(buildConfig(`docker_socket_path = "unix://${join(dir, 'docker.sock')}"\n${SKIP_LOCAL}`), silentLogger);
-      const err = await attestError(refused.explain(pid, AbortSignal.timeout(10_000)));
+      const err = await attestorFailure(refused.explain(pid, AbortSignal.timeout(10_000)));
       expect(err.code).toBe('RUNTIME_REFUSED');
       expect(err.message).toContain('allow_untrusted_socket_dir');
 

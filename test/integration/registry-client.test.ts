@@ -12,7 +12,6 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AttestorError } from '../../src/errors.js';
 import { createRegistryClient } from '../../src/registry/index.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { MEDIA_TYPE } from '../../src/registry/types.js';
@@ -34,6 +33,7 @@ import type { RegistryClient, RegistryClientOptions } from '../../src/registry/i
 import type { Digest, ImageReference } from '../../src/registry/types.js';
 import type { StartedRegistry, TestServer, TokenIssuer } from '../support/registries.js';
 import type { Rig, RunResult } from '../support/rig.js';
+import { attestorFailure } from '../support/errors.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ssa-regclient-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -62,16 +62,6 @@ function insecure(...hosts: string[]): Record<string, { insecure: true }> {
 }
 
 const sig = (): AbortSignal => AbortSignal.timeout(30_000);
-
-async function failure(p: Promise<unknown>): Promise<AttestorError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AttestorError) return err;
-    throw err;
-  }
-  throw new Error('expected an AttestorError');
-}
 
 async function ok(p: Promise<RunResult>): Promise<string> {
   const r = await p;
@@ -153,9 +143,9 @@ describeWithRig('registry client: rig registry (no auth), image pushed with the 
     if (m?.manifest.kind !== 'manifest') throw new Error('expected a manifest');
     const layer = m.manifest.layers[0];
     if (layer === undefined) throw new Error('no layer');
-    expect((await failure(reg.getBlob(ref, layer.digest, layer.size - 1, sig()))).code).toBe('TOO_LARGE');
-    expect((await failure(reg.getBlob(ref, m.manifest.config.digest, 10, sig()))).code).toBe('TOO_LARGE');
-    expect((await failure(reg.getBlob(ref, sha256('nothing here'), 1024, sig()))).code).toBe('REGISTRY_RESPONSE');
+    expect((await attestorFailure(reg.getBlob(ref, layer.digest, layer.size - 1, sig()))).code).toBe('TOO_LARGE');
+    expect((await attestorFailure(reg.getBlob(ref, m.manifest.config.digest, 10, sig()))).code).toBe('TOO_LARGE');
+    expect((await attestorFailure(reg.getBlob(ref, sha256('nothing here'), 1024, sig()))).code).toBe('REGISTRY_RESPONSE');
   });
 
   it('answers undefined for unknown tags, digests and repositories', async () => {
@@ -167,8 +157,8 @@ describeWithRig('registry client: rig registry (no auth), image pushed with the 
   it('refuses invalid input before any request', async () => {
     const before = reg.stats().requests;
     const ref = parseReference(image);
-    expect((await failure(reg.getBlob(ref, 'sha256:abc' as Digest, 10, sig()))).code).toBe('REFERENCE_INVALID');
-    expect((await failure(reg.resolve({ ...ref, repository: 'Bad/Repo' }, sig()))).code).toBe('REFERENCE_INVALID');
+    expect((await attestorFailure(reg.getBlob(ref, 'sha256:abc' as Digest, 10, sig()))).code).toBe('REFERENCE_INVALID');
+    expect((await attestorFailure(reg.resolve({ ...ref, repository: 'Bad/Repo' }, sig()))).code).toBe('REFERENCE_INVALID');
     expect(reg.stats().requests).toBe(before);
   });
 
@@ -227,7 +217,7 @@ describeWithRig('registry client: rig registry (no auth), image pushed with the 
 
   it('uses https unless the registry is configured insecure', async () => {
     const secure = client({ timeoutMs: 2_000, retries: 0 });
-    const err = await failure(secure.resolve(parseReference(image), sig()));
+    const err = await attestorFailure(secure.resolve(parseReference(image), sig()));
     expect(err.code).toBe('REGISTRY_UNAVAILABLE');
     expect(err.message).toContain(`https://${rig.registry}`);
   });
@@ -293,7 +283,7 @@ describeWithRig('registry client: authenticating registries (htpasswd, token)', 
   describe('htpasswd (Basic)', () => {
     it('anonymous: REGISTRY_AUTH', async () => {
       const c = client({ registries: insecure(htpasswd.host) });
-      const err = await failure(c.resolve(at(htpasswd), sig()));
+      const err = await attestorFailure(c.resolve(at(htpasswd), sig()));
       expect(err.code).toBe('REGISTRY_AUTH');
       expect(err.message).toMatch(/no credentials/);
     });
@@ -338,7 +328,7 @@ describeWithRig('registry client: authenticating registries (htpasswd, token)', 
 
     it('wrong password: REGISTRY_AUTH after exactly one auth round', async () => {
       const c = client({ registries: { [htpasswd.host]: { insecure: true, username: 'alice', passwordFile: secretFile('wrong') } } });
-      const err = await failure(c.resolve(at(htpasswd), sig()));
+      const err = await attestorFailure(c.resolve(at(htpasswd), sig()));
       expect(err.code).toBe('REGISTRY_AUTH');
       expect(err.message).toMatch(/401 after authenticating/);
       expect(c.stats().requests).toBe(2);
@@ -348,7 +338,7 @@ describeWithRig('registry client: authenticating registries (htpasswd, token)', 
   describe('token auth (Bearer, our test issuer)', () => {
     it('anonymous is denied: REGISTRY_AUTH', async () => {
       const c = client({ registries: insecure(tokenReg.host) });
-      const err = await failure(c.resolve(at(tokenReg), sig()));
+      const err = await attestorFailure(c.resolve(at(tokenReg), sig()));
       expect(err.code).toBe('REGISTRY_AUTH');
       expect(issuer.requests.at(-1)?.subject).toBe('anonymous');
     });
@@ -387,14 +377,14 @@ describeWithRig('registry client: authenticating registries (htpasswd, token)', 
       expect(await c.resolve(at(tokenReg), sig())).toBe(expectedDigest);
       expect(issuer.requests.length).toBe(issued);
       // ... and it does not open other repositories.
-      expect((await failure(c.resolve(at(tokenReg, 'ssa-test/auth2'), sig()))).code).toBe('REGISTRY_AUTH');
+      expect((await attestorFailure(c.resolve(at(tokenReg, 'ssa-test/auth2'), sig()))).code).toBe('REGISTRY_AUTH');
     });
 
     it('a user without grants, and a wrong password: REGISTRY_AUTH', async () => {
       const eve = client({ registries: { [tokenReg.host]: { insecure: true, username: 'eve', passwordFile: secretFile('eve-pw') } } });
-      expect((await failure(eve.resolve(at(tokenReg), sig()))).code).toBe('REGISTRY_AUTH');
+      expect((await attestorFailure(eve.resolve(at(tokenReg), sig()))).code).toBe('REGISTRY_AUTH');
       const wrong = client({ registries: { [tokenReg.host]: { insecure: true, username: 'bob', passwordFile: secretFile('nope') } } });
-      const err = await failure(wrong.resolve(at(tokenReg), sig()));
+      const err = await attestorFailure(wrong.resolve(at(tokenReg), sig()));
       expect(err.code).toBe('REGISTRY_AUTH');
       expect(err.message).toMatch(/token service .* refused/);
     });
@@ -430,10 +420,10 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
       res.end(Buffer.concat([manifestBytes, Buffer.from(' ')]));
     });
     const c = client({ registries: insecure(s.host) });
-    const err = await failure(c.getManifest(parseReference(`${s.host}/a/b@${manifestDigest}`), sig()));
+    const err = await attestorFailure(c.getManifest(parseReference(`${s.host}/a/b@${manifestDigest}`), sig()));
     expect(err.code).toBe('DIGEST_MISMATCH');
     // By tag: checked against Docker-Content-Digest.
-    expect((await failure(c.getManifest(parseReference(`${s.host}/a/b:1`), sig()))).code).toBe('DIGEST_MISMATCH');
+    expect((await attestorFailure(c.getManifest(parseReference(`${s.host}/a/b:1`), sig()))).code).toBe('DIGEST_MISMATCH');
   });
 
   it('by tag without Docker-Content-Digest, the computed digest is the digest; HEAD falls back to GET', async () => {
@@ -454,7 +444,7 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
       res.writeHead(200, { 'docker-content-digest': sha256('other') }).end();
     });
     const c = client({ registries: insecure(s.host) });
-    expect((await failure(c.resolve(parseReference(`${s.host}/a/b@${manifestDigest}`), sig()))).code).toBe('DIGEST_MISMATCH');
+    expect((await attestorFailure(c.resolve(parseReference(`${s.host}/a/b@${manifestDigest}`), sig()))).code).toBe('DIGEST_MISMATCH');
   });
 
   it('a blob whose bytes differ from its digest: DIGEST_MISMATCH', async () => {
@@ -462,7 +452,7 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
       res.writeHead(200).end('not the blob');
     });
     const c = client({ registries: insecure(s.host) });
-    expect((await failure(c.getBlob(parseReference(`${s.host}/a/b`), sha256('the blob'), 1024, sig()))).code).toBe('DIGEST_MISMATCH');
+    expect((await attestorFailure(c.getBlob(parseReference(`${s.host}/a/b`), sha256('the blob'), 1024, sig()))).code).toBe('DIGEST_MISMATCH');
   });
 
   it('malformed manifests and unexpected statuses: REGISTRY_RESPONSE', async () => {
@@ -471,8 +461,8 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
       else res.writeHead(400, { 'content-type': 'application/json' }).end('{"errors":[{"code":"TAG_INVALID","message":"nope"}]}');
     });
     const c = client({ registries: insecure(s.host) });
-    expect((await failure(c.getManifest(parseReference(`${s.host}/a/b:bad`), sig()))).code).toBe('REGISTRY_RESPONSE');
-    const err = await failure(c.getManifest(parseReference(`${s.host}/a/b:other`), sig()));
+    expect((await attestorFailure(c.getManifest(parseReference(`${s.host}/a/b:bad`), sig()))).code).toBe('REGISTRY_RESPONSE');
+    const err = await attestorFailure(c.getManifest(parseReference(`${s.host}/a/b:other`), sig()));
     expect(err.code).toBe('REGISTRY_RESPONSE');
     expect(err.message).toContain('TAG_INVALID: nope');
   });
@@ -493,9 +483,9 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
     });
     const c = client({ registries: insecure(s.host), maxManifestBytes: 16 * 1024 });
     const started = Date.now();
-    expect((await failure(c.getManifest(parseReference(`${s.host}/a/b:chunked`), sig()))).code).toBe('TOO_LARGE');
-    expect((await failure(c.getManifest(parseReference(`${s.host}/a/b:fixed`), sig()))).code).toBe('TOO_LARGE');
-    expect((await failure(c.getBlob(parseReference(`${s.host}/a/b`), sha256('x'), 1000, sig()))).code).toBe('TOO_LARGE');
+    expect((await attestorFailure(c.getManifest(parseReference(`${s.host}/a/b:chunked`), sig()))).code).toBe('TOO_LARGE');
+    expect((await attestorFailure(c.getManifest(parseReference(`${s.host}/a/b:fixed`), sig()))).code).toBe('TOO_LARGE');
+    expect((await attestorFailure(c.getBlob(parseReference(`${s.host}/a/b`), sha256('x'), 1000, sig()))).code).toBe('TOO_LARGE');
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
@@ -510,7 +500,7 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
     const c = client({ registries: insecure(s.host), timeoutMs: 300 });
     for (const t of ['slow', 'stall-body']) {
       const started = Date.now();
-      const err = await failure(c.getManifest(parseReference(`${s.host}/a/b:${t}`), sig()));
+      const err = await attestorFailure(c.getManifest(parseReference(`${s.host}/a/b:${t}`), sig()));
       expect(err.code).toBe('REGISTRY_UNAVAILABLE');
       expect(err.message).toMatch(/timed out after 300 ms/);
       expect(Date.now() - started).toBeLessThan(2_000);
@@ -522,7 +512,7 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
     const port = await freePort();
     const c = client({ registries: insecure(`127.0.0.1:${port}`) });
     const started = Date.now();
-    const err = await failure(c.resolve(parseReference(`127.0.0.1:${port}/a/b:1`), sig()));
+    const err = await attestorFailure(c.resolve(parseReference(`127.0.0.1:${port}/a/b:1`), sig()));
     expect(err.code).toBe('REGISTRY_UNAVAILABLE');
     expect(err.message).toMatch(/ECONNREFUSED.*after 3 attempts/);
     expect(c.stats().requests).toBe(3);
@@ -540,7 +530,7 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
     const c = client({ registries: insecure(s.host) });
     expect((await c.getManifest(parseReference(`${s.host}/a/b:1`), sig()))?.digest).toBe(manifestDigest);
     expect(c.stats().requests).toBe(2);
-    const err = await failure(c.getManifest(parseReference(`${s.host}/a/b:always`), sig()));
+    const err = await attestorFailure(c.getManifest(parseReference(`${s.host}/a/b:always`), sig()));
     expect(err.code).toBe('REGISTRY_UNAVAILABLE');
     expect(err.message).toMatch(/503/);
     expect(c.stats().requests).toBe(5);
@@ -567,7 +557,7 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
     const started = Date.now();
-    expect((await failure(c.resolve(parseReference(`${s.host}/a/b:1`), ac.signal))).code).toBe('CANCELLED');
+    expect((await attestorFailure(c.resolve(parseReference(`${s.host}/a/b:1`), ac.signal))).code).toBe('CANCELLED');
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
@@ -591,7 +581,7 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
     expect(storage.requests).toHaveLength(1);
     expect(storage.requests[0]?.path).toBe('/bucket/blob?sig=1');
     expect(storage.requests[0]?.headers.authorization).toBeUndefined();
-    const err = await failure(c.getBlob(parseReference(`${reg.host}/ftp/b`), sha256(blob), 1024, sig()));
+    const err = await attestorFailure(c.getBlob(parseReference(`${reg.host}/ftp/b`), sha256(blob), 1024, sig()));
     expect(err.code).toBe('REGISTRY_RESPONSE');
     expect(err.message).toMatch(/ftp:/);
   });
@@ -650,14 +640,14 @@ describe('registry client: https with a private CA', () => {
     const withCa = client({ registries: { [host]: { caFile } } });
     expect(await withCa.resolve(parseReference(`${host}/a/b:1`), sig())).toBe(sha256('ok'));
     const without = client({ retries: 0 });
-    const err = await failure(without.resolve(parseReference(`${host}/a/b:1`), sig()));
+    const err = await attestorFailure(without.resolve(parseReference(`${host}/a/b:1`), sig()));
     expect(err.code).toBe('REGISTRY_UNAVAILABLE');
     expect(err.message).toMatch(/certificate/i);
   });
 
   it('never sends credentials to a plain-http token realm of an https registry', async () => {
     const c = client({ registries: { [host]: { caFile, username: 'u', passwordFile: secretFile('p') } } });
-    const err = await failure(c.resolve(parseReference(`${host}/needs-auth/b:1`), sig()));
+    const err = await attestorFailure(c.resolve(parseReference(`${host}/needs-auth/b:1`), sig()));
     expect(err.code).toBe('REGISTRY_AUTH');
     expect(err.message).toMatch(/refusing to send credentials .* over plain http/);
     expect(plainRealm?.requests).toHaveLength(0);

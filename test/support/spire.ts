@@ -6,11 +6,13 @@ import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { PLUGIN_BIN } from './plugin-process.js';
+import { freePort } from './registries.js';
+
+export { freePort };
 
 import type { ChildProcess } from 'node:child_process';
 
@@ -23,18 +25,6 @@ export interface Daemon {
   log: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop: (timeoutMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export function startDaemon(bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): Daemon {

@@ -208,7 +208,7 @@ export async function timestampAnnotation(tsa: TSA, signature: Buffer): Promise<
 
 function genTimeParses(der: Buffer): boolean {
   try {
-    return RFC3161Timestamp.parse(der).signingTime instanceof Date;
+    return RFC3161Timestamp.parse(Buffer.from(der)).signingTime instanceof Date;
   } catch {
     return false;
   }
