@@ -200,6 +200,7 @@ export class PipelineAttestor implements Attestor {
 
   async close(): Promise<void> {
     // dockerode keeps no connections open between calls.
+    this.#signatures.close();
   }
 }
 

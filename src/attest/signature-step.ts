@@ -12,7 +12,7 @@ import { compilePolicy } from '../policy/index.js';
 import { discoverSignatures } from '../signatures/discover.js';
 import { raceAbort } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
-import { isSignatureError, loadTrust, verifyCandidate } from '../verify/index.js';
+import { cachedTrustedRootPath, createTrust, fetchTrustedRoot, isSignatureError, loadTrust, readCachedTrustedRoot, verifyCandidate } from '../verify/index.js';
 import { AttestorError } from '../errors.js';
 
 import type { SignaturePolicyConfig } from '../config/types.js';
@@ -21,7 +21,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { DiscoveryProblem } from '../signatures/discover.js';
 import type { SignatureCandidate, VerifiedSignature } from '../signatures/types.js';
-import type { TrustContext } from '../verify/index.js';
+import type { TrustContext, TufSettings } from '../verify/index.js';
 
 export interface RejectedSignature {
   readonly format: SignatureCandidate['format'];
@@ -58,7 +58,9 @@ function candidateDigest(c: SignatureCandidate): Digest {
 
 export class SignatureChecker {
   readonly #policy: CompiledPolicy;
-  readonly #trust: Promise<TrustContext>;
+  #trust: Promise<TrustContext>;
+  readonly #tuf: TufSettings | undefined;
+  #refreshTimer: NodeJS.Timeout | undefined;
   readonly #cache: VerdictCache<SignatureReport>;
   readonly #cacheOptions: SignatureCacheOptions;
   readonly #log: Logger;
@@ -73,15 +75,71 @@ export class SignatureChecker {
     } catch (err) {
       throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    this.#trust = loadTrust({ trustedRootFile: config.trustedRootFile, keys: config.keys }).catch((err: unknown) => {
+    this.#tuf = config.tuf && { ...config.tuf, timeoutMs: 30_000 };
+    this.#trust = this.#initialTrust(config).catch((err: unknown) => {
       throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
     this.#trust.then(
       (trust) => {
         this.#loadedTrust = trust;
+        const tuf = this.#tuf;
+        if (tuf) {
+          // In the background: attestations go on with the root we have.
+          void this.refreshTrust();
+          this.#refreshTimer = setInterval(() => void this.refreshTrust(), tuf.intervalMs);
+          this.#refreshTimer.unref();
+        }
       },
       () => undefined,
     );
+  }
+
+  // With TUF refresh: the last refreshed root from the TUF cache when there
+  // is a usable one, else the embedded public-good root. Otherwise the
+  // configured trusted_root_file or the embedded root.
+  async #initialTrust(config: SignaturePolicyConfig): Promise<TrustContext> {
+    if (this.#tuf && (await readCachedTrustedRoot(this.#tuf)) !== undefined) {
+      try {
+        return await loadTrust({ trustedRootFile: cachedTrustedRootPath(this.#tuf), keys: config.keys });
+      } catch (err) {
+        this.#log.warn('cached TUF trusted root unusable; starting from the embedded root', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return loadTrust({ trustedRootFile: config.trustedRootFile, keys: config.keys });
+  }
+
+  // One TUF refresh; true when a new trusted root is now in use. Never
+  // throws: a failure keeps the current root.
+  async refreshTrust(): Promise<boolean> {
+    const tuf = this.#tuf;
+    if (!tuf) return false;
+    const fetched = await fetchTrustedRoot(tuf);
+    if ('error' in fetched) {
+      this.#log.warn('TUF refresh of the trusted root failed; keeping the current one', { mirror: tuf.mirrorUrl, error: fetched.error });
+      return false;
+    }
+    try {
+      const current = await this.#trust;
+      const next = createTrust(fetched.root, `TUF ${tuf.mirrorUrl}`, [...current.keys.values()]);
+      this.#trust = Promise.resolve(next);
+      this.#loadedTrust = next;
+      // Verdicts were reached under the old root.
+      this.#cache.clear();
+      this.#log.info('trusted root refreshed through TUF', { mirror: tuf.mirrorUrl });
+      return true;
+    } catch (err) {
+      this.#log.warn('TUF delivered an unusable trusted root; keeping the current one', { error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  }
+
+  // Where the trusted root in use came from.
+  get trustSource(): string | undefined {
+    return this.#loadedTrust?.rootSource;
+  }
+
+  close(): void {
+    if (this.#refreshTimer) clearInterval(this.#refreshTimer);
   }
 
   // Resolves when the trusted root and keys are loaded; rejects with

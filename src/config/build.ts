@@ -10,7 +10,7 @@ import { ConfigReader } from './reader.js';
 
 import { BINDING_MODES } from './types.js';
 
-import type { IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig } from './types.js';
+import type { IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig, TufConfig } from './types.js';
 
 export const DEFAULTS = {
   logLevel: 'info',
@@ -136,6 +136,22 @@ function keyRule(reader: ConfigReader, index: number): KeyRule {
   return { name: name ?? `key-${index}`, path: path ?? '' };
 }
 
+// `tuf { mirror_url, cache_dir, root_file, refresh_interval_s }`: optional
+// refresh of the trusted root; the plugin never needs it to start.
+function tufConfig(root: ConfigReader): TufConfig | undefined {
+  const [block, ...extra] = root.blocks('tuf');
+  if (!block) return undefined;
+  if (extra.length > 0) root.problem('tuf', 'may appear once');
+  const mirrorUrl = block.string('mirror_url') ?? 'https://tuf-repo-cdn.sigstore.dev';
+  const cacheDir = block.string('cache_dir');
+  const rootFile = block.string('root_file');
+  const intervalS = block.integer('refresh_interval_s', 60, 7 * 24 * 3600) ?? 24 * 3600;
+  if (!/^https?:\/\//.test(mirrorUrl)) block.problem('mirror_url', `must be an http(s) URL, got "${mirrorUrl}"`);
+  if (cacheDir === undefined) block.problem('cache_dir', 'is required (the TUF client keeps verified metadata there)');
+  block.finish();
+  return { mirrorUrl, cacheDir: cacheDir ?? '', rootFile, intervalMs: intervalS * 1000 };
+}
+
 function signaturePolicy(root: ConfigReader): SignaturePolicyConfig {
   const identities = root.blocks('identity').map(identityRule);
   const keys = root.blocks('key').map(keyRule);
@@ -147,12 +163,16 @@ function signaturePolicy(root: ConfigReader): SignaturePolicyConfig {
     if (names.has(key.name)) root.problem('key', `name "${key.name}" is used twice`);
     names.add(key.name);
   }
+  const trustedRootFile = root.string('trusted_root_file');
+  const tuf = tufConfig(root);
+  if (tuf && trustedRootFile !== undefined) root.problem('tuf', 'cannot be combined with trusted_root_file (which replaces the trusted root for good)');
   return {
     identities,
     keys,
     requireTlog: root.boolean('require_tlog') ?? true,
     requireSct: root.boolean('require_sct') ?? true,
-    trustedRootFile: root.string('trusted_root_file'),
+    trustedRootFile,
+    tuf,
   };
 }
 

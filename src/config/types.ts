@@ -19,6 +19,15 @@ export interface SignaturePolicyConfig {
   readonly requireSct: boolean;
   // A Sigstore trusted_root.json replacing the embedded public-good root.
   readonly trustedRootFile: string | undefined;
+  // Optional TUF refresh of the trusted root; undefined: none (offline).
+  readonly tuf: TufConfig | undefined;
+}
+
+export interface TufConfig {
+  readonly mirrorUrl: string;
+  readonly cacheDir: string;
+  readonly rootFile: string | undefined;
+  readonly intervalMs: number;
 }
 
 // Exactly one of issuer / issuerRegexp and one of subject / subjectRegexp.

@@ -98,6 +98,7 @@ describe('buildConfig', () => {
         requireTlog: true,
         requireSct: true,
         trustedRootFile: undefined,
+        tuf: undefined,
       },
     });
   });
@@ -225,6 +226,7 @@ describe('signature policy', () => {
       requireTlog: false,
       requireSct: false,
       trustedRootFile: '/etc/spire/trusted_root.json',
+      tuf: undefined,
     });
   });
 

@@ -1,0 +1,98 @@
+// Optional TUF refresh of the trusted root, against a real TUF repository
+// (metadata generated and signed by @tufjs/repo-mock's generator) served by
+// a real HTTP server on 127.0.0.1, read by the real @sigstore/tuf client.
+
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { tufHandlers } from '@tufjs/repo-mock/dist/handler.js';
+import { initializeTUFRepo } from '@tufjs/repo-mock/dist/repo.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { SignatureChecker } from '../../../src/attest/signature-step.js';
+import { buildConfig } from '../../../src/config/build.js';
+import { silentLogger } from '../../../src/log.js';
+import { freePort } from '../../support/registries.js';
+import { fulcioExtensions, ISSUER, keylessLegacy, mockSigstore, randomDigest, SUBJECT } from './support/rig.js';
+
+import type { Server } from 'node:http';
+import type { MockSigstore } from './support/rig.js';
+
+let server: Server;
+let url: string;
+let dir: string;
+let rootFile: string;
+let sigstore: MockSigstore;
+let served = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ssa-tuf-'));
+  sigstore = await mockSigstore();
+  // A TUF repository whose trusted_root.json target is the test Sigstore's.
+  const repo = initializeTUFRepo([{ name: 'trusted_root.json', content: JSON.stringify(sigstore.trustedRoot) }]);
+  const handlers = new Map(tufHandlers(repo, { metadataPathPrefix: '' }).map((h) => [h.path, h.fn]));
+  rootFile = join(dir, 'tuf-root.json');
+  writeFileSync(rootFile, JSON.stringify(repo.rootMeta.toJSON()));
+  server = createServer((req, res) => {
+    served++;
+    const fn = handlers.get(req.url ?? '');
+    const answer = fn ? fn() : { statusCode: 404, response: '' };
+    res.writeHead(answer.statusCode, { 'content-type': answer.contentType ?? 'application/octet-stream' });
+    res.end(answer.response);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${port}`;
+});
+
+afterAll(() => {
+  if (server.listening) server.close();
+  if (!process.env['KEEP_TUF']) rmSync(dir, { recursive: true, force: true });
+});
+
+const policy = `identity {\n issuer = "${ISSUER}"\n subject = "${SUBJECT}"\n}\n`;
+
+describe('TUF refresh of the trusted root', () => {
+  it('is never required at start-up: an unreachable mirror keeps the embedded root', async () => {
+    const before = served;
+    const config = buildConfig(`${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-down')}"\n root_file = "${rootFile}"\n}\n`);
+    const checker = new SignatureChecker(config.signatures, silentLogger);
+    await checker.ready();
+    expect(checker.trustSource).toBe('the embedded Sigstore public-good trusted root');
+    expect(await checker.refreshTrust()).toBe(false);
+    // A signature under the test Sigstore is not trusted by public-good.
+    const { candidate } = await keylessLegacy(sigstore, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
+    expect(checker.verifyOne(candidate).rejected[0]?.code).toBe('CERTIFICATE_INVALID');
+    expect(served).toBe(before);
+    checker.close();
+  });
+
+  it('rejects a tuf block without cache_dir, or combined with trusted_root_file', () => {
+    expect(() => buildConfig(`${policy}tuf { mirror_url = "${url}" }\n`)).toThrow(/tuf.cache_dir: is required/);
+    expect(() => buildConfig(`${policy}trusted_root_file = "/x"\ntuf { cache_dir = "/c" }\n`)).toThrow(/tuf: cannot be combined with trusted_root_file/);
+  });
+  it('starts on the embedded root, then verifies with the root TUF delivered', async () => {
+    const cache = join(dir, 'cache-ok');
+    const config = buildConfig(`${policy}tuf {\n mirror_url = "${url}"\n cache_dir = "${cache}"\n root_file = "${rootFile}"\n}\n`);
+    const checker = new SignatureChecker(config.signatures, silentLogger);
+    await checker.ready();
+    const { candidate } = await keylessLegacy(sigstore, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
+    // The background refresh may already have run; refresh explicitly.
+    expect(await checker.refreshTrust()).toBe(true);
+    expect(checker.trustSource).toBe(`TUF ${url}`);
+    expect(checker.verifyOne(candidate).accepted).toHaveLength(1);
+    checker.close();
+
+    // Restarted while the mirror is down: the cached root is used.
+    await new Promise((resolve) => server.close(resolve));
+    const restarted = new SignatureChecker(config.signatures, silentLogger);
+    await restarted.ready();
+    expect(restarted.trustSource).toMatch(/cache-ok\/127\.0\.0\.1%3A\d+\/targets\/trusted_root\.json$/);
+    expect(restarted.verifyOne(candidate).accepted).toHaveLength(1);
+    expect(await restarted.refreshTrust()).toBe(false);
+    restarted.close();
+  });
+
+});
