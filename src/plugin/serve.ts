@@ -71,12 +71,13 @@ export async function servePlugin({ host, log, env }: ServeOptions): Promise<voi
     server.bindAsync(`unix:${socket.path}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
   });
 
+  // Before the handshake: a host may signal us the moment it has read it.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => stop('SIGHUP'));
+
   writeHandshake(socket.path);
   sealStdout();
   log.debug('plugin serving', { socket: socket.path, pid: process.pid });
-
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
 
   // SPIRE sets a parent-death signal (SIGKILL) on Linux; other hosts may not,
   // so also notice being re-parented.

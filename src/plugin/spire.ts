@@ -85,7 +85,8 @@ export function workloadAttestorService(host: PluginHost, log: Logger): UntypedS
         if (answered) return;
         answered = true;
         clearTimeout(timer);
-        controller.abort();
+        // Stop whatever the pipeline still does; after a success it is done.
+        if (err) controller.abort();
         const ms = (performance.now() - started).toFixed(2);
         if (err) {
           log.warn('attest failed', { pid, error: err.details, duration_ms: ms });

@@ -78,6 +78,11 @@ function collectCandidates(ref: ImageReference, repoDigests: readonly string[]):
   return out;
 }
 
+interface Examined {
+  candidate: Candidate;
+  named: { configDigest: string; manifestDigest: Digest; indexDigest?: Digest } | undefined;
+}
+
 // The config digest the manifest at `fetched` names for `platform`, and the
 // platform manifest's digest.
 async function configDigestOf(
@@ -109,21 +114,31 @@ export async function checkBinding(registry: RegistryApi, input: BindingInput, s
   }
 
   const candidates = collectCandidates(ref, input.repoDigests);
-  let tagDigest: Digest | undefined;
-  if (ref.tag !== undefined && ref.digest === undefined) {
-    tagDigest = await registry.resolve({ registry: ref.registry, repository: ref.repository, tag: ref.tag, original: ref.original }, signal);
-    if (tagDigest && !candidates.some((c) => c.digest === tagDigest)) candidates.push({ digest: tagDigest, via: 'tag' });
+  // What the tag points to now, asked for while the known candidates are
+  // fetched: one round trip for both.
+  const tagLookup: Promise<Digest | undefined> =
+    ref.tag !== undefined && ref.digest === undefined
+      ? registry.resolve({ registry: ref.registry, repository: ref.repository, tag: ref.tag, original: ref.original }, signal)
+      : Promise.resolve(undefined);
+  const examine = async (candidate: Candidate): Promise<Examined> => {
+    const fetched = await registry.getManifest({ registry: ref.registry, repository: ref.repository, digest: candidate.digest, original: ref.original }, signal);
+    const named = fetched ? await configDigestOf(registry, ref, fetched, input.platform, signal) : undefined;
+    return { candidate, named };
+  };
+  const settled = await Promise.allSettled([tagLookup, ...candidates.map(examine)]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const tagDigest = (settled[0] as PromiseFulfilledResult<Digest | undefined>).value;
+  const examined = settled.slice(1).map((r) => (r as PromiseFulfilledResult<Examined>).value);
+  if (tagDigest && !candidates.some((c) => c.digest === tagDigest)) {
+    throwIfAborted(signal);
+    const extra: Candidate = { digest: tagDigest, via: 'tag' };
+    candidates.push(extra);
+    examined.push(await examine(extra));
   }
 
   const seen: UnboundImage['candidates'][number][] = [];
-  for (const candidate of candidates) {
-    throwIfAborted(signal);
-    const fetched = await registry.getManifest({ registry: ref.registry, repository: ref.repository, digest: candidate.digest, original: ref.original }, signal);
-    if (!fetched) {
-      seen.push({ ...candidate, configDigest: undefined });
-      continue;
-    }
-    const named = await configDigestOf(registry, ref, fetched, input.platform, signal);
+  for (const { candidate, named } of examined) {
     seen.push({ ...candidate, configDigest: named?.configDigest });
     if (named && named.configDigest === input.imageId) {
       return {

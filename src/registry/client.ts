@@ -124,6 +124,8 @@ class Client implements RegistryClient {
   readonly #http: HttpOptions;
   readonly #stats: HttpStats = { requests: 0 };
   readonly #maxManifestBytes: number;
+  // Registries that answered 404 to the referrers API: only the tag fallback.
+  readonly #noReferrersApi = new Set<string>();
   readonly #credentials: CredentialStore;
   readonly #logger: Logger;
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
@@ -320,36 +322,52 @@ class Client implements RegistryClient {
     const subject: ImageReference = { registry: ref.registry, repository: ref.repository, digest, original: ref.original };
     const what = `referrers of ${formatReference(subject)}`;
     const query = artifactType !== undefined ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
-    const res = await this.#send(
-      ep,
-      ref.repository,
-      {
-        method: 'GET',
-        path: `/v2/${ref.repository}/referrers/${digest}${query}`,
-        accept: MEDIA_TYPE.ociIndex,
-        maxBytes: this.#maxManifestBytes,
-        maxRedirects: MANIFEST_REDIRECTS,
-        what,
-      },
-      signal,
-    );
-    let listed: readonly Descriptor[];
-    if (res.status === 404) {
-      // No referrers API: the referrers tag schema, an index under sha256-<hex>.
-      const tag = `${digestAlgorithm(digest)}-${digestHex(digest)}`;
-      const fetched = await this.getManifest({ registry: ref.registry, repository: ref.repository, tag, original: ref.original }, signal);
+    // The referrers tag schema (an index under sha256-<hex>) is the fallback
+    // when a registry has no referrers API. Ask for both at once, so a
+    // registry without the API costs no extra round trip; once it answered
+    // 404, ask only for the tag.
+    const tag = `${digestAlgorithm(digest)}-${digestHex(digest)}`;
+    const fallback = (): Promise<FetchedManifest | undefined> =>
+      this.getManifest({ registry: ref.registry, repository: ref.repository, tag, original: ref.original }, signal);
+    const fromTag = async (pending: Promise<FetchedManifest | undefined>): Promise<readonly Descriptor[]> => {
+      const fetched = await pending;
       if (fetched === undefined) return [];
       if (fetched.manifest.kind !== 'index') {
         throw new AttestorError('REGISTRY_RESPONSE', `${what}: tag ${tag} holds an image manifest, not a referrers index`);
       }
-      listed = fetched.manifest.manifests;
-    } else if (res.status === 200) {
-      // Not content-addressed: no digest to check; still strictly parsed.
-      const index = parseManifest(res.body, res.headers.get('content-type') ?? MEDIA_TYPE.ociIndex, what);
-      if (index.kind !== 'index') throw new AttestorError('REGISTRY_RESPONSE', `${what}: the referrers API answered with a manifest, not an index`);
-      listed = index.manifests;
+      return fetched.manifest.manifests;
+    };
+    let listed: readonly Descriptor[];
+    if (this.#noReferrersApi.has(ref.registry)) {
+      listed = await fromTag(fallback());
     } else {
-      throw unexpected(res, what);
+      const speculative = fallback();
+      // Its outcome matters only if the API is missing.
+      speculative.catch(() => undefined);
+      const res = await this.#send(
+        ep,
+        ref.repository,
+        {
+          method: 'GET',
+          path: `/v2/${ref.repository}/referrers/${digest}${query}`,
+          accept: MEDIA_TYPE.ociIndex,
+          maxBytes: this.#maxManifestBytes,
+          maxRedirects: MANIFEST_REDIRECTS,
+          what,
+        },
+        signal,
+      );
+      if (res.status === 404) {
+        this.#noReferrersApi.add(ref.registry);
+        listed = await fromTag(speculative);
+      } else if (res.status === 200) {
+        // Not content-addressed: no digest to check; still strictly parsed.
+        const index = parseManifest(res.body, res.headers.get('content-type') ?? MEDIA_TYPE.ociIndex, what);
+        if (index.kind !== 'index') throw new AttestorError('REGISTRY_RESPONSE', `${what}: the referrers API answered with a manifest, not an index`);
+        listed = index.manifests;
+      } else {
+        throw unexpected(res, what);
+      }
     }
     // Servers may ignore the filter: apply it here as well.
     return artifactType === undefined ? [...listed] : listed.filter((d) => d.artifactType === artifactType);

@@ -127,9 +127,9 @@ async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageD
 // sign the platform manifest too).
 export async function discoverSignatures(registry: RegistryApi, ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<Discovery> {
   const out: Discovery = { candidates: [], problems: [] };
-  for (const digest of new Set(digests)) {
-    await discoverBundles(registry, ref, digest, signal, out);
-    await discoverLegacy(registry, ref, digest, signal, out);
-  }
+  // Every digest and both formats at once: the lookups are independent.
+  await Promise.all(
+    [...new Set(digests)].flatMap((digest) => [discoverBundles(registry, ref, digest, signal, out), discoverLegacy(registry, ref, digest, signal, out)]),
+  );
   return out;
 }

@@ -7,12 +7,14 @@ import { AttestorError } from '../../../src/errors.js';
 
 const openMock = vi.hoisted(() => ({ error: undefined as NodeJS.ErrnoException | undefined }));
 
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
   return {
     ...real,
-    open: (...args: Parameters<typeof real.open>) =>
-      openMock.error !== undefined ? Promise.reject(openMock.error) : real.open(...args),
+    openSync: (...args: Parameters<typeof real.openSync>) => {
+      if (openMock.error !== undefined) throw openMock.error;
+      return real.openSync(...args);
+    },
   };
 });
 
