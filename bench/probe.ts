@@ -1,0 +1,92 @@
+// Child-process probes for `npm run bench` (run as separate Node processes so
+// that their memory is theirs alone; prints one JSON line):
+//
+//   node dist-bench/bench/probe.js imports
+//     RSS / heap / external after importing each heavy dependency in turn,
+//     then the attestor and the plugin layer: what the resident set at start
+//     is made of.
+//   node dist-bench/bench/probe.js attest <product|sync> <plugin_data file> <count> <concurrency> <pid>...
+//     `count` attestations in process (no gRPC) over the pids, with the
+//     product's ProcReader or a synchronous one (the what-if), and the memory
+//     before and after: how much of the growth the /proc read path causes.
+
+import { readFileSync } from 'node:fs';
+
+const mb = (v: number): number => Math.round((v / 1024 / 1024) * 10) / 10;
+
+function usage(label: string): Record<string, number | string> {
+  const u = process.memoryUsage();
+  return { at: label, rssMb: mb(u.rss), heapTotalMb: mb(u.heapTotal), heapUsedMb: mb(u.heapUsed), externalMb: mb(u.external), arrayBuffersMb: mb(u.arrayBuffers) };
+}
+
+async function imports(): Promise<void> {
+  const points = [usage('bare node')];
+  const steps: Array<[string, () => Promise<unknown>]> = [
+    ['@grpc/grpc-js', () => import('@grpc/grpc-js')],
+    ['@grpc/proto-loader', () => import('@grpc/proto-loader')],
+    ['undici', () => import('undici')],
+    ['dockerode', () => import('dockerode')],
+    ['js-hcl-parser', () => import('js-hcl-parser')],
+    ['@sigstore/verify + bundle + core + protobuf-specs', () => Promise.all([import('@sigstore/verify'), import('@sigstore/bundle'), import('@sigstore/core'), import('@sigstore/protobuf-specs')])],
+    ['attestor (src/attest, our code)', () => import('../src/attest/attestor.js')],
+    ['plugin layer (src/plugin/serve)', () => import('../src/plugin/serve.js')],
+  ];
+  for (const [label, load] of steps) {
+    await load();
+    points.push(usage(`+ ${label}`));
+  }
+  process.stdout.write(`${JSON.stringify({ points })}\n`);
+}
+
+async function attest(mode: string, hclFile: string, count: number, concurrency: number, pids: number[]): Promise<void> {
+  const { buildConfig } = await import('../src/config/build.js');
+  const { createAttestor } = await import('../src/attest/attestor.js');
+  const { silentLogger } = await import('../src/log.js');
+  const { syncProcReader } = await import('./lib/inprocess.js');
+  const config = buildConfig(readFileSync(hclFile, 'utf8'));
+  const attestor = createAttestor(config, silentLogger, mode === 'sync' ? { proc: syncProcReader() } : {});
+  await attestor.ready();
+  for (const pid of pids) await attestor.explain(pid, AbortSignal.timeout(30_000));
+  const before = usage('warm, before the loop');
+  let issued = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (issued < count) {
+        const pid = pids[issued++ % pids.length] ?? -1;
+        // As the plugin's Attest handler: one AbortController per call.
+        const controller = new AbortController();
+        try {
+          await attestor.explain(pid, controller.signal);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const wallMs = performance.now() - t0;
+  const after = usage(`after ${count} attestations`);
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024;
+  process.stdout.write(`${JSON.stringify({ mode, nodeFlags: process.execArgv.join(' '), count, concurrency, errors, wallMs: Math.round(wallMs), before, after, peakRssMb: Math.round(hwm * 10) / 10 })}\n`);
+}
+
+const [cmd, ...args] = process.argv.slice(2);
+const done = (p: Promise<void>): void => {
+  p.then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+};
+if (cmd === 'imports') done(imports());
+else if (cmd === 'attest') {
+  const [mode = 'product', hcl = '', count = '10000', conc = '16', ...pids] = args;
+  done(attest(mode, hcl, Number(count), Number(conc), pids.map(Number)));
+} else {
+  process.stderr.write('usage: probe.js imports | attest <product|sync> <hcl> <count> <concurrency> <pid>...\n');
+  process.exit(2);
+}
