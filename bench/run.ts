@@ -30,7 +30,7 @@ import { silentLogger } from '../src/log.js';
 import { compilePolicy } from '../src/policy/index.js';
 import { discoverSignatures } from '../src/signatures/discover.js';
 import { loadTrust, verifyCandidate } from '../src/verify/index.js';
-import { generateKeyPair, type KeyPair } from '../test/support/cosign.js';
+import { generateKeyPair, offlineEnv, type KeyPair } from '../test/support/cosign.js';
 import { loadRig, missingParts, run, type Rig } from '../test/support/rig.js';
 import { TRUST_DOMAIN } from '../test/support/spire.js';
 import { parseGoDuration, startAgentPair, type AgentPair } from './lib/agents.js';
@@ -138,15 +138,7 @@ async function load(call: (pid: number) => Promise<AttestResponse>, pids: readon
   return { latencies, wallMs: performance.now() - t0, completed: latencies.length, errors, firstError, unexpected };
 }
 
-const OFFLINE_ENV = (tufRoot: string): Record<string, string> => ({
-  HTTPS_PROXY: 'http://127.0.0.1:9',
-  HTTP_PROXY: 'http://127.0.0.1:9',
-  https_proxy: 'http://127.0.0.1:9',
-  http_proxy: 'http://127.0.0.1:9',
-  NO_PROXY: '127.0.0.1,localhost',
-  no_proxy: '127.0.0.1,localhost',
-  TUF_ROOT: tufRoot,
-});
+
 
 function pluginHcl(rig: Rig, key: KeyPair, indent = ''): string {
   return [
@@ -968,7 +960,7 @@ async function cosignPhase(w: World): Promise<Summary> {
     const s = performance.now();
     const r = await run(w.rig.cosign, ['verify', '--key', w.key.publicKey, '--insecure-ignore-tlog', '--allow-http-registry', `${img.repoRef}@${img.digest}`], {
       timeoutMs: 60_000,
-      env: OFFLINE_ENV(tuf),
+      env: offlineEnv(tuf),
     });
     times.push(performance.now() - s);
     if (r.code !== 0) throw new Error(`cosign verify ${img.tag} failed (${r.code}): ${r.stderr}`);

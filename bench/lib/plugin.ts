@@ -13,6 +13,7 @@ import { credentials, makeGenericClientConstructor, type Client, type ServiceDef
 import * as protoLoader from '@grpc/proto-loader';
 
 import { PROTO_FILES, PROTO_LOAD_OPTIONS, SERVICE, type ServiceName } from '../../src/plugin/protos.js';
+import { GO_PLUGIN_ENV } from '../../test/support/plugin-process.js';
 
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 
@@ -58,14 +59,7 @@ export async function startPlugin(repoRoot: string, bin: string, env: NodeJS.Pro
   const started = performance.now();
   const spawnedAtUs = nowUs();
   const child = spawn(bin, [], {
-    env: {
-      ...process.env,
-      WorkloadAttestor: 'WorkloadAttestor',
-      PLUGIN_MIN_PORT: '0',
-      PLUGIN_MAX_PORT: '0',
-      PLUGIN_PROTOCOL_VERSIONS: '1',
-      ...env,
-    },
+    env: { ...process.env, ...GO_PLUGIN_ENV, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';

@@ -11,21 +11,25 @@ import { run } from './rig.js';
 
 import type { Rig } from './rig.js';
 
-const OFFLINE_ENV = {
-  HTTPS_PROXY: 'http://127.0.0.1:9',
-  HTTP_PROXY: 'http://127.0.0.1:9',
-  https_proxy: 'http://127.0.0.1:9',
-  http_proxy: 'http://127.0.0.1:9',
-  NO_PROXY: '127.0.0.1,localhost',
-  no_proxy: '127.0.0.1,localhost',
-  COSIGN_PASSWORD: '',
-  // No TUF cache from the machine's home.
-  TUF_ROOT: mkdtempSync(join(tmpdir(), 'ssa-tuf-')),
-};
+// Proxies on a closed loopback port, and a TUF cache of its own.
+export function offlineEnv(tufRoot: string): Record<string, string> {
+  return {
+    HTTPS_PROXY: 'http://127.0.0.1:9',
+    HTTP_PROXY: 'http://127.0.0.1:9',
+    https_proxy: 'http://127.0.0.1:9',
+    http_proxy: 'http://127.0.0.1:9',
+    NO_PROXY: '127.0.0.1,localhost',
+    no_proxy: '127.0.0.1,localhost',
+    TUF_ROOT: tufRoot,
+  };
+}
+
+let tufRoot: string | undefined;
 
 export async function cosign(rig: Rig, args: string[]): Promise<string> {
   if (rig.cosign === null) throw new Error('cosign not available in the rig');
-  const r = await run(rig.cosign, args, { timeoutMs: 120_000, env: OFFLINE_ENV });
+  tufRoot ??= mkdtempSync(join(tmpdir(), 'ssa-tuf-'));
+  const r = await run(rig.cosign, args, { timeoutMs: 120_000, env: { ...offlineEnv(tufRoot), COSIGN_PASSWORD: '' } });
   if (r.code !== 0) throw new Error(`cosign ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
 }

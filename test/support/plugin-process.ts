@@ -20,6 +20,14 @@ export const SEA_BIN = `${REPO_ROOT}dist-sea/spire-sigstore-attestor`;
 // another (e.g. SSA_PLUGIN_BIN=dist-sea/spire-sigstore-attestor npm test).
 export const PLUGIN_BIN = resolve(REPO_ROOT, process.env['SSA_PLUGIN_BIN'] || 'bin/spire-sigstore-attestor');
 
+// What a go-plugin host (spire-agent) puts in a WorkloadAttestor's environment.
+export const GO_PLUGIN_ENV: Readonly<Record<string, string>> = {
+  WorkloadAttestor: 'WorkloadAttestor',
+  PLUGIN_MIN_PORT: '0',
+  PLUGIN_MAX_PORT: '0',
+  PLUGIN_PROTOCOL_VERSIONS: '1',
+};
+
 export interface PluginProcess {
   child: ChildProcessWithoutNullStreams;
   socketPath: string;
@@ -34,14 +42,7 @@ export interface PluginProcess {
 // `bin` is the plugin_cmd to start: the launcher by default, or e.g. SEA_BIN.
 export async function startPlugin(extraEnv: NodeJS.ProcessEnv = {}, bin: string = PLUGIN_BIN): Promise<PluginProcess> {
   const child = spawn(bin, [], {
-    env: {
-      ...process.env,
-      WorkloadAttestor: 'WorkloadAttestor',
-      PLUGIN_MIN_PORT: '0',
-      PLUGIN_MAX_PORT: '0',
-      PLUGIN_PROTOCOL_VERSIONS: '1',
-      ...extraEnv,
-    },
+    env: { ...process.env, ...GO_PLUGIN_ENV, ...extraEnv },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
