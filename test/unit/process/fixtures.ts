@@ -1,3 +1,11 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach } from 'vitest';
+
+import { AttestorError } from '../../../src/errors.js';
+
 // Shared fixture IDs: 64 lowercase hex, as Docker/containerd/CRI-O/podman
 // generate them. Distinct so an ambiguity or wrong-ID bug cannot hide.
 
@@ -11,4 +19,34 @@ export const POD_UID_US = POD_UID.replaceAll('-', '_');
 
 export function lines(...ls: string[]): string {
   return `${ls.join('\n')}\n`;
+}
+
+// The AttestorError code a promise rejects with; undefined when it resolves.
+export async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AttestorError) return err.code;
+    throw err;
+  }
+  return undefined;
+}
+
+// A fresh directory laid out like /proc for each test: root() is its path,
+// writeCgroup() creates <root>/<pid>/cgroup.
+export function procFixtureTree(prefix: string): { root: () => string; writeCgroup: (pid: number, content: string | Buffer) => Promise<void> } {
+  let root = '';
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+  return {
+    root: () => root,
+    writeCgroup: async (pid, content) => {
+      await mkdir(join(root, String(pid)), { recursive: true });
+      await writeFile(join(root, String(pid), 'cgroup'), content);
+    },
+  };
 }

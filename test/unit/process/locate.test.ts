@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { AttestorError } from '../../../src/errors.js';
 import {
@@ -12,17 +11,7 @@ import {
   locateContainer,
 } from '../../../src/process/index.js';
 import type { Located, ProcReader } from '../../../src/process/index.js';
-import { ID_A, ID_B, POD_UID_US, lines } from './fixtures.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AttestorError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+import { ID_A, ID_B, POD_UID_US, codeOf, lines, procFixtureTree } from './fixtures.js';
 
 /** An in-memory ProcReader: missing PIDs behave like exited processes. */
 function memoryProc(files: Record<number, string>): ProcReader {
@@ -41,26 +30,14 @@ function asContainer(located: Located): Extract<Located, { kind: 'container' }> 
   return located;
 }
 
-let root = '';
-
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ssa-locate-'));
-});
-
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-async function writeCgroup(pid: number, text: string): Promise<void> {
-  await mkdir(join(root, String(pid)), { recursive: true });
-  await writeFile(join(root, String(pid), 'cgroup'), text);
-}
+const tree = procFixtureTree('ssa-locate-');
+const writeCgroup = tree.writeCgroup;
 
 describe('locateContainer', () => {
   it('finds the container of a process in a fixture tree', async () => {
     const text = lines(`0::/system.slice/docker-${ID_A}.scope`);
     await writeCgroup(1234, text);
-    await expect(locateContainer(1234, createProcReader(root))).resolves.toEqual({
+    await expect(locateContainer(1234, createProcReader(tree.root()))).resolves.toEqual({
       kind: 'container',
       match: { id: ID_A, runtimeHint: 'docker', path: `/system.slice/docker-${ID_A}.scope` },
       cgroupText: text,
@@ -69,11 +46,11 @@ describe('locateContainer', () => {
 
   it('reports a host process as host', async () => {
     await writeCgroup(1, lines('0::/init.scope'));
-    await expect(locateContainer(1, createProcReader(root))).resolves.toEqual({ kind: 'host' });
+    await expect(locateContainer(1, createProcReader(tree.root()))).resolves.toEqual({ kind: 'host' });
   });
 
   it('propagates PID_GONE for a missing process', async () => {
-    expect(await codeOf(locateContainer(31337, createProcReader(root)))).toBe('PID_GONE');
+    expect(await codeOf(locateContainer(31337, createProcReader(tree.root())))).toBe('PID_GONE');
   });
 
   it.each([0, -5, 2.5])('rejects pid %s before reading anything', async (pid) => {
@@ -111,14 +88,14 @@ describe('locateContainer', () => {
 describe('confirmSameCgroup', () => {
   it('passes when the cgroup file is unchanged', async () => {
     await writeCgroup(500, lines(`0::/docker/${ID_A}`));
-    const proc = createProcReader(root);
+    const proc = createProcReader(tree.root());
     const located = asContainer(await locateContainer(500, proc));
     await expect(confirmSameCgroup(500, proc, located.cgroupText)).resolves.toBeUndefined();
   });
 
   it('detects PID reuse: the process now lives in another cgroup', async () => {
     await writeCgroup(500, lines(`0::/docker/${ID_A}`));
-    const proc = createProcReader(root);
+    const proc = createProcReader(tree.root());
     const located = asContainer(await locateContainer(500, proc));
     // ... runtime lookups happen; the process exits, PID 500 is reused ...
     await writeCgroup(500, lines('0::/user.slice/user-1000.slice/session-2.scope'));
@@ -130,7 +107,7 @@ describe('confirmSameCgroup', () => {
 
   it('detects a move into another container', async () => {
     await writeCgroup(501, lines(`0::/docker/${ID_A}`));
-    const proc = createProcReader(root);
+    const proc = createProcReader(tree.root());
     const located = asContainer(await locateContainer(501, proc));
     await writeCgroup(501, lines(`0::/docker/${ID_B}`));
     expect(await codeOf(confirmSameCgroup(501, proc, located.cgroupText))).toBe('PID_REUSED');
@@ -138,9 +115,9 @@ describe('confirmSameCgroup', () => {
 
   it('reports PID_GONE when the process exited', async () => {
     await writeCgroup(502, lines(`0::/docker/${ID_A}`));
-    const proc = createProcReader(root);
+    const proc = createProcReader(tree.root());
     const located = asContainer(await locateContainer(502, proc));
-    await rm(join(root, '502'), { recursive: true });
+    await rm(join(tree.root(), '502'), { recursive: true });
     expect(await codeOf(confirmSameCgroup(502, proc, located.cgroupText))).toBe('PID_GONE');
   });
 });

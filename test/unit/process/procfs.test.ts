@@ -1,86 +1,63 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { AttestorError } from '../../../src/errors.js';
 import { MAX_CGROUP_BYTES } from '../../../src/process/cgroup.js';
 import { assertValidPid, createProcReader } from '../../../src/process/procfs.js';
-import { ID_A, lines } from './fixtures.js';
+import { ID_A, codeOf, lines, procFixtureTree } from './fixtures.js';
 
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AttestorError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
-
-let root = '';
-
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ssa-procfs-'));
-});
-
-afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-async function fixture(pid: number, content: string | Buffer): Promise<void> {
-  await mkdir(join(root, String(pid)), { recursive: true });
-  await writeFile(join(root, String(pid), 'cgroup'), content);
-}
+const tree = procFixtureTree('ssa-procfs-');
+const fixture = tree.writeCgroup;
 
 describe('createProcReader', () => {
   it('reads <root>/<pid>/cgroup', async () => {
     const text = lines(`0::/system.slice/docker-${ID_A}.scope`);
     await fixture(4242, text);
-    await expect(createProcReader(root).readCgroup(4242)).resolves.toBe(text);
+    await expect(createProcReader(tree.root()).readCgroup(4242)).resolves.toBe(text);
   });
 
   it('reads a file of exactly the cap', async () => {
     const text = `0::/${'a'.repeat(MAX_CGROUP_BYTES - 5)}\n`;
     await fixture(7, text);
-    await expect(createProcReader(root).readCgroup(7)).resolves.toHaveLength(MAX_CGROUP_BYTES);
+    await expect(createProcReader(tree.root()).readCgroup(7)).resolves.toHaveLength(MAX_CGROUP_BYTES);
   });
 
   it('refuses a file over the cap', async () => {
     await fixture(7, Buffer.alloc(MAX_CGROUP_BYTES + 1, 0x61));
-    const read = createProcReader(root).readCgroup(7);
+    const read = createProcReader(tree.root()).readCgroup(7);
     await expect(read).rejects.toThrow(/larger than 65536 bytes/);
-    expect(await codeOf(createProcReader(root).readCgroup(7))).toBe('PROC_UNREADABLE');
+    expect(await codeOf(createProcReader(tree.root()).readCgroup(7))).toBe('PROC_UNREADABLE');
   });
 
   it('refuses a much larger file without reading it all', async () => {
     await fixture(8, Buffer.alloc(16 * 1024 * 1024, 0x61));
-    expect(await codeOf(createProcReader(root).readCgroup(8))).toBe('PROC_UNREADABLE');
+    expect(await codeOf(createProcReader(tree.root()).readCgroup(8))).toBe('PROC_UNREADABLE');
   });
 
   it('maps a missing process to PID_GONE', async () => {
-    const read = createProcReader(root).readCgroup(99999);
+    const read = createProcReader(tree.root()).readCgroup(99999);
     await expect(read).rejects.toThrow('process 99999 no longer exists');
-    expect(await codeOf(createProcReader(root).readCgroup(99999))).toBe('PID_GONE');
+    expect(await codeOf(createProcReader(tree.root()).readCgroup(99999))).toBe('PID_GONE');
   });
 
   it('maps a process directory without a cgroup file to PID_GONE', async () => {
-    await mkdir(join(root, '55'));
-    expect(await codeOf(createProcReader(root).readCgroup(55))).toBe('PID_GONE');
+    await mkdir(join(tree.root(), '55'));
+    expect(await codeOf(createProcReader(tree.root()).readCgroup(55))).toBe('PID_GONE');
   });
 
   it('maps an unreadable cgroup file to PROC_UNREADABLE', async () => {
     // We run as root, so chmod 000 would not stop the read: a directory where
     // the file should be (EISDIR) does.
-    await mkdir(join(root, '66', 'cgroup'), { recursive: true });
-    const read = createProcReader(root).readCgroup(66);
+    await mkdir(join(tree.root(), '66', 'cgroup'), { recursive: true });
+    const read = createProcReader(tree.root()).readCgroup(66);
     await expect(read).rejects.toThrow(/^cannot read .*66\/cgroup: /);
-    expect(await codeOf(createProcReader(root).readCgroup(66))).toBe('PROC_UNREADABLE');
+    expect(await codeOf(createProcReader(tree.root()).readCgroup(66))).toBe('PROC_UNREADABLE');
   });
 
   it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53])('rejects pid %s', async (pid) => {
-    expect(await codeOf(createProcReader(root).readCgroup(pid))).toBe('PID_INVALID');
+    expect(await codeOf(createProcReader(tree.root()).readCgroup(pid))).toBe('PID_INVALID');
     expect(() => assertValidPid(pid)).toThrow(AttestorError);
   });
 
