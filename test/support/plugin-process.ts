@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { credentials, makeGenericClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
+import { expect } from 'vitest';
 
 import { SERVICE, serviceDefinition, type ServiceName } from '../../src/plugin/protos.js';
 
@@ -101,6 +102,20 @@ export function unary<T>(client: Client, method: string, request: object, timeou
   return new Promise<T>((resolve, reject) => {
     fn.call(client, request, { deadline: Date.now() + timeoutMs }, (err, response) => (err ? reject(err) : resolve(response as T)));
   });
+}
+
+// Health says "plugin" SERVING and Init lists the two services the agent
+// binds: the first calls the agent makes after the broker stream.
+export async function expectHealthyAndInit(p: PluginProcess): Promise<void> {
+  const health = await unary<{ status: string }>(p.client(SERVICE.health), 'Check', { service: 'plugin' });
+  expect(health.status).toBe('SERVING');
+  const init = await unary<{ plugin_service_names: string[] }>(p.client(SERVICE.init), 'Init', {
+    host_service_names: ['spire.hostservice.common.metrics.v1.Metrics'],
+  });
+  expect(init.plugin_service_names).toEqual([
+    'spire.plugin.agent.workloadattestor.v1.WorkloadAttestor',
+    'spire.service.common.config.v1.Config',
+  ]);
 }
 
 export { SERVICE };

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { SERVICE, startPlugin, unary, type PluginProcess } from '../../support/plugin-process.js';
+import { expectHealthyAndInit, SERVICE, startPlugin, unary, type PluginProcess } from '../../support/plugin-process.js';
 import { TEST_POLICY } from '../../support/policy.js';
 
 let plugin: PluginProcess | undefined;
@@ -50,18 +50,9 @@ describe('plugin protocol (agent call order)', () => {
     stdioStream.on('data', (d: unknown) => stdioData.push(d));
     stdioStream.on('error', () => undefined);
 
-    // 3. health, as go-plugin registers it.
-    const health = await unary<{ status: string }>(p.client(SERVICE.health), 'Check', { service: 'plugin' });
-    expect(health.status).toBe('SERVING');
-
-    // 4. Init answers the two SPIRE services the agent binds.
-    const init = await unary<{ plugin_service_names: string[] }>(p.client(SERVICE.init), 'Init', {
-      host_service_names: ['spire.hostservice.common.metrics.v1.Metrics'],
-    });
-    expect(init.plugin_service_names).toEqual([
-      'spire.plugin.agent.workloadattestor.v1.WorkloadAttestor',
-      'spire.service.common.config.v1.Config',
-    ]);
+    // 3-4. health, as go-plugin registers it; Init answers the two SPIRE
+    // services the agent binds.
+    await expectHealthyAndInit(p);
 
     // 5. Attest before Configure fails closed.
     await expectCode(unary(p.client(SERVICE.workloadAttestor), 'Attest', { pid: process.pid }), status.FAILED_PRECONDITION);
