@@ -21,7 +21,7 @@ import type { PluginConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { ContainerMatch, ProcReader } from '../process/index.js';
 import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
-import type { RegistryClientOptions, RegistrySettings } from '../registry/index.js';
+import type { RegistryClientOptions } from '../registry/index.js';
 import type { RegistryApi } from '../registry/types.js';
 import type { RuntimeClient } from '../runtime/types.js';
 import type { BindingReport } from './binding-step.js';
@@ -47,6 +47,9 @@ export interface AttestorDeps {
   registry: RegistryApi;
   retry?: RetryPolicy;
   signatureCache?: SignatureCacheOptions;
+  // Releases what the attestor owns (the registry client it created); an
+  // injected dependency stays its caller's.
+  release?: () => Promise<void>;
 }
 
 // How long what we learned stays usable. Container facts cannot change for a
@@ -201,25 +204,25 @@ export class PipelineAttestor implements Attestor {
   async close(): Promise<void> {
     // dockerode keeps no connections open between calls.
     this.#signatures.close();
+    await this.#deps.release?.();
   }
 }
 
 export function registryClientOptions(config: PluginConfig): RegistryClientOptions {
-  const registries: Record<string, RegistrySettings> = {};
-  for (const [host, entry] of Object.entries(config.registry.registries)) {
-    registries[host] = {
-      insecure: entry.insecure,
-      ...(entry.caFile !== undefined ? { caFile: entry.caFile } : {}),
-      ...(entry.username !== undefined ? { username: entry.username } : {}),
-      ...(entry.passwordFile !== undefined ? { passwordFile: entry.passwordFile } : {}),
-      ...(entry.tokenFile !== undefined ? { tokenFile: entry.tokenFile } : {}),
-    };
-  }
   return {
-    registries,
+    // A registry entry carries the client's settings (and our binding mode).
+    registries: config.registry.registries,
     timeoutMs: config.registry.timeoutMs,
     ...(config.registry.dockerConfigPath !== undefined ? { dockerConfigPath: config.registry.dockerConfigPath } : {}),
   };
+}
+
+// The injected registry, or a client of our own whose keep-alive
+// connections close() releases.
+function registryDeps(config: PluginConfig, injected: RegistryApi | undefined): Pick<AttestorDeps, 'registry' | 'release'> {
+  if (injected) return { registry: injected };
+  const client = createRegistryClient(registryClientOptions(config));
+  return { registry: client, release: () => client.close() };
 }
 
 export function createAttestor(config: PluginConfig, log: Logger, overrides: Partial<AttestorDeps> = {}): PipelineAttestor {
@@ -229,7 +232,7 @@ export function createAttestor(config: PluginConfig, log: Logger, overrides: Par
     docker: overrides.docker ?? new DockerApiClient('docker', config.docker.dockerSocketPath),
     podman: overrides.podman ?? new DockerApiClient('podman', config.docker.podmanSocketPath),
     checkSocket: overrides.checkSocket ?? (trustAnySocketDir ? async () => undefined : (path) => checkSocketDirectory(path)),
-    registry: overrides.registry ?? createRegistryClient(registryClientOptions(config)),
+    ...registryDeps(config, overrides.registry),
     ...(overrides.retry ? { retry: overrides.retry } : {}),
   };
   return new PipelineAttestor(config, deps, log);

@@ -12,7 +12,7 @@ import { compilePolicy } from '../policy/index.js';
 import { discoverSignatures } from '../signatures/discover.js';
 import { raceAbort } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
-import { cachedTrustedRootPath, createTrust, fetchTrustedRoot, isSignatureError, loadTrust, readCachedTrustedRoot, verifyCandidate } from '../verify/index.js';
+import { cachedTrustedRootPath, createTrust, fetchTrustedRoot, isSignatureError, loadTrust, hasCachedTrustedRoot, verifyCandidate } from '../verify/index.js';
 import { AttestorError } from '../errors.js';
 
 import type { SignaturePolicyConfig } from '../config/types.js';
@@ -98,7 +98,7 @@ export class SignatureChecker {
   // is a usable one, else the embedded public-good root. Otherwise the
   // configured trusted_root_file or the embedded root.
   async #initialTrust(config: SignaturePolicyConfig): Promise<TrustContext> {
-    if (this.#tuf && (await readCachedTrustedRoot(this.#tuf)) !== undefined) {
+    if (this.#tuf && (await hasCachedTrustedRoot(this.#tuf))) {
       try {
         return await loadTrust({ trustedRootFile: cachedTrustedRootPath(this.#tuf), keys: config.keys });
       } catch (err) {

@@ -61,9 +61,10 @@ function platformDigest(fetched: FetchedManifest): Digest | undefined {
 
 export async function verifyInRegistry(config: PluginConfig, imageRef: string, signal: AbortSignal): Promise<VerifyResult> {
   const ref = parseReference(imageRef);
+  // The checker first: it throws for a bad policy before anything is open.
+  const checker = new SignatureChecker(config.signatures, silentLogger);
   const registry = createRegistryClient(registryClientOptions(config));
   try {
-    const checker = new SignatureChecker(config.signatures, silentLogger);
     await checker.ready();
     const digest = ref.digest ?? (await registry.resolve(ref, signal));
     if (!digest) throw new AttestorError('IMAGE_NOT_FOUND', `${imageRef}: not found in its registry`);
@@ -74,6 +75,7 @@ export async function verifyInRegistry(config: PluginConfig, imageRef: string, s
     const digests = child ? [digest, child] : [digest];
     return result(imageRef, digest, digests, await checker.check(registry, at, digests, signal));
   } finally {
+    checker.close();
     await registry.close();
   }
 }
@@ -89,9 +91,13 @@ export async function verifyBundleFile(config: PluginConfig, imageRef: string, b
     throw new AttestorError('CONFIG_INVALID', `cannot read bundle file ${bundleFile}: ${(err as Error).message}`);
   }
   const checker = new SignatureChecker(config.signatures, silentLogger);
-  await checker.ready();
-  const report = checker.verifyOne({ format: 'bundle', imageDigest: ref.digest, bundle, manifestDigest: ref.digest });
-  return result(imageRef, ref.digest, [ref.digest], report);
+  try {
+    await checker.ready();
+    const report = checker.verifyOne({ format: 'bundle', imageDigest: ref.digest, bundle, manifestDigest: ref.digest });
+    return result(imageRef, ref.digest, [ref.digest], report);
+  } finally {
+    checker.close();
+  }
 }
 
 export function humanReport(r: VerifyResult): string {

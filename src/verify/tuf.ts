@@ -4,7 +4,7 @@
 // public-good root) and a failed refresh only logs; a successful one replaces
 // the root for later verifications.
 
-import { readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { TrustedRoot } from '@sigstore/protobuf-specs';
@@ -31,12 +31,14 @@ export function cachedTrustedRootPath(settings: TufSettings): string {
   return join(settings.cacheDir, repo, 'targets', 'trusted_root.json');
 }
 
-// The trusted root from the last successful refresh, if there is one.
-export async function readCachedTrustedRoot(settings: TufSettings): Promise<unknown> {
+// Whether an earlier refresh left a trusted root in the cache (loadTrust
+// then reads and checks it).
+export async function hasCachedTrustedRoot(settings: TufSettings): Promise<boolean> {
   try {
-    return JSON.parse(await readFile(cachedTrustedRootPath(settings), 'utf8')) as unknown;
+    await access(cachedTrustedRootPath(settings));
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
