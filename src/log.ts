@@ -12,6 +12,9 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  // Whether `level` would be written: lets a hot path skip building fields.
+  // Absent means "maybe": build them.
+  enabled?(level: LogLevel): boolean;
 }
 
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -27,4 +30,5 @@ export const silentLogger: Logger = {
   info: () => undefined,
   warn: () => undefined,
   error: () => undefined,
+  enabled: () => false,
 };

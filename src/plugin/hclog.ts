@@ -32,6 +32,10 @@ export class HclogLogger implements Logger {
     this.#threshold = LOG_LEVELS.indexOf(level);
   }
 
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= this.#threshold;
+  }
+
   trace(message: string, fields?: LogFields): void {
     this.#log('trace', message, fields);
   }
@@ -49,7 +53,7 @@ export class HclogLogger implements Logger {
   }
 
   #log(level: LogLevel, message: string, fields: LogFields | undefined): void {
-    if (LOG_LEVELS.indexOf(level) < this.#threshold) return;
+    if (!this.enabled(level)) return;
     const entry: Record<string, string | number | boolean> = {};
     for (const [key, value] of Object.entries(fields ?? {})) {
       // Reserved hclog keys can only come from us.

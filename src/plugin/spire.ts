@@ -87,12 +87,13 @@ export function workloadAttestorService(host: PluginHost, log: Logger): UntypedS
         clearTimeout(timer);
         // Stop whatever the pipeline still does; after a success it is done.
         if (err) controller.abort();
-        const ms = (performance.now() - started).toFixed(2);
+        const ms = (): string => (performance.now() - started).toFixed(2);
         if (err) {
-          log.warn('attest failed', { pid, error: err.details, duration_ms: ms });
+          log.warn('attest failed', { pid, error: err.details, duration_ms: ms() });
           callback(err);
         } else {
-          log.debug('attested', { pid, selectors: (selectors ?? []).join(' '), duration_ms: ms });
+          // The warm path: build the debug fields only when they are written.
+          if (log.enabled?.('debug') ?? true) log.debug('attested', { pid, selectors: (selectors ?? []).join(' '), duration_ms: ms() });
           callback(null, { selector_values: selectors ?? [] });
         }
       };
