@@ -46,11 +46,3 @@ export class AttestorError extends Error {
 export function isAttestorError(value: unknown): value is AttestorError {
   return value instanceof AttestorError;
 }
-
-// Wrap anything thrown by a dependency into an AttestorError without losing
-// the original as `cause`.
-export function toAttestorError(value: unknown, fallback: ErrorCode = 'INTERNAL'): AttestorError {
-  if (value instanceof AttestorError) return value;
-  const message = value instanceof Error ? value.message : String(value);
-  return new AttestorError(fallback, message, { cause: value });
-}

@@ -19,10 +19,6 @@ export interface Logger {
 
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
 
-export function isLogLevel(value: string): value is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(value);
-}
-
 // A logger that drops everything (tests, and the CLI when --json owns stdout).
 export const silentLogger: Logger = {
   trace: () => undefined,

@@ -67,8 +67,3 @@ export function sealStdout(): void {
   const toStderr = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
   process.stdout.write = toStderr;
 }
-
-export const NOT_A_PLUGIN_MESSAGE =
-  'This binary is a plugin. These are not meant to be executed directly.\n' +
-  'Please execute the program that consumes these plugins, which will\n' +
-  'load any plugins automatically\n';

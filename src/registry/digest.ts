@@ -32,8 +32,3 @@ export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = 's
   const hex = createHash(algorithm).update(bytes).digest('hex');
   return `${algorithm}:${hex}`;
 }
-
-// True when `bytes` hash to `digest` (with the digest's own algorithm).
-export function matchesDigest(bytes: Uint8Array, digest: Digest): boolean {
-  return computeDigest(bytes, digestAlgorithm(digest)) === digest;
-}
