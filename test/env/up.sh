@@ -508,6 +508,19 @@ go_build() {
   log "[$name] built in $((SECONDS - start)) s"
 }
 
+# The throw-away module all spire binaries are built in.
+# spire-server (its unused EJBCA upstream-authority plugin) imports
+# github.com/Keyfactor/ejbca-go-client-sdk, whose required v1.1.0 zip the
+# Go module proxy refuses (403 "This module version is not available").
+# v1.0.2 is served and still has every symbol that plugin uses, so pin it
+# with a replace. spire-agent does not import it at all.
+SPIRE_GOMOD="require github.com/spiffe/spire $SPIRE_VERSION
+
+replace github.com/Keyfactor/ejbca-go-client-sdk => github.com/Keyfactor/ejbca-go-client-sdk v1.0.2"
+# Stamp the version like spire's Makefile does for releases: without the
+# "v" (spire-server semver-parses it at start-up and panics on "v1.15.3").
+SPIRE_LDFLAGS="-X github.com/spiffe/spire/pkg/common/version.gittag=${SPIRE_VERSION#v}"
+
 ensure_spire() {
   local ok=1 b
   for b in spire-agent spire-server; do binary_ok "$b" "$SPIRE_VERSION" --version || ok=; done
@@ -522,20 +535,9 @@ ensure_spire() {
   fi
   find_go || die "Go is needed to build spire (looked on PATH and in /usr/local/go/bin); install Go >= 1.26 and re-run test/env/up.sh"
   flock 9
-  # spire-server (its unused EJBCA upstream-authority plugin) imports
-  # github.com/Keyfactor/ejbca-go-client-sdk, whose required v1.1.0 zip the
-  # Go module proxy refuses (403 "This module version is not available").
-  # v1.0.2 is served and still has every symbol that plugin uses, so pin
-  # it with a replace. spire-agent does not import it at all.
-  local gomod="require github.com/spiffe/spire $SPIRE_VERSION
-
-replace github.com/Keyfactor/ejbca-go-client-sdk => github.com/Keyfactor/ejbca-go-client-sdk v1.0.2"
-  # Stamp the version like spire's Makefile does for releases: without the
-  # "v" (spire-server semver-parses it at start-up and panics on "v1.15.3").
-  local ldflags="-X github.com/spiffe/spire/pkg/common/version.gittag=${SPIRE_VERSION#v}"
   for b in spire-agent spire-server; do
     binary_ok "$b" "$SPIRE_VERSION" --version && continue   # built meanwhile
-    if ! go_build "$b" "github.com/spiffe/spire/cmd/$b" "$SSA_CACHE_DIR/build/spire" "$gomod" "$ldflags" \
+    if ! go_build "$b" "github.com/spiffe/spire/cmd/$b" "$SSA_CACHE_DIR/build/spire" "$SPIRE_GOMOD" "$SPIRE_LDFLAGS" \
         || ! binary_ok "$b" "$SPIRE_VERSION" --version; then
       flock -u 9
       die "go build of $b $SPIRE_VERSION failed (see $SSA_CACHE_DIR/build/spire/build-$b.log); the Go module proxy must be reachable"
@@ -561,11 +563,7 @@ ensure_spire_static() {
   find_go || die "Go is needed to build spire"
   flock 9
   if ! binary_ok "$name" "$SPIRE_VERSION" --version; then
-    CGO_ENABLED=0 go_build "$name" github.com/spiffe/spire/cmd/spire-agent "$SSA_CACHE_DIR/build/spire" \
-        "require github.com/spiffe/spire $SPIRE_VERSION
-
-replace github.com/Keyfactor/ejbca-go-client-sdk => github.com/Keyfactor/ejbca-go-client-sdk v1.0.2" \
-        "-X github.com/spiffe/spire/pkg/common/version.gittag=${SPIRE_VERSION#v}" \
+    CGO_ENABLED=0 go_build "$name" github.com/spiffe/spire/cmd/spire-agent "$SSA_CACHE_DIR/build/spire" "$SPIRE_GOMOD" "$SPIRE_LDFLAGS" \
       && binary_ok "$name" "$SPIRE_VERSION" --version \
       || { flock -u 9; die "static build of spire-agent failed (see $SSA_CACHE_DIR/build/spire/build-$name.log)"; }
   fi
