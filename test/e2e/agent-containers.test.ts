@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { describeWithRig, docker, type Rig } from '../support/rig.js';
-import { joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
+import { attestations, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
@@ -41,15 +41,9 @@ async function buildWorkloadImage(rig: Rig, tag: string, marker: string): Promis
   }
 }
 
-// Every selector in the agent's "PID attested to have selectors" lines, as
-// type:value.
+// Every selector the agent logged as attested, as type:value.
 function attestedSelectors(log: string): string[] {
-  const out: string[] = [];
-  for (const line of log.split('\n')) {
-    if (!line.includes('PID attested to have selectors')) continue;
-    for (const m of line.matchAll(/type:\\"([^"\\]+)\\"\s+value:\\"([^"\\]+)\\"/g)) out.push(`${m[1]}:${m[2]}`);
-  }
-  return out;
+  return attestations(log).flat().map((sel) => `${sel.type}:${sel.value}`);
 }
 
 describeWithRig('spire-agent attests container workloads through the plugin', ['spire', 'docker', 'registry', 'cosign'], (rig) => {

@@ -20,7 +20,7 @@ import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { PLUGIN_BIN, REPO_ROOT } from '../support/plugin-process.js';
 import { pushLegacySignature } from '../support/push-signature.js';
 import { describeWithRig, docker, rigStateDir, type Rig } from '../support/rig.js';
-import { agentEnv, freePort, runSpireAgent, runSpireServer, sha256File, TRUST_DOMAIN, waitAgentHealthy, waitFor } from '../support/spire.js';
+import { agentEnv, attestations, freePort, runSpireAgent, runSpireServer, sha256File, TRUST_DOMAIN, waitAgentHealthy, waitFor } from '../support/spire.js';
 import { fulcioExtensions, keylessLegacy, mockSigstore } from '../unit/verify/support/rig.js';
 
 import type { Digest } from '../../src/registry/types.js';
@@ -67,14 +67,10 @@ function render(template: string, vars: Record<string, string>): string {
   });
 }
 
-// Selectors of the last "PID attested" line in `log` that carries `label`.
+// Selector values of the last attestation in `log` that carries `label`.
 function selectorsFor(log: string, label: string): string[] {
-  let found: string[] = [];
-  for (const line of log.split('\n')) {
-    if (!line.includes('PID attested to have selectors') || !line.includes(label)) continue;
-    found = [...line.matchAll(/value:\\"([^"\\]+)\\"/g)].map((m) => m[1] ?? '');
-  }
-  return found;
+  const values = attestations(log).map((sels) => sels.map((sel) => sel.value));
+  return values.filter((v) => v.some((x) => x.includes(label))).at(-1) ?? [];
 }
 
 function table(rows: readonly Row[]): string {

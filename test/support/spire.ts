@@ -213,3 +213,19 @@ export async function fetchX509(agentBin: string, socketPath: string, timeoutSec
   const [code] = (await once(child, 'exit')) as [number | null];
   return { pid: child.pid ?? -1, code, output };
 }
+
+export interface Selector {
+  type: string;
+  value: string;
+}
+
+// The selectors of every "PID attested to have selectors" line of an agent
+// log, one list per attestation, in log order.
+export function attestations(log: string): Selector[][] {
+  const out: Selector[][] = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes('PID attested to have selectors')) continue;
+    out.push([...line.matchAll(/type:\\"([^"\\]+)\\"\s+value:\\"([^"\\]+)\\"/g)].map((m) => ({ type: m[1] ?? '', value: m[2] ?? '' })));
+  }
+  return out;
+}
