@@ -2,9 +2,13 @@
 // environment) it serves the plugin protocol; started by a person it is a
 // small CLI.
 
-import { enableCompileCache } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { isSea } from 'node:sea';
 
+import { enablePrivateCompileCache } from './compile-cache.js';
 import { isPluginLaunch } from './plugin/handshake.js';
+
+import type { CompileCacheOutcome } from './compile-cache.js';
 
 const MIN_NODE_MAJOR = 22;
 
@@ -12,7 +16,7 @@ function nodeMajor(): number {
   return Number(process.versions.node.split('.')[0]);
 }
 
-async function runPlugin(): Promise<void> {
+async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise<void> {
   const [{ servePlugin }, { HclogLogger }, { AttestorService }, { createAttestor }] = await Promise.all([
     import('./plugin/serve.js'),
     import('./plugin/hclog.js'),
@@ -22,6 +26,7 @@ async function runPlugin(): Promise<void> {
   const log = new HclogLogger({ level: 'info' });
   // Dependencies that print go to stderr as debug lines, never stdout.
   console.log = console.info = console.debug = (...args: unknown[]) => log.debug(args.map(String).join(' '));
+  if (compileCache && !compileCache.enabled) log.warn('starting without the compile cache', { reason: compileCache.reason });
   const service = new AttestorService({ log, createAttestor, onLogLevel: (level) => log.setLevel(level) });
   const host = {
     configure: (text: string) => service.configure(text),
@@ -34,20 +39,17 @@ async function runPlugin(): Promise<void> {
 
 async function main(): Promise<void> {
   // Spawn -> handshake is dominated by compiling our modules and their
-  // dependencies; Node's on-disk compile cache (in the temp dir) halves it
-  // for every start after the first. Harmless where unsupported.
-  try {
-    enableCompileCache?.();
-  } catch {
-    // no cache: slower start, same behaviour
-  }
+  // dependencies; Node's on-disk compile cache halves it for every start
+  // after the first. Only in a directory of our own (see compile-cache.ts);
+  // the single executable has everything compiled in already.
+  const compileCache = isSea() ? undefined : enablePrivateCompileCache(fileURLToPath(new URL('../.compile-cache', import.meta.url)));
   if (nodeMajor() < MIN_NODE_MAJOR) {
     process.stderr.write(`spire-sigstore-attestor needs Node.js >= 22.12 (this is ${process.version})\n`);
     process.exit(1);
   }
   if (isPluginLaunch(process.env)) {
     try {
-      await runPlugin();
+      await runPlugin(compileCache);
     } catch (err) {
       process.stderr.write(`${JSON.stringify({ '@level': 'error', '@message': `plugin failed to start: ${err instanceof Error ? err.message : String(err)}` })}\n`);
       process.exit(1);

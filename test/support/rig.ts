@@ -10,7 +10,7 @@
 // except in CI (CI=true), where integration tests are mandatory and a
 // failing test names what is missing.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
@@ -199,21 +199,33 @@ export function missingParts(rig: Rig | undefined, parts: readonly RigPart[]): s
 export function describeWithRig(name: string, parts: readonly RigPart[], body: (rig: Rig) => void): void {
   const rig = loadRig();
   const reasons = missingParts(rig, parts);
-  if (rig !== undefined && reasons.length === 0) {
-    describe(name, () => body(rig));
+  describeRequiring(name, `test rig part(s) ${parts.join(', ')}`, rig !== undefined && reasons.length === 0 ? undefined : reasons.join('; '), () => {
+    if (rig !== undefined) body(rig);
+  });
+}
+
+/** describe() for tests that play a local attacker: they need root and the unprivileged uid `nobody`. */
+export function describeAsRoot(name: string, body: () => void): void {
+  const why = process.getuid?.() !== 0 ? 'not running as root' : spawnSync('id', ['-u', 'nobody']).status !== 0 ? 'no user nobody' : undefined;
+  describeRequiring(name, 'root and the user nobody', why, body);
+}
+
+// The mandatory-in-CI / skipped-with-a-reason rule for one requirement.
+function describeRequiring(name: string, needs: string, why: string | undefined, body: () => void): void {
+  if (why === undefined) {
+    describe(name, body);
     return;
   }
-  const why = reasons.join('; ');
   if (process.env['CI'] === 'true') {
     describe(name, () => {
-      it(`needs test rig part(s) ${parts.join(', ')}`, () => {
+      it(`needs ${needs}`, () => {
         throw new Error(`integration tests are mandatory in CI, but: ${why}`);
       });
     });
     return;
   }
   describe.skip(`${name} [skipped: ${why}]`, () => {
-    it(`needs test rig part(s) ${parts.join(', ')}`, () => {});
+    it(`needs ${needs}`, () => {});
   });
 }
 
