@@ -5,7 +5,7 @@
 import { confirmInContainerCgroup, confirmSameCgroup, createProcReader, locateContainer } from '../process/index.js';
 import { DockerApiClient } from '../runtime/docker.js';
 import { lookupContainer } from '../runtime/lookup.js';
-import { checkSocketDirectory, socketPathOf } from '../runtime/socket.js';
+import { checkSocketPath, socketPathOf } from '../runtime/socket.js';
 import { createRegistryClient } from '../registry/index.js';
 import { bindingSelectors } from '../selectors/binding.js';
 import { containerSelectors } from '../selectors/container.js';
@@ -231,7 +231,7 @@ export function createAttestor(config: PluginConfig, log: Logger, overrides: Par
     proc: overrides.proc ?? createProcReader(),
     docker: overrides.docker ?? new DockerApiClient('docker', config.docker.dockerSocketPath),
     podman: overrides.podman ?? new DockerApiClient('podman', config.docker.podmanSocketPath),
-    checkSocket: overrides.checkSocket ?? (trustAnySocketDir ? async () => undefined : (path) => checkSocketDirectory(path)),
+    checkSocket: overrides.checkSocket ?? (trustAnySocketDir ? async () => undefined : (path) => checkSocketPath(path)),
     ...registryDeps(config, overrides.registry),
     ...(overrides.retry ? { retry: overrides.retry } : {}),
   };

@@ -1,16 +1,12 @@
 // Runtime API sockets. Whoever can replace the socket the plugin dials can
 // answer container inspections with anything, so (as SPIRE's docker attestor
-// does) a socket whose directory chain a non-root user could tamper with is
-// refused unless the operator explicitly allows it.
-
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+// does) a socket that a non-root user could replace is refused unless the
+// operator explicitly allows it.
 
 import { AttestorError } from '../errors.js';
+import { checkTrustedPath } from '../util/trusted-path.js';
 
 const UNIX_PREFIX = 'unix://';
-const GROUP_OR_OTHER_WRITE = 0o022;
-const STICKY = 0o1000;
 
 export function socketPathOf(endpoint: string): string {
   if (!endpoint.startsWith(UNIX_PREFIX)) {
@@ -19,31 +15,19 @@ export function socketPathOf(endpoint: string): string {
   return endpoint.slice(UNIX_PREFIX.length);
 }
 
-// Every directory from the socket's parent up to / must be owned by root (or
-// by us) and not writable by group or others; a sticky world-writable
-// directory such as /tmp is acceptable, since nobody else can rename or
-// remove the root-owned entry below it.
-export async function checkSocketDirectory(socketPath: string, trustedUid = process.getuid?.() ?? 0): Promise<void> {
-  let dir = dirname(socketPath);
-  for (;;) {
-    let info;
-    try {
-      info = await stat(dir);
-    } catch (err) {
-      throw new AttestorError('RUNTIME_UNAVAILABLE', `cannot inspect runtime socket directory ${dir}: ${(err as Error).message}`, { cause: err });
-    }
-    const ownerOk = info.uid === 0 || info.uid === trustedUid;
-    const writable = (info.mode & GROUP_OR_OTHER_WRITE) !== 0;
-    const sticky = (info.mode & STICKY) !== 0;
-    if (!ownerOk || (writable && !sticky)) {
-      throw new AttestorError(
-        'RUNTIME_REFUSED',
-        `refusing runtime socket ${socketPath}: directory ${dir} can be modified by non-root users ` +
-          `(owner uid ${info.uid}, mode ${(info.mode & 0o7777).toString(8)}); set allow_untrusted_socket_dir = true to accept it`,
-      );
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return;
-    dir = parent;
+// The socket entry and every directory above it (symlinks followed) must
+// be owned by root (or by us), and no directory on the way writable by group
+// or others unless sticky, like /tmp, where nobody else can replace a
+// root-owned entry (checkTrustedPath). A socket or symlink that another
+// user planted, even in a sticky directory, is refused.
+export async function checkSocketPath(socketPath: string, trustedUid = process.getuid?.() ?? 0): Promise<void> {
+  const result = checkTrustedPath(socketPath, { kind: 'socket', trustedUid });
+  if (result.ok) return;
+  if (result.problem === 'missing' || result.problem === 'unreadable') {
+    throw new AttestorError('RUNTIME_UNAVAILABLE', `runtime socket ${socketPath}: ${result.reason}`);
   }
+  throw new AttestorError(
+    'RUNTIME_REFUSED',
+    `refusing runtime socket ${socketPath}: ${result.reason}; only root may control the runtime API the plugin believes (set allow_untrusted_socket_dir = true to accept it anyway)`,
+  );
 }

@@ -33,7 +33,13 @@ export interface TrustedPathOptions {
   readonly private?: boolean;
 }
 
-export type TrustedPathResult = { readonly ok: true; readonly realPath: string } | { readonly ok: false; readonly reason: string };
+// Why a path is not trusted: it (or a component) is missing, cannot be
+// inspected, is of the wrong type, or someone else can change it.
+export type PathProblem = 'missing' | 'unreadable' | 'wrong-kind' | 'untrusted';
+
+export type TrustedPathResult =
+  | { readonly ok: true; readonly realPath: string }
+  | { readonly ok: false; readonly problem: PathProblem; readonly reason: string };
 
 const MAX_LINKS = 40;
 const GROUP_OR_OTHER_WRITE = 0o022;
@@ -45,12 +51,20 @@ function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
-function lstatOrReason(path: string): Stats | string {
+type Failure = Extract<TrustedPathResult, { ok: false }>;
+
+function failure(problem: PathProblem, reason: string): Failure {
+  return { ok: false, problem, reason };
+}
+
+function lstatOrFailure(path: string): Stats | Failure {
   try {
     return lstatSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? `${path} does not exist` : `cannot inspect ${path}: ${(err as Error).message}`;
+    return code === 'ENOENT' || code === 'ENOTDIR'
+      ? failure('missing', `${path} does not exist`)
+      : failure('unreadable', `cannot inspect ${path}: ${(err as Error).message}`);
   }
 }
 
@@ -73,11 +87,11 @@ function kindName(kind: TrustedKind): string {
 
 export function checkTrustedPath(path: string, options: TrustedPathOptions): TrustedPathResult {
   const uid = options.trustedUid ?? process.getuid?.() ?? 0;
-  const fail = (reason: string): TrustedPathResult => ({ ok: false, reason });
+  const fail = (reason: string): Failure => failure('untrusted', reason);
   const ownerOk = (info: Stats): boolean => info.uid === 0 || info.uid === uid;
 
-  const root = lstatOrReason('/');
-  if (typeof root === 'string') return fail(root);
+  const root = lstatOrFailure('/');
+  if ('ok' in root) return root;
   if (!ownerOk(root) || ((root.mode & GROUP_OR_OTHER_WRITE) !== 0 && (root.mode & STICKY) === 0)) {
     return fail(`/ can be modified by others (owner uid ${root.uid}, mode ${octal(root.mode)})`);
   }
@@ -96,11 +110,11 @@ export function checkTrustedPath(path: string, options: TrustedPathOptions): Tru
       continue;
     }
     const next = join(current, name);
-    const info = lstatOrReason(next);
-    if (typeof info === 'string') return fail(info);
+    const info = lstatOrFailure(next);
+    if ('ok' in info) return info;
     if (!ownerOk(info)) return fail(`${next} is owned by uid ${info.uid}, not by root${uid === 0 ? '' : ` or uid ${uid}`}`);
     if (info.isSymbolicLink()) {
-      if (++links > MAX_LINKS) return fail(`${path}: too many symbolic links`);
+      if (++links > MAX_LINKS) return failure('unreadable', `${path}: too many symbolic links`);
       const target = readlinkSync(next);
       pending.unshift(...target.split('/').filter((part) => part !== '' && part !== '.'));
       if (isAbsolute(target)) current = '/';
@@ -108,14 +122,14 @@ export function checkTrustedPath(path: string, options: TrustedPathOptions): Tru
     }
     const last = pending.length === 0;
     if (!last) {
-      if (!info.isDirectory()) return fail(`${next} is not a directory`);
+      if (!info.isDirectory()) return failure('missing', `${next} is not a directory`);
       if ((info.mode & GROUP_OR_OTHER_WRITE) !== 0 && (info.mode & STICKY) === 0) {
         return fail(`directory ${next} can be modified by others (owner uid ${info.uid}, mode ${octal(info.mode)})`);
       }
       current = next;
       continue;
     }
-    if (!typeOk(info, options.kind)) return fail(`${next} is not ${kindName(options.kind)}`);
+    if (!typeOk(info, options.kind)) return failure('wrong-kind', `${next} is not ${kindName(options.kind)}`);
     if (options.private === true) {
       if (info.uid !== uid) return fail(`${next} is owned by uid ${info.uid}, not by uid ${uid}`);
       if ((info.mode & GROUP_OR_OTHER_ANY) !== 0) return fail(`${next} is accessible to others (mode ${octal(info.mode)})`);
@@ -125,7 +139,7 @@ export function checkTrustedPath(path: string, options: TrustedPathOptions): Tru
     return { ok: true, realPath: next };
   }
   // The path resolved to / itself.
-  if (!typeOk(root, options.kind)) return fail(`/ is not ${kindName(options.kind)}`);
+  if (!typeOk(root, options.kind)) return failure('wrong-kind', `/ is not ${kindName(options.kind)}`);
   return { ok: true, realPath: '/' };
 }
 

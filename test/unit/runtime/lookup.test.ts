@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,9 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { AttestorError } from '../../../src/errors.js';
 import { inspectWithRetry, lookupContainer } from '../../../src/runtime/lookup.js';
-import { checkSocketDirectory, socketPathOf } from '../../../src/runtime/socket.js';
+import { checkSocketPath, socketPathOf } from '../../../src/runtime/socket.js';
 import { containerSelectors } from '../../../src/selectors/container.js';
 
+import type { Server } from 'node:net';
 import type { ContainerFacts, ImageFacts, RuntimeClient } from '../../../src/runtime/types.js';
 
 const ID = 'a'.repeat(64);
@@ -89,28 +91,66 @@ describe('containerSelectors', () => {
 
 describe('runtime socket trust', () => {
   const root = mkdtempSync(join(tmpdir(), 'ssa-socktrust-'));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const servers: Server[] = [];
+  chmodSync(root, 0o755);
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+    rmSync(root, { recursive: true, force: true });
+  });
+  const listen = async (path: string): Promise<string> => {
+    const server = createServer();
+    servers.push(server);
+    await new Promise<void>((ok) => server.listen(path, ok));
+    return path;
+  };
+  const codeOf = (p: Promise<void>): Promise<string> => p.then(() => 'ok', (e: AttestorError) => e.code);
 
-  it('accepts a root-owned, non-writable directory chain (sticky /tmp included)', async () => {
+  it('accepts a root-owned socket in a root-owned, non-writable directory chain (sticky /tmp included)', async () => {
     const dir = join(root, 'ok');
     mkdirSync(dir, { mode: 0o755 });
-    await expect(checkSocketDirectory(join(dir, 'docker.sock'))).resolves.toBeUndefined();
+    await expect(checkSocketPath(await listen(join(dir, 'docker.sock')))).resolves.toBeUndefined();
   });
 
   it('refuses a group- or world-writable directory', async () => {
     const dir = join(root, 'open');
     mkdirSync(dir);
     chmodSync(dir, 0o775);
-    await expect(checkSocketDirectory(join(dir, 'docker.sock'))).rejects.toMatchObject({ code: 'RUNTIME_REFUSED' });
+    await expect(checkSocketPath(await listen(join(dir, 'docker.sock')))).rejects.toMatchObject({ code: 'RUNTIME_REFUSED' });
   });
 
-  it('reports a missing directory and accepts root-owned ones whatever our uid', async () => {
-    await expect(checkSocketDirectory('/x/docker.sock', 0).then(() => 'ok', (e: AttestorError) => e.code)).resolves.toBe('RUNTIME_UNAVAILABLE');
+  it('reports a missing socket or directory as unavailable, and a file that is no socket as refused', async () => {
+    await expect(codeOf(checkSocketPath('/x/docker.sock', 0))).resolves.toBe('RUNTIME_UNAVAILABLE');
+    await expect(codeOf(checkSocketPath(join(root, 'none.sock')))).resolves.toBe('RUNTIME_UNAVAILABLE');
+    writeFileSync(join(root, 'file.sock'), '');
+    await expect(codeOf(checkSocketPath(join(root, 'file.sock')))).resolves.toBe('RUNTIME_REFUSED');
+  });
+
+  it('accepts root-owned sockets whatever our uid', async () => {
     const dir = join(root, 'theirs');
     mkdirSync(dir, { mode: 0o755 });
-    // Pretend we are uid 1234 and the directory belongs to root: still fine
+    // Pretend we are uid 1234 and the socket belongs to root: still fine
     // (root-owned); ownership by a third user is what is refused.
-    await expect(checkSocketDirectory(join(dir, 's.sock'), 1234)).resolves.toBeUndefined();
+    await expect(checkSocketPath(await listen(join(dir, 's.sock')), 1234)).resolves.toBeUndefined();
+  });
+
+  // Security review F3: the directory checks alone let a socket (or symlink)
+  // that a non-root user made in a sticky directory pass.
+  it.skipIf(process.getuid?.() !== 0)('refuses a socket or symlink another user planted in a sticky directory [needs root]', async () => {
+    const sticky = join(root, 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const planted = await listen(join(sticky, 'docker.sock'));
+    chownSync(planted, 65534, 65534);
+    const err = await checkSocketPath(planted).then(() => undefined, (e: AttestorError) => e);
+    expect(err?.code).toBe('RUNTIME_REFUSED');
+    expect(err?.message).toMatch(/docker\.sock is owned by uid 65534/);
+    const real = await listen(join(root, 'ok', 'real.sock'));
+    symlinkSync(real, join(sticky, 'link.sock'));
+    lchownSync(join(sticky, 'link.sock'), 65534, 65534);
+    await expect(codeOf(checkSocketPath(join(sticky, 'link.sock')))).resolves.toBe('RUNTIME_REFUSED');
+    // The same symlink made by root is fine: it cannot be replaced by others.
+    symlinkSync(real, join(sticky, 'root-link.sock'));
+    await expect(codeOf(checkSocketPath(join(sticky, 'root-link.sock')))).resolves.toBe('ok');
   });
 
   it('parses unix endpoints only', () => {
