@@ -12,7 +12,7 @@ import { compilePolicy } from '../policy/index.js';
 import { discoverSignatures } from '../signatures/discover.js';
 import { raceAbort } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
-import { cachedTrustedRootPath, createTrust, fetchTrustedRoot, isSignatureError, loadTrust, hasCachedTrustedRoot, verifyCandidate } from '../verify/index.js';
+import { createTrust, fetchTrustedRoot, isSignatureError, loadTrust, prepareTufCache, readCachedTrustedRoot, verifyCandidate } from '../verify/index.js';
 import { AttestorError } from '../errors.js';
 
 import type { SignaturePolicyConfig } from '../config/types.js';
@@ -97,12 +97,24 @@ export class SignatureChecker {
   // With TUF refresh: the last refreshed root from the TUF cache when there
   // is a usable one, else the embedded public-good root. Otherwise the
   // configured trusted_root_file or the embedded root.
+  // The cached root is used only when it verifies against the cached, signed
+  // TUF metadata, in a cache directory nobody else can write.
   async #initialTrust(config: SignaturePolicyConfig): Promise<TrustContext> {
-    if (this.#tuf && (await hasCachedTrustedRoot(this.#tuf))) {
-      try {
-        return await loadTrust({ trustedRootFile: cachedTrustedRootPath(this.#tuf), keys: config.keys });
-      } catch (err) {
-        this.#log.warn('cached TUF trusted root unusable; starting from the embedded root', { error: err instanceof Error ? err.message : String(err) });
+    if (this.#tuf) {
+      prepareTufCache(this.#tuf);
+      const cached = await readCachedTrustedRoot(this.#tuf);
+      if (cached.kind === 'verified') {
+        if (cached.expired.length > 0) {
+          this.#log.warn('cached TUF metadata has expired; using its trusted root until a refresh succeeds', { path: cached.path, expired: cached.expired.join(',') });
+        }
+        try {
+          return await loadTrust({ root: { json: cached.root, source: cached.path }, trustedRootFile: undefined, keys: config.keys });
+        } catch (err) {
+          if (isSignatureError(err) && err.code === 'KEY_INVALID') throw err;
+          this.#log.warn('cached TUF trusted root unusable; starting from the embedded root', { error: err instanceof Error ? err.message : String(err) });
+        }
+      } else if (cached.kind === 'invalid') {
+        this.#log.warn('cached TUF trusted root does not verify; starting from the embedded root', { error: cached.error });
       }
     }
     return loadTrust({ trustedRootFile: config.trustedRootFile, keys: config.keys });

@@ -17,6 +17,7 @@
 import { readFile } from 'node:fs/promises';
 
 import { AttestorError } from '../errors.js';
+import { whyUntrusted } from '../util/trusted-path.js';
 import { silentLogger } from '../log.js';
 import { RegistryAuth, pingRegistry } from './auth.js';
 import { CredentialStore } from './credentials.js';
@@ -177,6 +178,8 @@ class Client implements RegistryClient {
     const insecure = settings?.insecure === true;
     let caPem: string | undefined;
     if (settings?.caFile !== undefined) {
+      const untrusted = whyUntrusted(settings.caFile, 'file');
+      if (untrusted !== undefined) throw new AttestorError('CONFIG_INVALID', `refusing ca_file ${settings.caFile} for registry ${registry}: ${untrusted}`);
       try {
         caPem = await readFile(settings.caFile, 'utf8');
       } catch (err) {

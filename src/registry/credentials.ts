@@ -25,6 +25,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 import { AttestorError } from '../errors.js';
+import { findTrustedExecutable, whyUntrusted } from '../util/trusted-path.js';
 import { abortError, throwIfAborted } from '../util/abort.js';
 import { DEFAULT_HELPER_TIMEOUT_MS } from './options.js';
 import { isDockerHub } from './reference.js';
@@ -70,6 +71,8 @@ function errnoCode(err: unknown): string | undefined {
 
 // A secret from a file: trailing line breaks dropped, must not be empty.
 async function readSecretFile(path: string, what: string): Promise<string> {
+  const untrusted = whyUntrusted(path, 'file');
+  if (untrusted !== undefined) throw authError(`refusing ${what} ${path}: ${untrusted}`);
   let text: string;
   try {
     const bytes = await readFile(path);
@@ -245,6 +248,9 @@ export class CredentialStore {
 
   async #readDockerConfig(): Promise<Record<string, unknown> | undefined> {
     const path = this.#dockerConfigPath;
+    // It names the credential helper programs we run as root.
+    const untrusted = whyUntrusted(path, 'file');
+    if (untrusted !== undefined) throw authError(`refusing docker config ${path}: ${untrusted}`);
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
@@ -301,7 +307,10 @@ export class CredentialStore {
 
   async #askHelper(name: string, serverUrl: string, signal: AbortSignal): Promise<Credential | undefined> {
     const command = `docker-credential-${name}`;
-    const result = await runHelper(command, serverUrl, this.#env, this.#helperTimeoutMs, signal);
+    const lookup = findTrustedExecutable(command, this.#env['PATH']);
+    if ('untrusted' in lookup) throw authError(`refusing credential helper ${command}: ${lookup.untrusted}`);
+    if ('missing' in lookup) return undefined;
+    const result = await runHelper(lookup.found, serverUrl, this.#env, this.#helperTimeoutMs, signal);
     // Not installed, or "credentials not found" / any failure exit: none.
     if (result === 'missing' || result.code !== 0) return undefined;
     return credentialFromHelperOutput(result.stdout, `${command} (${serverUrl})`);

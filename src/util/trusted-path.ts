@@ -143,11 +143,32 @@ export function checkTrustedPath(path: string, options: TrustedPathOptions): Tru
   return { ok: true, realPath: '/' };
 }
 
-// Whether group or others may read a file (a secret should not be).
-export function readableByOthers(path: string): boolean {
-  try {
-    return (statSync(path).mode & 0o044) !== 0;
-  } catch {
-    return false;
+// Why an existing path is not to be trusted, or undefined when it is
+// trusted or does not exist (the caller's own read then says so).
+export function whyUntrusted(path: string, kind: TrustedKind): string | undefined {
+  const result = checkTrustedPath(path, { kind });
+  return result.ok || result.problem === 'missing' ? undefined : result.reason;
+}
+
+export type ExecutableLookup = { readonly found: string } | { readonly missing: true } | { readonly untrusted: string };
+
+// `command` looked up in PATH as a shell would (the first directory that
+// has it), and checked: run only what root or we control. Empty and relative
+// PATH entries (the working directory) are never searched.
+export function findTrustedExecutable(command: string, searchPath: string | undefined): ExecutableLookup {
+  for (const dir of (searchPath ?? '').split(':')) {
+    if (!isAbsolute(dir)) continue;
+    const candidate = join(dir, command);
+    let isExecutable = false;
+    try {
+      const info = statSync(candidate);
+      isExecutable = info.isFile() && (info.mode & ANY_EXECUTE) !== 0;
+    } catch {
+      continue;
+    }
+    if (!isExecutable) continue;
+    const check = checkTrustedPath(candidate, { kind: 'executable' });
+    return check.ok ? { found: candidate } : { untrusted: check.reason };
   }
+  return { missing: true };
 }

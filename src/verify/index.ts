@@ -8,8 +8,8 @@ export { ANNOTATION, prepareLegacy } from './legacy.js';
 export { checkTLogKeyBinding } from './tlogbody.js';
 export { createTrust, keyFinder, loadTrust, parseKey } from './trust.js';
 export { verifyCandidate } from './verify.js';
-export { cachedTrustedRootPath, fetchTrustedRoot, hasCachedTrustedRoot } from './tuf.js';
-export type { TufSettings } from './tuf.js';
+export { cachedTrustedRootPath, fetchTrustedRoot, prepareTufCache, readCachedTrustedRoot } from './tuf.js';
+export type { CachedTrustedRoot, TufSettings } from './tuf.js';
 
 export type { SignatureErrorCode } from './errors.js';
 export type { SigningKey } from './tlogbody.js';

@@ -14,6 +14,7 @@ import { getAsset, isSea } from 'node:sea';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, VerificationError, toTrustMaterial } from '@sigstore/verify';
 
+import { whyUntrusted } from '../util/trusted-path.js';
 import { SignatureError, messageOf } from './errors.js';
 
 import type { KeyObject } from 'node:crypto';
@@ -56,14 +57,18 @@ export interface TrustContext {
   verifier(mode: VerifierMode): Verifier;
 }
 
+// The trusted root: one already read and checked (`root`, e.g. from the TUF
+// cache), else trustedRootFile, else the embedded public-good root.
 export async function loadTrust(config: {
+  root?: { readonly json: unknown; readonly source: string };
   trustedRootFile: string | undefined;
   keys: readonly KeyRule[];
 }): Promise<TrustContext> {
   const root =
-    config.trustedRootFile === undefined
+    config.root ??
+    (config.trustedRootFile === undefined
       ? { json: await embeddedTrustedRoot(), source: 'the embedded Sigstore public-good trusted root' }
-      : { json: await readTrustedRootFile(config.trustedRootFile), source: config.trustedRootFile };
+      : { json: await readTrustedRootFile(config.trustedRootFile), source: config.trustedRootFile });
   const keys = await Promise.all(config.keys.map(async (rule) => parseKey(rule.name, await readKeyFile(rule), rule.path)));
   return createTrust(root.json, root.source, keys);
 }
@@ -165,6 +170,12 @@ function toMaterial(rootJson: unknown, source: string, keys: KeyFinderFunc): Tru
   if (typeof mediaType !== 'string' || !TRUSTED_ROOT_MEDIA_TYPES.includes(mediaType)) {
     fail(`unsupported mediaType ${JSON.stringify(mediaType)} (expected one of ${TRUSTED_ROOT_MEDIA_TYPES.join(', ')})`);
   }
+  const undated = entriesWithoutValidityStart(rootJson as Record<string, unknown>);
+  if (undated.length > 0) {
+    // @sigstore/verify would read a missing start as the epoch: valid for
+    // any signature ever made.
+    fail(`${undated.join(', ')} ${undated.length === 1 ? 'has' : 'have'} no validFor.start; every key and CA needs the time its validity starts`);
+  }
   let material: TrustMaterial;
   try {
     material = toTrustMaterial(TrustedRoot.fromJSON(rootJson), keys);
@@ -175,6 +186,38 @@ function toMaterial(rootJson: unknown, source: string, keys: KeyFinderFunc): Tru
     fail('it has neither certificate authorities nor transparency logs');
   }
   return material;
+}
+
+// Which tlog, CT log, CA and TSA entries lack validFor.start (where the
+// trusted_root.json format keeps it: publicKey.validFor for logs, validFor
+// for authorities).
+function entriesWithoutValidityStart(root: Record<string, unknown>): string[] {
+  const where = [
+    ['tlogs', (e: Record<string, unknown>) => field(e, 'publicKey')],
+    ['ctlogs', (e: Record<string, unknown>) => field(e, 'publicKey')],
+    ['certificateAuthorities', (e: Record<string, unknown>) => e],
+    ['timestampAuthorities', (e: Record<string, unknown>) => e],
+  ] as const;
+  const out: string[] = [];
+  for (const [list, holder] of where) {
+    const entries = root[list];
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry: unknown, i) => {
+      const validFor = field(holder(isObject(entry) ? entry : {}), 'validFor');
+      const start = validFor['start'];
+      if (typeof start !== 'string' || start === '') out.push(`${list}[${i}]`);
+    });
+  }
+  return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function field(value: Record<string, unknown>, name: string): Record<string, unknown> {
+  const inner = value[name];
+  return isObject(inner) ? inner : {};
 }
 
 async function embeddedTrustedRoot(): Promise<unknown> {
@@ -191,6 +234,8 @@ async function embeddedTrustedRoot(): Promise<unknown> {
 }
 
 async function readTrustedRootFile(path: string): Promise<unknown> {
+  const untrusted = whyUntrusted(path, 'file');
+  if (untrusted !== undefined) throw new SignatureError('TRUST_ROOT_INVALID', `trusted root ${path}: refused: ${untrusted}`);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -205,6 +250,8 @@ async function readTrustedRootFile(path: string): Promise<unknown> {
 }
 
 async function readKeyFile(rule: KeyRule): Promise<string> {
+  const untrusted = whyUntrusted(rule.path, 'file');
+  if (untrusted !== undefined) throw new SignatureError('KEY_INVALID', `key ${JSON.stringify(rule.name)} (${rule.path}): refused: ${untrusted}`);
   try {
     return await readFile(rule.path, 'utf8');
   } catch (err) {

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative as relativePath } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { CredentialStore, defaultDockerConfigPath, normalizeServerKey } from '../../../src/registry/credentials.js';
+import { createRegistryClient } from '../../../src/registry/index.js';
 import { writeCredentialHelper } from '../../support/registries.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssa-creds-'));
@@ -181,5 +182,46 @@ describe('credential helpers (a real docker-credential-ssatest script on PATH)',
 
   it('the helper log holds only server URLs, never secrets', () => {
     expect(readFileSync(helper.logFile, 'utf8')).not.toMatch(/pass|refresh/);
+  });
+});
+
+// The docker config names the programs the plugin runs as root, and secrets
+// decide which account it uses: none of them may be changeable by others.
+describe('credential sources another user could change are refused', () => {
+  it('a docker config, password_file or token_file others can modify', async () => {
+    const config = dockerConfig({ auths: { 'r.example': { auth: basic64('u:p') } } });
+    chmodSync(config, 0o666);
+    await expect(new CredentialStore({ dockerConfigPath: config, env }).lookup('r.example', signal)).rejects.toMatchObject({
+      code: 'REGISTRY_AUTH',
+      message: expect.stringMatching(/refusing docker config .* can be modified by others/),
+    });
+    const secret = file('s3cret\n');
+    chmodSync(secret, 0o622);
+    const store = new CredentialStore({ registries: { 'r.example': { username: 'alice', passwordFile: secret } }, dockerConfigPath: join(dir, 'none.json') });
+    await expect(store.lookup('r.example', signal)).rejects.toMatchObject({ code: 'REGISTRY_AUTH', message: expect.stringMatching(/refusing password_file/) });
+  });
+
+  it('a credential helper found first on PATH in a directory others can write', async () => {
+    const shared = join(dir, 'shared-bin');
+    const planted = writeCredentialHelper(shared, 'ssatest', { 'r.example': { username: 'planted', secret: 'x' } });
+    chmodSync(shared, 0o777);
+    const store = new CredentialStore({ dockerConfigPath: dockerConfig({ credsStore: 'ssatest' }), env: { ...env, PATH: `${shared}:${helper.dir}` } });
+    await expect(store.lookup('r.example', signal)).rejects.toMatchObject({
+      code: 'REGISTRY_AUTH',
+      message: expect.stringMatching(/refusing credential helper docker-credential-ssatest: directory .*shared-bin can be modified by others/),
+    });
+    expect(planted.calls()).toEqual([]);
+    // Relative PATH entries (the working directory) are never searched.
+    const relative = new CredentialStore({ dockerConfigPath: dockerConfig({ credsStore: 'ssatest' }), env: { ...env, PATH: relativePath(process.cwd(), helper.dir) } });
+    expect(await relative.lookup('127.0.0.1:7000', signal)).toBeUndefined();
+  });
+
+  it('a registry ca_file others can modify', async () => {
+    const ca = file('-----BEGIN CERTIFICATE-----\n');
+    chmodSync(ca, 0o666);
+    const client = createRegistryClient({ registries: { '127.0.0.1:9': { caFile: ca } } });
+    const ref = { registry: '127.0.0.1:9', repository: 'a/b', tag: 'v1', original: '127.0.0.1:9/a/b:v1' };
+    await expect(client.getManifest(ref, signal)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/refusing ca_file .* can be modified by others/) });
+    await client.close();
   });
 });

@@ -2,7 +2,7 @@
 // trusted_root_file, and configured PEM public keys.
 
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,17 @@ import { describe, expect, it } from 'vitest';
 import { keyFinder, loadTrust, parseKey } from '../../../src/verify/trust.js';
 import { ecKeys, mockSigstore, tempDir, writeJson, writeKey } from './support/rig.js';
 import { rejects, rejectsAsync } from './support/setup.js';
+
+interface ValidFor {
+  start?: string;
+  end?: string;
+}
+interface MutableRoot {
+  tlogs: { publicKey: { validFor: ValidFor } }[];
+  ctlogs: { publicKey: { validFor: ValidFor } }[];
+  certificateAuthorities: { validFor: ValidFor }[];
+  timestampAuthorities: { validFor?: ValidFor }[];
+}
 
 describe('loadTrust', () => {
   it('defaults to the public-good trusted root embedded in @sigstore/tuf, offline', async () => {
@@ -41,6 +52,33 @@ describe('loadTrust', () => {
     if (content !== null) writeFileSync(path, content);
     const msg = await rejectsAsync(() => loadTrust({ trustedRootFile: path, keys: [] }), 'TRUST_ROOT_INVALID', message);
     expect(msg).toContain(path);
+  });
+
+  // sigstore-conformance trust-root-tlog-missing-validity-start_fail, and the
+  // same for CT logs, CAs and TSAs: a missing start would mean "since 1970".
+  it.each([
+    ['tlogs', (r: MutableRoot) => delete r.tlogs[0]?.publicKey.validFor.start],
+    ['ctlogs', (r: MutableRoot) => delete r.ctlogs[0]?.publicKey.validFor.start],
+    ['certificateAuthorities', (r: MutableRoot) => delete r.certificateAuthorities[0]?.validFor.start],
+    ['timestampAuthorities', (r: MutableRoot) => delete r.timestampAuthorities[0]?.validFor],
+  ])('rejects a trusted root whose first %s entry has no validFor.start', async (list, strip) => {
+    const sigstore = await mockSigstore();
+    const root = structuredClone(sigstore.trustedRoot) as unknown as MutableRoot;
+    expect(root[list as keyof MutableRoot]).not.toHaveLength(0);
+    strip(root);
+    const path = writeJson(tempDir(), 'root.json', root);
+    await rejectsAsync(() => loadTrust({ trustedRootFile: path, keys: [] }), 'TRUST_ROOT_INVALID', new RegExp(`${list}\\[0\\] has no validFor\\.start`));
+  });
+
+  it('refuses a trusted_root_file or key file that others can modify', async () => {
+    const sigstore = await mockSigstore();
+    const dir = tempDir();
+    const path = writeJson(dir, 'root.json', sigstore.trustedRoot);
+    chmodSync(path, 0o666);
+    await rejectsAsync(() => loadTrust({ trustedRootFile: path, keys: [] }), 'TRUST_ROOT_INVALID', /refused: .*root\.json can be modified by others/);
+    const key = writeKey(dir, 'release', ecKeys().publicKey);
+    chmodSync(key, 0o646);
+    await rejectsAsync(() => loadTrust({ trustedRootFile: undefined, keys: [{ name: 'release', path: key }] }), 'KEY_INVALID', /key "release" .*refused: .*can be modified by others/);
   });
 
   it('loads keys by name and exposes them through a KeyFinderFunc', async () => {

@@ -3,7 +3,7 @@
 // a real HTTP server on 127.0.0.1, read by the real @sigstore/tuf client.
 
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -93,6 +93,49 @@ describe('TUF refresh of the trusted root', () => {
     expect(restarted.verifyOne(candidate).accepted).toHaveLength(1);
     expect(await restarted.refreshTrust()).toBe(false);
     restarted.close();
+
+    // Security review F4: the cached target must match the cached, signed
+    // targets.json. Another Sigstore's root in its place is not used.
+    const tampered = join(dir, 'cache-tampered');
+    cpSync(cache, tampered, { recursive: true });
+    const attacker = await mockSigstore();
+    const [mirrorDir] = readdirSync(tampered);
+    writeFileSync(join(tampered, mirrorDir ?? '', 'targets', 'trusted_root.json'), JSON.stringify(attacker.trustedRoot));
+    const forged = await keylessLegacy(attacker, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
+    const fooled = new SignatureChecker(buildConfig(`${policy}tuf {\n mirror_url = "${url}"\n cache_dir = "${tampered}"\n root_file = "${rootFile}"\n}\n`).signatures, silentLogger);
+    await fooled.ready();
+    expect(fooled.trustSource).toBe('the embedded Sigstore public-good trusted root');
+    expect(fooled.verifyOne(forged.candidate).accepted).toHaveLength(0);
+    fooled.close();
+  });
+
+  it('does not use a trusted_root.json planted in the cache without signed TUF metadata', async () => {
+    const cache = join(dir, 'cache-planted');
+    const targets = join(cache, '127.0.0.1%3A9', 'targets');
+    mkdirSync(targets, { recursive: true });
+    writeFileSync(join(cache, '127.0.0.1%3A9', 'root.json'), readFileSync(rootFile));
+    writeFileSync(join(targets, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
+    const config = buildConfig(`${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${cache}"\n root_file = "${rootFile}"\n}\n`);
+    const checker = new SignatureChecker(config.signatures, silentLogger);
+    await checker.ready();
+    expect(checker.trustSource).toBe('the embedded Sigstore public-good trusted root');
+    const { candidate } = await keylessLegacy(sigstore, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
+    expect(checker.verifyOne(candidate).rejected[0]?.code).toBe('CERTIFICATE_INVALID');
+    checker.close();
+  });
+
+  it('refuses a cache_dir or root_file that others can modify', async () => {
+    const open = join(dir, 'cache-open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const openConfig = buildConfig(`${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${open}"\n root_file = "${rootFile}"\n}\n`);
+    const refused = new SignatureChecker(openConfig.signatures, silentLogger);
+    await expect(refused.ready()).rejects.toThrow(/refusing tuf cache_dir .*cache-open.*can be modified by others/);
+    const openRoot = join(dir, 'open-root.json');
+    writeFileSync(openRoot, readFileSync(rootFile));
+    chmodSync(openRoot, 0o666);
+    const rootConfig = buildConfig(`${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-x')}"\n root_file = "${openRoot}"\n}\n`);
+    await expect(new SignatureChecker(rootConfig.signatures, silentLogger).ready()).rejects.toThrow(/refusing tuf root_file .*open-root\.json.*can be modified by others/);
   });
 
 });
