@@ -24,7 +24,7 @@ import { CredentialStore } from './credentials.js';
 import { computeDigest, digestAlgorithm, digestHex, isDigest } from './digest.js';
 import { createDispatcher, httpRequest } from './http.js';
 import { ALL_MANIFEST_MEDIA_TYPES, parseManifest } from './manifest.js';
-import { DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './options.js';
+import { DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_NO_REFERRERS_API_TTL_MS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './options.js';
 import { formatReference, manifestReferenceOf, parseReference, registryHost } from './reference.js';
 import { MEDIA_TYPE } from './types.js';
 
@@ -120,13 +120,18 @@ function contentDigest(res: HttpResponse, what: string): Digest | undefined {
   return value;
 }
 
+const MAX_NO_REFERRERS_ENTRIES = 4096;
+
 class Client implements RegistryClient {
   readonly #settings: Readonly<Record<string, RegistrySettings>>;
   readonly #http: HttpOptions;
   readonly #stats: HttpStats = { requests: 0 };
   readonly #maxManifestBytes: number;
-  // Registries that answered 404 to the referrers API: only the tag fallback.
-  readonly #noReferrersApi = new Set<string>();
+  // Repositories whose referrers API answered 404, until when: only the tag
+  // fallback is asked for them. Per repository (one repository's 404 says
+  // nothing of another's) and for a while (a registry may gain the API).
+  readonly #noReferrersApi = new Map<string, number>();
+  readonly #noReferrersApiTtlMs: number;
   readonly #credentials: CredentialStore;
   readonly #logger: Logger;
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
@@ -142,6 +147,7 @@ class Client implements RegistryClient {
       ...(options.retryBackoffMs !== undefined ? { backoffMs: options.retryBackoffMs } : {}),
     };
     this.#maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    this.#noReferrersApiTtlMs = options.noReferrersApiTtlMs ?? DEFAULT_NO_REFERRERS_API_TTL_MS;
     this.#credentials = new CredentialStore({
       registries: this.#settings,
       ...(options.dockerConfigPath !== undefined ? { dockerConfigPath: options.dockerConfigPath } : {}),
@@ -341,7 +347,8 @@ class Client implements RegistryClient {
       return fetched.manifest.manifests;
     };
     let listed: readonly Descriptor[];
-    if (this.#noReferrersApi.has(ref.registry)) {
+    const repoKey = `${ref.registry}/${ref.repository}`;
+    if ((this.#noReferrersApi.get(repoKey) ?? 0) > Date.now()) {
       listed = await fromTag(fallback());
     } else {
       const speculative = fallback();
@@ -361,7 +368,9 @@ class Client implements RegistryClient {
         signal,
       );
       if (res.status === 404) {
-        this.#noReferrersApi.add(ref.registry);
+        // Bounded: forgetting only costs a speculative request.
+        if (this.#noReferrersApi.size >= MAX_NO_REFERRERS_ENTRIES) this.#noReferrersApi.clear();
+        this.#noReferrersApi.set(repoKey, Date.now() + this.#noReferrersApiTtlMs);
         listed = await fromTag(speculative);
       } else if (res.status === 200) {
         // Not content-addressed: no digest to check; still strictly parsed.

@@ -33,9 +33,13 @@ export interface RegistryClientOptions {
   readonly credentialHelperTimeoutMs?: number;
   // Where to warn about credentials sent over plain http (insecure registries).
   readonly logger?: Logger;
+  // How long a repository's 404 from the referrers API means "no API here,
+  // ask only the tag fallback", default 300 000.
+  readonly noReferrersApiTtlMs?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_RETRIES = 2;
 export const DEFAULT_HELPER_TIMEOUT_MS = 5_000;
+export const DEFAULT_NO_REFERRERS_API_TTL_MS = 5 * 60_000;

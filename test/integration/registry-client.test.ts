@@ -603,6 +603,36 @@ describe('registry client: faults (node:http peers on 127.0.0.1)', () => {
     expect((await c.referrers(ref, subject, 'a/y', sig())).map((x) => x.artifactType)).toEqual(['a/y']);
     expect(s.requests.at(-1)?.path).toBe(`/v2/a/b/referrers/${subject}?artifactType=a%2Fy`);
   });
+  // Security review F5: one repository's 404 switched the API off for the
+  // whole registry, for good.
+  it('a referrers API 404 for one repository changes nothing for another, and is asked again after its TTL', async () => {
+    const subject = sha256('subject');
+    const listed = { mediaType: MEDIA_TYPE.ociManifest, digest: sha256('sig'), size: 10, artifactType: 'a/sig' };
+    let evilHasApi = false;
+    const s = await serve((req, res) => {
+      const path = req.url ?? '';
+      if (path.startsWith('/v2/acme/app/referrers/') || (evilHasApi && path.startsWith('/v2/evil/x/referrers/'))) {
+        res.writeHead(200, { 'content-type': MEDIA_TYPE.ociIndex });
+        res.end(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests: [listed] }));
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    const c = client({ registries: insecure(s.host), noReferrersApiTtlMs: 300 });
+    const acme = parseReference(`${s.host}/acme/app:1`);
+    const evil = parseReference(`${s.host}/evil/x:1`);
+    expect(await c.referrers(acme, subject, undefined, sig())).toHaveLength(1);
+    expect(await c.referrers(evil, subject, undefined, sig())).toEqual([]);
+    expect(await c.referrers(acme, subject, undefined, sig())).toHaveLength(1);
+    // Within the TTL only the tag fallback is asked for evil/x ...
+    evilHasApi = true;
+    const before = s.requests.length;
+    expect(await c.referrers(evil, subject, undefined, sig())).toEqual([]);
+    expect(s.requests.slice(before).some((r) => r.path.includes('/referrers/'))).toBe(false);
+    // ... and after it the API again.
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await c.referrers(evil, subject, undefined, sig())).toHaveLength(1);
+  });
 });
 
 describe('registry client: https with a private CA', () => {
