@@ -5,7 +5,10 @@
 //  - legacy signatures: the `sha256-<hex>.sig` manifest, one simple-signing
 //    payload per layer with the signature material in layer annotations.
 // Counts and sizes are bounded. A candidate that cannot be read or parsed is
-// reported and skipped; it never hides the others.
+// reported and skipped; it never hides the others: junk (wrong media or
+// artifact type, over its size cap, unreadable, unparseable) does not count
+// towards the number of signatures considered, only towards a larger bound
+// on registry fetches.
 
 import { isAttestorError } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
@@ -18,9 +21,11 @@ const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 
 export const DISCOVERY_LIMITS = {
-  // Signatures considered per image digest, per format.
+  // Well-formed signatures considered per image digest, per format.
   maxBundles: 16,
   maxLegacyLayers: 32,
+  // Fetches per image digest and format, junk included.
+  maxFetches: 64,
   // Bytes of one bundle / one simple-signing payload.
   maxBundleBytes: 256 * 1024,
   maxPayloadBytes: 64 * 1024,
@@ -57,11 +62,42 @@ function isOutage(err: unknown): boolean {
   return isAttestorError(err) && (err.code === 'REGISTRY_UNAVAILABLE' || err.code === 'REGISTRY_AUTH' || err.code === 'CANCELLED');
 }
 
+// Counts what one digest's discovery of one format took: candidates kept and
+// fetches made; says when to stop and reports why.
+class Budget {
+  #kept = 0;
+  #fetches = 0;
+  constructor(
+    private readonly maxKept: number,
+    private readonly report: (error: string) => void,
+  ) {}
+
+  // Before a fetch: false (reported once) when a bound is reached.
+  take(remaining: number): boolean {
+    if (this.#kept < this.maxKept && this.#fetches < DISCOVERY_LIMITS.maxFetches) {
+      this.#fetches++;
+      return true;
+    }
+    const bound = this.#kept >= this.maxKept ? `${this.maxKept} well-formed signatures` : `${DISCOVERY_LIMITS.maxFetches} fetches`;
+    this.report(`limit of ${bound} reached; ${remaining} more not considered`);
+    return false;
+  }
+
+  kept(): void {
+    this.#kept++;
+  }
+}
+
 async function discoverBundles(registry: RegistryApi, ref: ImageReference, imageDigest: Digest, signal: AbortSignal, out: Discovery): Promise<void> {
-  const referrers = (await registry.referrers(ref, imageDigest, BUNDLE_ARTIFACT_TYPE, signal)).filter((d) => d.artifactType === BUNDLE_ARTIFACT_TYPE);
-  for (const desc of referrers.slice(0, DISCOVERY_LIMITS.maxBundles)) {
+  const problem = (where: string, error: string): void => void out.problems.push({ imageDigest, format: 'bundle', where, error });
+  const listed = await registry.referrers(ref, imageDigest, BUNDLE_ARTIFACT_TYPE, signal);
+  // Cheap filters first: they cost no fetch.
+  const referrers = listed.filter((d) => d.artifactType === BUNDLE_ARTIFACT_TYPE);
+  const budget = new Budget(DISCOVERY_LIMITS.maxBundles, (error) => problem(`referrers of ${imageDigest}`, error));
+  for (const [i, desc] of referrers.entries()) {
     throwIfAborted(signal);
     const where = `referrer ${desc.digest}`;
+    if (!budget.take(referrers.length - i)) break;
     try {
       const fetched = await registry.getManifest(at(ref, desc.digest), signal);
       if (!fetched) throw new Error('referrer manifest not found');
@@ -72,6 +108,7 @@ async function discoverBundles(registry: RegistryApi, ref: ImageReference, image
       if (!layer || rest.length > 0 || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
         throw new Error('a bundle referrer must have exactly one Sigstore bundle layer');
       }
+      if (layer.size > DISCOVERY_LIMITS.maxBundleBytes) throw new Error(`bundle layer is ${layer.size} bytes, over the ${DISCOVERY_LIMITS.maxBundleBytes}-byte cap`);
       const bytes = await registry.getBlob(ref, layer.digest, DISCOVERY_LIMITS.maxBundleBytes, signal);
       let bundle: unknown;
       try {
@@ -81,9 +118,10 @@ async function discoverBundles(registry: RegistryApi, ref: ImageReference, image
       }
       const candidate: BundleCandidate = { format: 'bundle', imageDigest, bundle, manifestDigest: fetched.digest };
       out.candidates.push(candidate);
+      budget.kept();
     } catch (err) {
       if (isOutage(err)) throw err;
-      out.problems.push({ imageDigest, format: 'bundle', where, error: messageOf(err) });
+      problem(where, messageOf(err));
     }
   }
 }
@@ -108,14 +146,25 @@ async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageD
     out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error: 'signature tag is not an image manifest' });
     return;
   }
-  for (const layer of fetched.manifest.layers.slice(0, DISCOVERY_LIMITS.maxLegacyLayers)) {
+  const layers = fetched.manifest.layers;
+  const budget = new Budget(DISCOVERY_LIMITS.maxLegacyLayers, (error) => out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error }));
+  for (const [i, layer] of layers.entries()) {
     throwIfAborted(signal);
     const where = `${tag} layer ${layer.digest}`;
     try {
+      // Cheap filters first: they cost no fetch.
       if (layer.mediaType !== SIMPLE_SIGNING) throw new Error(`unexpected layer media type ${layer.mediaType}`);
+      if (layer.size > DISCOVERY_LIMITS.maxPayloadBytes) throw new Error(`payload is ${layer.size} bytes, over the ${DISCOVERY_LIMITS.maxPayloadBytes}-byte cap`);
+      if (!budget.take(layers.length - i)) break;
       const payload = await registry.getBlob(ref, layer.digest, DISCOVERY_LIMITS.maxPayloadBytes, signal);
+      try {
+        JSON.parse(payload.toString('utf8'));
+      } catch {
+        throw new Error('payload is not JSON');
+      }
       const candidate: LegacyCandidate = { format: 'legacy', imageDigest, payload, layerDigest: layer.digest, annotations: stringAnnotations(layer.annotations) };
       out.candidates.push(candidate);
+      budget.kept();
     } catch (err) {
       if (isOutage(err)) throw err;
       out.problems.push({ imageDigest, format: 'legacy', where, error: messageOf(err) });
