@@ -5,6 +5,7 @@
 import { AttestorError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
 import { CLAIMS, isClaimName } from '../policy/claims.js';
+import { wholeValueRegExp } from '../policy/compile.js';
 import { parseHcl } from './hcl.js';
 import { ConfigReader } from './reader.js';
 
@@ -108,7 +109,7 @@ function identityRule(reader: ConfigReader): IdentityRule {
   for (const [key, pattern] of [['issuer_regexp', issuerRegexp], ['subject_regexp', subjectRegexp]] as const) {
     if (pattern === undefined) continue;
     try {
-      new RegExp(pattern, 'u');
+      wholeValueRegExp(pattern);
     } catch (err) {
       reader.problem(key, `not a valid regular expression: ${(err as Error).message}`);
     }

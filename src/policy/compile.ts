@@ -56,13 +56,20 @@ function compileMatcher(
   const source = regexp ?? '';
   if (source === '') invalid(`${where}: ${what}_regexp is empty`);
   try {
-    // Anchored: the expression must match the whole value, so "acme" cannot
-    // match "evil-acme-x". The group keeps alternations inside the anchors.
-    return Object.freeze({ kind: 'regexp', source, regexp: new RegExp(`^(?:${source})$`) });
+    return Object.freeze({ kind: 'regexp', source, regexp: wholeValueRegExp(source) });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return invalid(`${where}: ${what}_regexp ${JSON.stringify(source)} is not a valid regular expression: ${reason}`);
   }
+}
+
+// The one way a configured *_regexp becomes a matcher; configuration is
+// validated with this very function, so what validates is what runs.
+// Anchored: the expression must match the whole value, so "acme" cannot
+// match "evil-acme-x"; the group keeps alternations inside the anchors. The
+// `u` flag: Unicode semantics (code points, strict escapes), one meaning.
+export function wholeValueRegExp(source: string): RegExp {
+  return new RegExp(`^(?:${source})$`, 'u');
 }
 
 function invalid(message: string): never {

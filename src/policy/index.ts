@@ -1,5 +1,5 @@
 export { CLAIMS, OID_ISSUER_V1, OID_ISSUER_V2, OID_OTHERNAME_SAN, isClaimName } from './claims.js';
-export { compilePolicy } from './compile.js';
+export { compilePolicy, wholeValueRegExp } from './compile.js';
 export { describeSigner, evaluate, matches, matchingIdentity } from './evaluate.js';
 
 export type { ClaimSpec } from './claims.js';

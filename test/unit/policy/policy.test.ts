@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { buildConfig } from '../../../src/config/build.js';
 import { CLAIMS } from '../../../src/policy/claims.js';
 import { compilePolicy } from '../../../src/policy/compile.js';
 import { describeSigner, evaluate } from '../../../src/policy/evaluate.js';
@@ -68,6 +69,42 @@ describe('evaluate', () => {
     expect(evaluate(p, signer('a'))).toBe(true);
     expect(evaluate(p, signer('xa'))).toBe(false);
     expect(evaluate(p, signer('bx'))).toBe(false);
+  });
+
+  // Security review F7: validated with the `u` flag, compiled without it, so
+  // `\u{0}` meant a NUL at validation and "zero u's" at run time.
+  it('runs a validated regexp with the meaning it was validated with', () => {
+    const pattern = 'https://github.com/acme/app/.github/workflows/release[.]yml@refs/tags/v1\\u{0}';
+    const rule = buildConfig(`identity {\n issuer = "https://issuer"\n subject_regexp = ${JSON.stringify(pattern)}\n}\n`).signatures.identities[0];
+    expect(rule?.subjectRegexp).toBe(pattern);
+    const p = compilePolicy(config([rule as IdentityRule]));
+    expect(evaluate(p, signer('https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1'))).toBe(false);
+    expect(evaluate(p, signer('https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1\u0000'))).toBe(true);
+    // Astral characters are one code point for `.`.
+    const dot = compilePolicy(config([{ issuer: 'https://issuer', subjectRegexp: 'a.b', claims: {} }]));
+    expect(evaluate(dot, signer('a\u{1F600}b'))).toBe(true);
+  });
+
+  it('config and policy accept and refuse the same patterns', () => {
+    for (const pattern of ['a\\-b', 'x{', '(?<n>a)\\k<n>', '[\\d-z]']) {
+      const viaConfig = (() => {
+        try {
+          buildConfig(`identity {\n issuer = "i"\n subject_regexp = ${JSON.stringify(pattern)}\n}\n`);
+          return 'ok';
+        } catch {
+          return 'refused';
+        }
+      })();
+      const viaPolicy = (() => {
+        try {
+          compilePolicy(config([{ issuer: 'i', subjectRegexp: pattern, claims: {} }]));
+          return 'ok';
+        } catch {
+          return 'refused';
+        }
+      })();
+      expect(`${pattern}: ${viaPolicy}`).toBe(`${pattern}: ${viaConfig}`);
+    }
   });
 
   it('accepts a legitimate full match of a wildcard', () => {
