@@ -1,12 +1,21 @@
 #!/bin/sh
 # Example registration entries using this plugin's selectors (plugin named
 # "docker" in agent.conf). PARENT is the agent's SPIFFE ID.
+#
+# Name signers by rule: image-signature-identity:<name> is emitted only when
+# one signature satisfied the whole identity { name = "<name>" ... } block
+# (issuer, subject and every claim), and image-signature-key:<name> only for
+# a signature made with that key. Do not combine per-field selectors
+# (image-signature-subject, -issuer, -<claim>) in one entry: they are the
+# union over every accepted signature, so two signers can satisfy together
+# what neither satisfies alone.
 PARENT=${PARENT:-spiffe://example.org/spire/agent/join_token/REPLACE-ME}
 
-# Only images signed keyless by acme/payments' release workflow:
+# Only images signed keyless by acme/payments' release workflow, on a
+# GitHub-hosted runner (identity "payments-release" in
+# github-actions-keyless.hcl pins issuer, subject and runner_environment):
 spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/payments \
-  -selector docker:image-signature-issuer:https://token.actions.githubusercontent.com \
-  -selector docker:image-signature-subject:https://github.com/acme/payments/.github/workflows/release.yml@refs/heads/main
+  -selector docker:image-signature-identity:payments-release
 
 # Anything signed with the "release" key:
 spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/batch \
@@ -16,7 +25,8 @@ spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/bat
 spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/pinned \
   -selector docker:image_digest:sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 
-# Signed by the release workflow *and* built from main:
-spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/payments-main \
-  -selector docker:image-signature-issuer:https://token.actions.githubusercontent.com \
-  -selector docker:image-signature-source-repository-ref:refs/heads/main
+# The release rule, and only for images of one repository (the same workflow
+# may sign several images):
+spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/payments-api \
+  -selector docker:image-signature-identity:payments-release \
+  -selector docker:image_repository:ghcr.io/acme/payments-api

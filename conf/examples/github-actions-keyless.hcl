@@ -3,7 +3,12 @@
 # trusted root is embedded and used offline; nothing is fetched.
 docker_socket_path = "unix:///var/run/docker.sock"
 
+# Only named-rule selectors: an entry names a rule (image-signature-identity:
+# payments-release) that one signature satisfied whole.
+signer_selectors = "named"
+
 identity {
+  name           = "payments-release"
   issuer         = "https://token.actions.githubusercontent.com"
   # Whole-value match: only the release workflow of acme/payments, on tags.
   subject_regexp = "https://github.com/acme/payments/[.]github/workflows/release[.]yml@refs/tags/v[0-9.]+"

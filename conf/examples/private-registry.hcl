@@ -21,6 +21,7 @@ registry "docker.io" {
 }
 
 identity {
+  name    = "payments-release"
   issuer  = "https://token.actions.githubusercontent.com"
   subject = "https://github.com/acme/payments/.github/workflows/release.yml@refs/heads/main"
 }

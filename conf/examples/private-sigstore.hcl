@@ -4,6 +4,7 @@ docker_socket_path = "unix:///var/run/docker.sock"
 trusted_root_file  = "/etc/spire/sigstore/trusted_root.json"
 
 identity {
+  name          = "release-bot"
   issuer_regexp = "https://keycloak[.]internal/realms/ci"
   subject       = "release-bot@acme.internal"
 }

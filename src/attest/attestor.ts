@@ -150,7 +150,7 @@ export class PipelineAttestor implements Attestor {
     const selectors = normalizeSelectors([
       ...containerSelectors(runtime.container, { envSelectors: this.#config.docker.envSelectors }),
       ...(binding.outcome === 'bound' ? bindingSelectors(binding) : []),
-      ...(signatures ? signatureSelectors(signatures.accepted) : []),
+      ...(signatures ? signatureSelectors(signatures.accepted, this.#config.signatures.signerSelectors) : []),
     ]);
     return { pid, outcome: 'container', container: match, runtime, binding, ...(signatures ? { signatures } : {}), selectors };
   }

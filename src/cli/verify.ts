@@ -13,7 +13,7 @@ import { normalizeSelectors, selector, SELECTOR } from '../selectors/names.js';
 import { signatureSelectors } from '../selectors/signature.js';
 
 import type { SignatureReport } from '../attest/signature-step.js';
-import type { PluginConfig } from '../config/types.js';
+import type { PluginConfig, SignerSelectorMode } from '../config/types.js';
 import type { Descriptor, Digest, FetchedManifest, ImageReference } from '../registry/types.js';
 
 export interface VerifyResult {
@@ -30,6 +30,8 @@ interface SignatureEntry {
   verified: boolean;
   subject?: string;
   issuer?: string;
+  // Named identity rules this signature satisfies whole.
+  identities?: readonly string[];
   key?: string;
   error?: string;
 }
@@ -38,16 +40,20 @@ function entries(report: SignatureReport): SignatureEntry[] {
   const out: SignatureEntry[] = [];
   for (const sig of report.accepted) {
     const base = { format: sig.format, digest: sig.imageDigest, verified: true };
-    out.push(sig.signer.kind === 'key' ? { ...base, key: sig.signer.keyName } : { ...base, subject: sig.signer.subject, issuer: sig.signer.issuer });
+    out.push(
+      sig.signer.kind === 'key'
+        ? { ...base, key: sig.signer.keyName }
+        : { ...base, subject: sig.signer.subject, issuer: sig.signer.issuer, identities: sig.identityRules },
+    );
   }
   for (const r of report.rejected) out.push({ format: r.format, digest: r.digest, verified: false, error: `${r.code}: ${r.error}` });
   for (const p of report.problems) out.push({ format: p.format, digest: p.where, verified: false, error: p.error });
   return out;
 }
 
-function result(image: string, digest: Digest, digests: readonly Digest[], report: SignatureReport): VerifyResult {
+function result(image: string, digest: Digest, digests: readonly Digest[], report: SignatureReport, mode: SignerSelectorMode): VerifyResult {
   const verified = report.accepted.length > 0;
-  const selectors = verified ? normalizeSelectors([...digests.map((d) => selector(SELECTOR.imageDigest, d)), ...signatureSelectors(report.accepted)]) : [];
+  const selectors = verified ? normalizeSelectors([...digests.map((d) => selector(SELECTOR.imageDigest, d)), ...signatureSelectors(report.accepted, mode)]) : [];
   return { image, digest, verified, selectors, signatures: entries(report) };
 }
 
@@ -73,7 +79,7 @@ export async function verifyInRegistry(config: PluginConfig, imageRef: string, s
     if (!fetched) throw new AttestorError('IMAGE_NOT_FOUND', `${imageRef}: manifest ${digest} not found`);
     const child = platformDigest(fetched);
     const digests = child ? [digest, child] : [digest];
-    return result(imageRef, digest, digests, await checker.check(registry, at, digests, signal));
+    return result(imageRef, digest, digests, await checker.check(registry, at, digests, signal), config.signatures.signerSelectors);
   } finally {
     checker.close();
     await registry.close();
@@ -94,7 +100,7 @@ export async function verifyBundleFile(config: PluginConfig, imageRef: string, b
   try {
     await checker.ready();
     const report = checker.verifyOne({ format: 'bundle', imageDigest: ref.digest, bundle, manifestDigest: ref.digest });
-    return result(imageRef, ref.digest, [ref.digest], report);
+    return result(imageRef, ref.digest, [ref.digest], report, config.signatures.signerSelectors);
   } finally {
     checker.close();
   }
@@ -104,7 +110,8 @@ export function humanReport(r: VerifyResult): string {
   const lines = [`Verification for ${r.image} (${r.digest}):`];
   if (r.signatures.length === 0) lines.push('  no signatures found');
   for (const s of r.signatures) {
-    const who = s.key ? `key ${s.key}` : s.subject ? `${s.subject} (issuer ${s.issuer ?? '?'})` : '';
+    const rules = s.identities !== undefined && s.identities.length > 0 ? ` [identity ${s.identities.join(', ')}]` : '';
+    const who = s.key ? `key ${s.key}` : s.subject ? `${s.subject} (issuer ${s.issuer ?? '?'})${rules}` : '';
     lines.push(`  ${s.verified ? 'OK  ' : 'FAIL'} ${s.format.padEnd(6)} ${s.digest}${who ? `  ${who}` : ''}${s.error ? `\n         ${s.error}` : ''}`);
   }
   lines.push(r.verified ? 'At least one signature verified and matched the policy.' : 'No signature verified and matched the policy.');

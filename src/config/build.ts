@@ -9,7 +9,7 @@ import { wholeValueRegExp } from '../policy/compile.js';
 import { parseHcl } from './hcl.js';
 import { ConfigReader } from './reader.js';
 
-import { BINDING_MODES } from './types.js';
+import { BINDING_MODES, SIGNER_SELECTOR_MODES } from './types.js';
 
 import type { IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig, TufConfig } from './types.js';
 
@@ -100,6 +100,8 @@ function stringMap(reader: ConfigReader, key: string): Record<string, string> {
 }
 
 function identityRule(reader: ConfigReader): IdentityRule {
+  const name = reader.string('name');
+  if (name === '') reader.problem('name', 'must not be empty');
   const issuer = reader.string('issuer');
   const issuerRegexp = reader.string('issuer_regexp');
   const subject = reader.string('subject');
@@ -121,6 +123,7 @@ function identityRule(reader: ConfigReader): IdentityRule {
   reader.finish();
   return {
     claims,
+    ...(name !== undefined ? { name } : {}),
     ...(issuer !== undefined ? { issuer } : {}),
     ...(issuerRegexp !== undefined ? { issuerRegexp } : {}),
     ...(subject !== undefined ? { subject } : {}),
@@ -164,6 +167,16 @@ function signaturePolicy(root: ConfigReader): SignaturePolicyConfig {
     if (names.has(key.name)) root.problem('key', `name "${key.name}" is used twice`);
     names.add(key.name);
   }
+  const signerSelectors = root.oneOf('signer_selectors', SIGNER_SELECTOR_MODES) ?? 'all';
+  const identityNames = new Set<string>();
+  identities.forEach((identity, i) => {
+    if (identity.name === undefined) {
+      if (signerSelectors === 'named') root.problem('identity', `identity[${i}] needs a name: signer_selectors = "named" emits only named-rule selectors`);
+      return;
+    }
+    if (identityNames.has(identity.name)) root.problem('identity', `name "${identity.name}" is used twice`);
+    identityNames.add(identity.name);
+  });
   const trustedRootFile = root.string('trusted_root_file');
   const tuf = tufConfig(root);
   if (tuf && trustedRootFile !== undefined) root.problem('tuf', 'cannot be combined with trusted_root_file (which replaces the trusted root for good)');
@@ -174,6 +187,7 @@ function signaturePolicy(root: ConfigReader): SignaturePolicyConfig {
     requireSct: root.boolean('require_sct') ?? true,
     trustedRootFile,
     tuf,
+    signerSelectors,
   };
 }
 

@@ -21,7 +21,15 @@ export interface SignaturePolicyConfig {
   readonly trustedRootFile: string | undefined;
   // Optional TUF refresh of the trusted root; undefined: none (offline).
   readonly tuf: TufConfig | undefined;
+  // Which signer selectors: 'all' (named-rule selectors plus SPIRE's
+  // per-field subject / issuer / claim selectors) or 'named' (only
+  // image-signature-identity and image-signature-key, which one signature
+  // must satisfy whole).
+  readonly signerSelectors: SignerSelectorMode;
 }
+
+export type SignerSelectorMode = 'all' | 'named';
+export const SIGNER_SELECTOR_MODES: readonly SignerSelectorMode[] = ['all', 'named'];
 
 export interface TufConfig {
   readonly mirrorUrl: string;
@@ -34,6 +42,9 @@ export interface TufConfig {
 // Regexes match the whole value. `claims` are Fulcio certificate claims that
 // must be present with exactly these values (claim names: see CLAIMS).
 export interface IdentityRule {
+  // Emitted as image-signature-identity:<name> when one signature satisfies
+  // the whole rule.
+  readonly name?: string;
   readonly issuer?: string;
   readonly issuerRegexp?: string;
   readonly subject?: string;

@@ -34,6 +34,7 @@ function compileIdentity(rule: IdentityRule, index: number): CompiledIdentity {
   }
   return Object.freeze({
     index,
+    name: rule.name,
     issuer: compileMatcher(where, 'issuer', rule.issuer, rule.issuerRegexp),
     subject: compileMatcher(where, 'subject', rule.subject, rule.subjectRegexp),
     claims: Object.freeze(claims),

@@ -19,13 +19,21 @@ export function matchingIdentity(
   policy: CompiledPolicy,
   signer: Extract<Signer, { kind: 'keyless' }>,
 ): CompiledIdentity | undefined {
-  return policy.identities.find(
-    (identity) =>
-      matches(identity.issuer, signer.issuer) &&
-      matches(identity.subject, signer.subject) &&
-      Object.entries(identity.claims).every(
-        ([name, value]) => Object.hasOwn(signer.claims, name) && signer.claims[name] === value,
-      ),
+  return policy.identities.find((identity) => satisfies(identity, signer));
+}
+
+// The names of the named rules one signer satisfies whole: issuer, subject
+// and every claim of the rule hold for this very signer.
+export function satisfiedRuleNames(policy: CompiledPolicy, signer: Signer): string[] {
+  if (signer.kind === 'key') return [];
+  return policy.identities.flatMap((identity) => (identity.name !== undefined && satisfies(identity, signer) ? [identity.name] : []));
+}
+
+function satisfies(identity: CompiledIdentity, signer: Extract<Signer, { kind: 'keyless' }>): boolean {
+  return (
+    matches(identity.issuer, signer.issuer) &&
+    matches(identity.subject, signer.subject) &&
+    Object.entries(identity.claims).every(([name, value]) => Object.hasOwn(signer.claims, name) && signer.claims[name] === value)
   );
 }
 

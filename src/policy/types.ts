@@ -9,6 +9,8 @@ export type Matcher =
 export interface CompiledIdentity {
   // Position in the configuration, for messages (`identity[i]`).
   readonly index: number;
+  // The rule's name, when it has one: image-signature-identity:<name>.
+  readonly name: string | undefined;
   readonly issuer: Matcher;
   readonly subject: Matcher;
   // Claims (by name, see CLAIMS) that must be present with exactly this value.

@@ -23,6 +23,8 @@ export const SIGNATURE = {
   subject: 'image-signature-subject',
   issuer: 'image-signature-issuer',
   key: 'image-signature-key',
+  // A named identity rule that one signature satisfied whole.
+  identity: 'image-signature-identity',
   // Fulcio claims: image-signature-<claim name with dashes>, e.g.
   // image-signature-source-repository-ref.
   claimPrefix: 'image-signature-',

@@ -9,7 +9,11 @@ export function claimSelectorKey(claim: string): string {
   return `${SIGNATURE.claimPrefix}${claim.replaceAll('_', '-')}`;
 }
 
-export function signatureSelectors(accepted: readonly VerifiedSignature[]): string[] {
+// `named`: only the selectors one signature earns whole (named identity
+// rules and keys). `all` adds SPIRE's per-field selectors (subject, issuer,
+// each claim); those are a union over every accepted signature, so an entry
+// that combines several of them can be satisfied by two signers together.
+export function signatureSelectors(accepted: readonly VerifiedSignature[], mode: 'all' | 'named' = 'all'): string[] {
   if (accepted.length === 0) return [];
   const out = [`${SIGNATURE.verified}:${SIGNATURE_VERIFIED}`];
   for (const sig of accepted) {
@@ -18,6 +22,8 @@ export function signatureSelectors(accepted: readonly VerifiedSignature[]): stri
       out.push(`${SIGNATURE.key}:${signer.keyName}`);
       continue;
     }
+    for (const name of sig.identityRules) out.push(`${SIGNATURE.identity}:${name}`);
+    if (mode === 'named') continue;
     out.push(`${SIGNATURE.subject}:${signer.subject}`, `${SIGNATURE.issuer}:${signer.issuer}`);
     for (const [claim, value] of Object.entries(signer.claims)) out.push(`${claimSelectorKey(claim)}:${value}`);
   }

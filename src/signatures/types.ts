@@ -47,6 +47,8 @@ export interface VerifiedSignature {
   readonly format: SignatureCandidate['format'];
   readonly imageDigest: Digest;
   readonly signer: Signer;
+  // Names of the named identity rules this one signature satisfies whole.
+  readonly identityRules: readonly string[];
   // Whether a transparency-log entry was verified for it.
   readonly tlog: boolean;
 }

@@ -7,7 +7,7 @@
 
 import { PolicyError, VerificationError } from '@sigstore/verify';
 
-import { describeSigner, evaluate } from '../policy/evaluate.js';
+import { describeSigner, evaluate, satisfiedRuleNames } from '../policy/evaluate.js';
 import { prepareBundle } from './bundle.js';
 import { checkCodeSigning, keylessSigner } from './certificate.js';
 import { checkContent } from './checks.js';
@@ -37,6 +37,7 @@ export function verifyCandidate(candidate: SignatureCandidate, trust: TrustConte
     format: candidate.format,
     imageDigest: candidate.imageDigest,
     signer,
+    identityRules: satisfiedRuleNames(policy, signer),
     tlog: entity.tlogEntries.length > 0,
   });
 }

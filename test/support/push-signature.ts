@@ -8,23 +8,27 @@ import { putBlob, putManifest } from './registries.js';
 import type { LegacyCandidate } from '../../src/signatures/types.js';
 import type { PushTarget } from './registries.js';
 
-export async function pushLegacySignature(target: PushTarget, candidate: LegacyCandidate): Promise<void> {
-  const layerDigest = await putBlob(target, candidate.payload);
-  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
+// Several candidates (all for one image digest) become one layer each.
+export async function pushLegacySignature(target: PushTarget, first: LegacyCandidate, ...more: LegacyCandidate[]): Promise<void> {
+  const candidates = [first, ...more];
+  const layers = [];
+  for (const candidate of candidates) {
+    if (candidate.imageDigest !== first.imageDigest) throw new Error('pushLegacySignature: candidates for different images');
+    layers.push({
+      mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      digest: await putBlob(target, candidate.payload),
+      size: candidate.payload.length,
+      annotations: candidate.annotations,
+    });
+  }
+  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
   const configDigest = await putBlob(target, config);
   const manifest = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: [
-      {
-        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
-        digest: layerDigest,
-        size: candidate.payload.length,
-        annotations: candidate.annotations,
-      },
-    ],
+    layers,
   };
-  const tag = `${candidate.imageDigest.replace(':', '-')}.sig`;
+  const tag = `${first.imageDigest.replace(':', '-')}.sig`;
   await putManifest(target, tag, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
 }

@@ -99,6 +99,7 @@ describe('buildConfig', () => {
         requireSct: true,
         trustedRootFile: undefined,
         tuf: undefined,
+        signerSelectors: 'all',
       },
     });
   });
@@ -227,6 +228,7 @@ describe('signature policy', () => {
       requireSct: false,
       trustedRootFile: '/etc/spire/trusted_root.json',
       tuf: undefined,
+      signerSelectors: 'all',
     });
   });
 
@@ -246,6 +248,17 @@ describe('signature policy', () => {
 });
 
 describe('ConfigReader blocks', () => {
+  it('reads named identity rules and signer_selectors; names are unique, and required for "named"', () => {
+    const named = buildConfig('signer_selectors = "named"\nidentity {\n name = "release"\n issuer = "i"\n subject = "s"\n}\n');
+    expect(named.signatures.signerSelectors).toBe('named');
+    expect(named.signatures.identities[0]?.name).toBe('release');
+    const twice = 'identity {\n name = "r"\n issuer = "i"\n subject = "s"\n}\nidentity {\n name = "r"\n issuer = "i"\n subject = "t"\n}\n';
+    expect(errorOf(() => buildConfig(twice)).message).toContain('identity: name "r" is used twice');
+    expect(errorOf(() => buildConfig(`signer_selectors = "named"\n${TEST_POLICY}`)).message).toContain('identity[0] needs a name');
+    expect(errorOf(() => buildConfig(`signer_selectors = "some"\n${TEST_POLICY}`)).message).toContain('signer_selectors: must be one of all, named');
+    expect(errorOf(() => buildConfig('identity {\n name = ""\n issuer = "i"\n subject = "s"\n}\n')).message).toContain('name: must not be empty');
+  });
+
   it('walks repeated and labelled blocks with key paths in messages', () => {
     const problems: string[] = [];
     const root = new ConfigReader(

@@ -10,7 +10,7 @@ import type { IdentityRule, SignaturePolicyConfig } from '../../../src/config/ty
 import type { Signer } from '../../../src/signatures/types.js';
 
 function config(identities: IdentityRule[], keys: string[] = []): SignaturePolicyConfig {
-  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), requireTlog: true, requireSct: true, trustedRootFile: undefined, tuf: undefined };
+  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), requireTlog: true, requireSct: true, trustedRootFile: undefined, tuf: undefined, signerSelectors: 'all' };
 }
 
 function compileError(c: SignaturePolicyConfig): SignatureError {

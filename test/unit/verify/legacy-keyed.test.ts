@@ -23,6 +23,7 @@ describe('key-based legacy signature', () => {
         format: 'legacy',
         imageDigest: digest,
         signer: { kind: 'key', keyName: name },
+        identityRules: [],
         tlog: true,
       });
     });

@@ -52,6 +52,7 @@ describe('keyless legacy signature', () => {
       format: 'legacy',
       imageDigest: digest,
       tlog: true,
+      identityRules: [],
       signer: {
         kind: 'keyless',
         subject: SUBJECT,

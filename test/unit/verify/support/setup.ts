@@ -50,7 +50,7 @@ export function policy(config: Partial<SignaturePolicyConfig> = {}): CompiledPol
     keys: [],
     requireTlog: true,
     requireSct: true,
-    trustedRootFile: undefined, tuf: undefined,
+    trustedRootFile: undefined, tuf: undefined, signerSelectors: 'all',
     ...config,
   });
 }
