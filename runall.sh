@@ -5,7 +5,7 @@
 #   ./runall.sh --keep   leave spire-server, spire-agent and the demo images
 #                        running/present afterwards (state: $SSA_STATE_DIR/demo)
 #
-# Steps: Node.js >= 22.12 (Node 24 from the npm registry when the machine's
+# Steps: a supported Node.js (Node 24 from the npm registry when the machine's
 # is older), npm ci, build (and the single-executable plugin), the test rig
 # (private dockerd, registry on 127.0.0.1, spire-server/agent and cosign built
 # once from the Go module proxy), then the scenario in test/e2e/demo.test.ts:

@@ -57,7 +57,7 @@ function fail(message) {
 }
 
 const nodeMajor = Number(process.versions.node.split('.')[0]);
-if (nodeMajor < 22) fail(`needs Node.js >= 22.12 to build (this is ${process.version}); source test/env/node.sh`);
+if (nodeMajor < 22) fail(`needs Node.js ^22.22.2 || ^24.15.0 || >=26 to build (this is ${process.version}); source test/env/node.sh`);
 if (!process.config.variables.single_executable_application) fail(`${process.execPath} was built without SEA support`);
 try {
   statSync(join(DIST, 'main.js'));

@@ -1,67 +1,24 @@
-// Entry point. Started by spire-agent (the go-plugin magic cookie is in the
-// environment) it serves the plugin protocol; started by a person it is a
-// small CLI.
+// Entry point. It imports nothing, so that on an unsupported Node.js it can
+// still say so: ES module imports are linked before any code runs, and an
+// older Node fails on a missing built-in export with a SyntaxError instead.
+// The rest of the program (start.ts) is loaded only after the check.
 
-import { fileURLToPath } from 'node:url';
-import { isSea } from 'node:sea';
+// What @sigstore/verify and its siblings declare (engines).
+const SUPPORTED = '^22.22.2 || ^24.15.0 || >=26.0.0';
+const EXIT_USAGE = 2;
 
-import { enablePrivateCompileCache } from './compile-cache.js';
-import { isPluginLaunch } from './plugin/handshake.js';
-
-import type { CompileCacheOutcome } from './compile-cache.js';
-
-const MIN_NODE_MAJOR = 22;
-
-function nodeMajor(): number {
-  return Number(process.versions.node.split('.')[0]);
+function supported(version: string): boolean {
+  const [major = 0, minor = 0, patch = 0] = version.split('.').map(Number);
+  const atLeast = (m: number, p: number): boolean => minor > m || (minor === m && patch >= p);
+  return (major === 22 && atLeast(22, 2)) || (major === 24 && atLeast(15, 0)) || major >= 26;
 }
 
-async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise<void> {
-  const [{ servePlugin }, { HclogLogger }, { AttestorService }, { createAttestor }] = await Promise.all([
-    import('./plugin/serve.js'),
-    import('./plugin/hclog.js'),
-    import('./attest/service.js'),
-    import('./attest/attestor.js'),
-  ]);
-  const log = new HclogLogger({ level: 'info' });
-  // Dependencies that print go to stderr as debug lines, never stdout.
-  console.log = console.info = console.debug = (...args: unknown[]) => log.debug(args.map(String).join(' '));
-  if (compileCache && !compileCache.enabled) log.warn('starting without the compile cache', { reason: compileCache.reason });
-  const service = new AttestorService({ log, createAttestor, onLogLevel: (level) => log.setLevel(level) });
-  const host = {
-    configure: (text: string) => service.configure(text),
-    validate: (text: string) => service.validate(text),
-    attest: (pid: number, signal: AbortSignal) => service.attest(pid, signal),
-    close: () => service.close(),
-  };
-  await servePlugin({ host, log, env: process.env });
+if (supported(process.versions.node)) {
+  void import('./start.js');
+} else {
+  process.stderr.write(
+    `spire-sigstore-attestor needs Node.js ${SUPPORTED} (Node.js 24 LTS recommended); this is ${process.version}. ` +
+      'Point SPIRE_SIGSTORE_ATTESTOR_NODE at a supported node binary, or use the single executable.\n',
+  );
+  process.exitCode = EXIT_USAGE;
 }
-
-async function main(): Promise<void> {
-  // Spawn -> handshake is dominated by compiling our modules and their
-  // dependencies; Node's on-disk compile cache halves it for every start
-  // after the first. Only in a directory of our own (see compile-cache.ts);
-  // the single executable has everything compiled in already.
-  const compileCache = isSea() ? undefined : enablePrivateCompileCache(fileURLToPath(new URL('../.compile-cache', import.meta.url)));
-  if (nodeMajor() < MIN_NODE_MAJOR) {
-    process.stderr.write(`spire-sigstore-attestor needs Node.js >= 22.12 (this is ${process.version})\n`);
-    process.exit(1);
-  }
-  if (isPluginLaunch(process.env)) {
-    try {
-      await runPlugin(compileCache);
-    } catch (err) {
-      process.stderr.write(`${JSON.stringify({ '@level': 'error', '@message': `plugin failed to start: ${err instanceof Error ? err.message : String(err)}` })}\n`);
-      process.exit(1);
-    }
-    return;
-  }
-  const { runCli } = await import('./cli/run.js');
-  const code = await runCli(process.argv.slice(2), {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-  });
-  process.exitCode = code;
-}
-
-void main();

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Source this file: it makes sure a Node.js >= 22.12 is first on PATH.
+# Source this file: it makes sure a Node.js that the project supports
+# (^22.22.2 || ^24.15.0 || >=26, package.json engines) is first on PATH.
 #
-# These machines ship an older Node.js. When the `node` on PATH is older than
-# 22, install Node 24 LTS from the npm registry's `node` package (it carries a
-# real Node binary) into the cache folder, once, and put it first on PATH.
+# These machines ship an older Node.js. When the `node` on PATH is not
+# supported, install Node 24 LTS from the npm registry's `node` package (it
+# carries a real Node binary) into the cache folder, once, and put it first on PATH.
 #
 #   source test/env/node.sh
 #
@@ -14,9 +15,12 @@ SSA_NODE_VERSION="${SSA_NODE_VERSION:-24.21.0}"
 SSA_CACHE_DIR="${SSA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spire-sigstore-attestor}"
 export SSA_CACHE_DIR
 
-ssa_node_major() {
-  command -v node >/dev/null 2>&1 || { echo 0; return; }
-  node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
+# Whether the `node` on PATH is one @sigstore/verify supports
+# (^22.22.2 || ^24.15.0 || >=26, as package.json's engines says).
+ssa_node_supported() {
+  command -v node >/dev/null 2>&1 || return 1
+  node -e 'const [a, b, c] = process.versions.node.split(".").map(Number);
+    process.exit((a === 22 && (b > 22 || (b === 22 && c >= 2))) || (a === 24 && b >= 15) || a >= 26 ? 0 : 1)' 2>/dev/null
 }
 
 ssa_provision_node() {
@@ -43,6 +47,6 @@ ssa_provision_node() {
   export PATH
 }
 
-if [ "$(ssa_node_major)" -lt 22 ]; then
+if ! ssa_node_supported; then
   ssa_provision_node || return 1 2>/dev/null || exit 1
 fi

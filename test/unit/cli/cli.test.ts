@@ -1,7 +1,7 @@
 // The binary in CLI mode: help, version, usage errors, and `verify` on a
 // real public-good cosign v3 bundle, offline.
 
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,5 +87,26 @@ describe('CLI', () => {
     const r = await cli(['verify', '--config', policy, '--bundle', BUNDLE, other]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('PAYLOAD_MISMATCH');
+  });
+});
+
+// The machine's own Node.js (these machines ship 20) as an old one.
+const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((bin) => {
+  try {
+    return Number(execFileSync(bin, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim()) < 22;
+  } catch {
+    return false;
+  }
+});
+
+describe.skipIf(OLD_NODE === undefined)(`the launcher on an unsupported Node.js${OLD_NODE === undefined ? ' [skipped: no Node.js older than 22 on this machine]' : ''}`, () => {
+  it('says which Node.js it needs and exits 2, instead of a SyntaxError', async () => {
+    const result = await exec(PLUGIN_BIN, ['version'], { env: { ...process.env, SPIRE_SIGSTORE_ATTESTOR_NODE: OLD_NODE ?? '' } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/needs Node\.js \^22\.22\.2 \|\| \^24\.15\.0 \|\| >=26\.0\.0 .*this is v\d+/);
+    expect(result.stderr).not.toMatch(/SyntaxError/);
   });
 });

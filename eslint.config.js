@@ -1,0 +1,68 @@
+// Lint: typescript-eslint's type-aware rules for promises and unsafe types,
+// and the layering of src/ as import rules (README "Layout"): each folder
+// may import only folders below it in the data flow
+//   main -> plugin/, cli/ -> app/ -> config/ -> attest/ -> signatures/
+//        -> registry/, runtime/ -> verify/, policy/, selectors/, process/ -> util/
+// and src/plugin/ (the go-plugin + SPIRE protocol) is imported by main only.
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ALL = ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'verify', 'policy', 'selectors', 'process', 'util'];
+
+// folder -> the folders it must not import.
+const FORBIDDEN = {
+  plugin: ['cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'verify', 'policy', 'selectors', 'process', 'util'],
+  cli: ['plugin'],
+  app: ['plugin', 'cli'],
+  config: ['plugin', 'cli', 'app', 'attest', 'signatures', 'registry', 'runtime'],
+  attest: ['plugin', 'cli', 'app', 'config'],
+  signatures: ['plugin', 'cli', 'app', 'config', 'attest', 'runtime'],
+  registry: ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'runtime', 'verify', 'policy', 'selectors', 'process'],
+  runtime: ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'registry', 'verify', 'policy', 'selectors', 'process'],
+  verify: ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'policy', 'selectors', 'process'],
+  policy: ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'selectors', 'process'],
+  selectors: ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'verify', 'policy', 'process'],
+  process: ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'verify', 'policy', 'selectors'],
+  util: ALL.filter((f) => f !== 'util'),
+};
+
+const layering = Object.entries(FORBIDDEN).map(([folder, forbidden]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: forbidden.flatMap((f) => [`../${f}/*`, `../${f}`, `../../${f}/*`]),
+            message: `src/${folder}/ may not import this folder: imports run down the data flow only (eslint.config.js).`,
+          },
+          { group: ['../*.js', '../../*.js', '!../errors.js', '!../log.js'], message: 'below main, only errors.js and log.js are shared from src/.' },
+        ],
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/', 'dist-sea/', 'dist-bench/', 'coverage/', 'node_modules/', '.compile-cache/', 'bench/results/'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { project: ['./tsconfig.test.json', './bench/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+  ...layering,
+);

@@ -1,0 +1,57 @@
+// Started by spire-agent (the go-plugin magic cookie is in the environment)
+// it serves the plugin protocol; started by a person it is a small CLI.
+// Loaded by main.ts once the Node.js version is known to be supported.
+
+import { fileURLToPath } from 'node:url';
+import { isSea } from 'node:sea';
+
+import { enablePrivateCompileCache } from './compile-cache.js';
+import { isPluginLaunch } from './plugin/handshake.js';
+
+import type { CompileCacheOutcome } from './compile-cache.js';
+
+async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise<void> {
+  const [{ servePlugin }, { HclogLogger }, { AttestorService }, { createAttestor }] = await Promise.all([
+    import('./plugin/serve.js'),
+    import('./plugin/hclog.js'),
+    import('./attest/service.js'),
+    import('./attest/attestor.js'),
+  ]);
+  const log = new HclogLogger({ level: 'info' });
+  // Dependencies that print go to stderr as debug lines, never stdout.
+  console.log = console.info = console.debug = (...args: unknown[]) => log.debug(args.map(String).join(' '));
+  if (compileCache && !compileCache.enabled) log.warn('starting without the compile cache', { reason: compileCache.reason });
+  const service = new AttestorService({ log, createAttestor, onLogLevel: (level) => log.setLevel(level) });
+  const host = {
+    configure: (text: string) => service.configure(text),
+    validate: (text: string) => service.validate(text),
+    attest: (pid: number, signal: AbortSignal) => service.attest(pid, signal),
+    close: () => service.close(),
+  };
+  await servePlugin({ host, log, env: process.env });
+}
+
+async function main(): Promise<void> {
+  // Spawn -> handshake is dominated by compiling our modules and their
+  // dependencies; Node's on-disk compile cache halves it for every start
+  // after the first. Only in a directory of our own (see compile-cache.ts);
+  // the single executable has everything compiled in already.
+  const compileCache = isSea() ? undefined : enablePrivateCompileCache(fileURLToPath(new URL('../.compile-cache', import.meta.url)));
+  if (isPluginLaunch(process.env)) {
+    try {
+      await runPlugin(compileCache);
+    } catch (err) {
+      process.stderr.write(`${JSON.stringify({ '@level': 'error', '@message': `plugin failed to start: ${err instanceof Error ? err.message : String(err)}` })}\n`);
+      process.exit(1);
+    }
+    return;
+  }
+  const { runCli } = await import('./cli/run.js');
+  const code = await runCli(process.argv.slice(2), {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
+  process.exitCode = code;
+}
+
+void main();
