@@ -14,7 +14,7 @@ const FORBIDDEN = {
   plugin: ['cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'verify', 'policy', 'selectors', 'process', 'util'],
   cli: ['plugin'],
   app: ['plugin', 'cli'],
-  config: ['plugin', 'cli', 'app', 'attest', 'signatures', 'registry', 'runtime'],
+  config: ['plugin', 'cli', 'app'],
   attest: ['plugin', 'cli', 'app', 'config'],
   signatures: ['plugin', 'cli', 'app', 'config', 'attest', 'runtime'],
   registry: ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'runtime', 'verify', 'policy', 'selectors', 'process'],

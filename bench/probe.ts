@@ -40,7 +40,7 @@ async function imports(): Promise<void> {
 
 async function attest(mode: string, hclFile: string, count: number, concurrency: number, pids: number[]): Promise<void> {
   const { buildConfig } = await import('../src/config/build.js');
-  const { createAttestor } = await import('../src/attest/attestor.js');
+  const { createAttestor } = await import('../src/app/compose.js');
   const { silentLogger } = await import('../src/log.js');
   const { syncProcReader } = await import('./lib/inprocess.js');
   const config = buildConfig(readFileSync(hclFile, 'utf8'));

@@ -14,8 +14,8 @@ async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise
   const [{ servePlugin }, { HclogLogger }, { AttestorService }, { createAttestor }] = await Promise.all([
     import('./plugin/serve.js'),
     import('./plugin/hclog.js'),
-    import('./attest/service.js'),
-    import('./attest/attestor.js'),
+    import('./app/service.js'),
+    import('./app/compose.js'),
   ]);
   const log = new HclogLogger({ level: 'info' });
   // Dependencies that print go to stderr as debug lines, never stdout.

@@ -6,7 +6,8 @@
 
 import { readFileSync } from 'node:fs';
 
-import { createAttestor, registryClientOptions, type PipelineAttestor } from '../../src/attest/attestor.js';
+import { createAttestor, registryClientOptions } from '../../src/app/compose.js';
+import type { PipelineAttestor } from '../../src/attest/attestor.js';
 import { createProcReader, type ProcReader } from '../../src/process/index.js';
 import { createRegistryClient, type RegistryClient } from '../../src/registry/index.js';
 import { DockerApiClient } from '../../src/runtime/docker.js';

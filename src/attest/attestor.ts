@@ -2,11 +2,9 @@
 // step is one call; the rules that join them (which runtime serves which
 // container, what happens when a step finds nothing) live here.
 
-import { confirmInContainerCgroup, confirmSameCgroup, createProcReader, locateContainer } from '../process/index.js';
-import { DockerApiClient } from '../runtime/docker.js';
+import { confirmInContainerCgroup, confirmSameCgroup, locateContainer } from '../process/index.js';
 import { lookupContainer } from '../runtime/lookup.js';
-import { checkSocketPath, socketPathOf } from '../runtime/socket.js';
-import { createRegistryClient } from '../registry/index.js';
+import { socketPathOf } from '../runtime/socket.js';
 import { bindingSelectors } from '../selectors/binding.js';
 import { containerSelectors } from '../selectors/container.js';
 import { signatureSelectors } from '../selectors/signature.js';
@@ -17,16 +15,23 @@ import { VerdictCache } from '../util/cache.js';
 import { bindImage } from './binding-step.js';
 import { SignatureChecker } from './signature-step.js';
 
-import type { PluginConfig } from '../config/types.js';
+import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
 import type { ContainerMatch, ProcReader } from '../process/index.js';
 import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
-import type { RegistryClientOptions } from '../registry/index.js';
 import type { RegistryApi } from '../registry/types.js';
 import type { RuntimeClient } from '../runtime/types.js';
 import type { BindingReport } from './binding-step.js';
 import type { SignatureCacheOptions, SignatureReport } from './signature-step.js';
-import type { Attestor } from './service.js';
+
+// What the plugin protocol and the CLI need of an attestor.
+export interface Attestor {
+  // Resolves once everything the configuration names (trusted root, keys)
+  // is loaded; rejects with CONFIG_INVALID otherwise.
+  ready(): Promise<void>;
+  attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
+  close(): Promise<void>;
+}
 
 // What each step found, for `attest --json` and debug logs.
 export interface AttestReport {
@@ -206,34 +211,4 @@ export class PipelineAttestor implements Attestor {
     this.#signatures.close();
     await this.#deps.release?.();
   }
-}
-
-export function registryClientOptions(config: PluginConfig): RegistryClientOptions {
-  return {
-    // A registry entry carries the client's settings (and our binding mode).
-    registries: config.registry.registries,
-    timeoutMs: config.registry.timeoutMs,
-    ...(config.registry.dockerConfigPath !== undefined ? { dockerConfigPath: config.registry.dockerConfigPath } : {}),
-  };
-}
-
-// The injected registry, or a client of our own whose keep-alive
-// connections close() releases.
-function registryDeps(config: PluginConfig, injected: RegistryApi | undefined): Pick<AttestorDeps, 'registry' | 'release'> {
-  if (injected) return { registry: injected };
-  const client = createRegistryClient(registryClientOptions(config));
-  return { registry: client, release: () => client.close() };
-}
-
-export function createAttestor(config: PluginConfig, log: Logger, overrides: Partial<AttestorDeps> = {}): PipelineAttestor {
-  const trustAnySocketDir = config.docker.allowUntrustedSocketDir;
-  const deps: AttestorDeps = {
-    proc: overrides.proc ?? createProcReader(),
-    docker: overrides.docker ?? new DockerApiClient('docker', config.docker.dockerSocketPath),
-    podman: overrides.podman ?? new DockerApiClient('podman', config.docker.podmanSocketPath),
-    checkSocket: overrides.checkSocket ?? (trustAnySocketDir ? async () => undefined : (path) => checkSocketPath(path)),
-    ...registryDeps(config, overrides.registry),
-    ...(overrides.retry ? { retry: overrides.retry } : {}),
-  };
-  return new PipelineAttestor(config, deps, log);
 }

@@ -6,7 +6,7 @@ import { AttestorError, isAttestorError } from '../errors.js';
 import { checkBinding, notBoundError } from '../registry/binding.js';
 import { parseReference } from '../registry/reference.js';
 
-import type { RegistryConfig, BindingMode } from '../config/types.js';
+import type { BindingMode, RegistryConfig } from './types.js';
 import type { Logger } from '../log.js';
 import type { BindingResult } from '../registry/binding.js';
 import type { RegistryApi } from '../registry/types.js';

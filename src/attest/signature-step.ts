@@ -8,20 +8,19 @@
 // so one impatient caller cannot poison the entry for the others.
 
 import { isAttestorError } from '../errors.js';
-import { compilePolicy } from '../policy/index.js';
+import { describeSigner, evaluate, satisfiedRuleNames } from '../policy/index.js';
 import { discoverSignatures } from '../signatures/discover.js';
 import { raceAbort } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
-import { createTrust, fetchTrustedRoot, isSignatureError, loadTrust, prepareTufCache, readCachedTrustedRoot, verifyCandidate } from '../verify/index.js';
+import { SignatureError, createTrust, fetchTrustedRoot, isSignatureError, loadTrust, prepareTufCache, readCachedTrustedRoot, verifyCandidate } from '../verify/index.js';
 import { AttestorError } from '../errors.js';
 
-import type { SignaturePolicyConfig } from '../config/types.js';
+import type { SignaturePolicyConfig } from './types.js';
 import type { Logger } from '../log.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { DiscoveryProblem } from '../signatures/discover.js';
-import type { SignatureCandidate, VerifiedSignature } from '../signatures/types.js';
-import type { TrustContext, TufSettings } from '../verify/index.js';
+import type { SignatureCandidate, TrustContext, TufSettings, VerifiedSignature } from '../verify/index.js';
 
 export interface RejectedSignature {
   readonly format: SignatureCandidate['format'];
@@ -32,8 +31,14 @@ export interface RejectedSignature {
   readonly error: string;
 }
 
+// A verified signature whose signer the policy accepts, and the names of the
+// identity rules that this one signature satisfies whole.
+export interface AcceptedSignature extends VerifiedSignature {
+  readonly identityRules: readonly string[];
+}
+
 export interface SignatureReport {
-  readonly accepted: readonly VerifiedSignature[];
+  readonly accepted: readonly AcceptedSignature[];
   readonly rejected: readonly RejectedSignature[];
   readonly problems: readonly DiscoveryProblem[];
 }
@@ -51,6 +56,16 @@ export const DEFAULT_SIGNATURE_CACHE: SignatureCacheOptions = {
   maxEntries: 1024,
   loadTimeoutMs: 30_000,
 };
+
+// Verification first (is it genuine, for this image?), the policy last (is
+// the signer wanted?), as sigstore-js's verifier applies its policy.
+export function acceptCandidate(candidate: SignatureCandidate, trust: TrustContext, policy: CompiledPolicy): AcceptedSignature {
+  const verified = verifyCandidate(candidate, trust, policy);
+  if (!evaluate(policy, verified.signer)) {
+    throw new SignatureError('UNTRUSTED_SIGNER', `signer ${describeSigner(verified.signer)} matches no configured identity`);
+  }
+  return Object.freeze({ ...verified, identityRules: satisfiedRuleNames(policy, verified.signer) });
+}
 
 function candidateDigest(c: SignatureCandidate): Digest {
   return c.format === 'legacy' ? c.layerDigest : c.manifestDigest;
@@ -70,12 +85,8 @@ export class SignatureChecker {
     this.#log = log;
     this.#cacheOptions = cache;
     this.#cache = new VerdictCache(cache);
-    try {
-      this.#policy = compilePolicy(config);
-    } catch (err) {
-      throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-    this.#tuf = config.tuf && { ...config.tuf, timeoutMs: 30_000 };
+    this.#policy = config.policy;
+    this.#tuf = config.tuf;
     this.#trust = this.#initialTrust(config).catch((err: unknown) => {
       throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
@@ -187,11 +198,11 @@ export class SignatureChecker {
   }
 
   #verifyAll(trust: TrustContext, candidates: readonly SignatureCandidate[], problems: readonly DiscoveryProblem[]): SignatureReport {
-    const accepted: VerifiedSignature[] = [];
+    const accepted: AcceptedSignature[] = [];
     const rejected: RejectedSignature[] = [];
     for (const candidate of candidates) {
       try {
-        accepted.push(verifyCandidate(candidate, trust, this.#policy));
+        accepted.push(acceptCandidate(candidate, trust, this.#policy));
       } catch (err) {
         // Whatever went wrong, this signature proves nothing; the others
         // still get their chance.

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { createAttestor } from '../attest/attestor.js';
+import { createAttestor } from '../app/compose.js';
 import { buildConfig } from '../config/build.js';
 import { isAttestorError } from '../errors.js';
 import { silentLogger } from '../log.js';

@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 
-import { registryClientOptions } from '../attest/attestor.js';
+import { registryClientOptions } from '../app/compose.js';
 import { SignatureChecker } from '../attest/signature-step.js';
 import { AttestorError } from '../errors.js';
 import { silentLogger } from '../log.js';

@@ -4,14 +4,13 @@
 
 import { AttestorError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
-import { CLAIMS, isClaimName } from '../policy/claims.js';
-import { wholeValueRegExp } from '../policy/compile.js';
+import { compilePolicy, policyProblems } from '../policy/compile.js';
 import { parseHcl } from './hcl.js';
 import { ConfigReader } from './reader.js';
 
 import { BINDING_MODES, SIGNER_SELECTOR_MODES } from './types.js';
 
-import type { IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig, TufConfig } from './types.js';
+import type { IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig, TufSettings } from './types.js';
 
 export const DEFAULTS = {
   logLevel: 'info',
@@ -99,27 +98,15 @@ function stringMap(reader: ConfigReader, key: string): Record<string, string> {
   return out;
 }
 
+// Read only: the rules are validated by policy/ (policyProblems), the code
+// that also compiles them.
 function identityRule(reader: ConfigReader): IdentityRule {
   const name = reader.string('name');
-  if (name === '') reader.problem('name', 'must not be empty');
   const issuer = reader.string('issuer');
   const issuerRegexp = reader.string('issuer_regexp');
   const subject = reader.string('subject');
   const subjectRegexp = reader.string('subject_regexp');
-  if ((issuer === undefined) === (issuerRegexp === undefined)) reader.problem('', 'needs exactly one of issuer or issuer_regexp');
-  if ((subject === undefined) === (subjectRegexp === undefined)) reader.problem('', 'needs exactly one of subject or subject_regexp');
-  for (const [key, pattern] of [['issuer_regexp', issuerRegexp], ['subject_regexp', subjectRegexp]] as const) {
-    if (pattern === undefined) continue;
-    try {
-      wholeValueRegExp(pattern);
-    } catch (err) {
-      reader.problem(key, `not a valid regular expression: ${(err as Error).message}`);
-    }
-  }
   const claims = stringMap(reader, 'claims');
-  for (const name of Object.keys(claims)) {
-    if (!isClaimName(name)) reader.problem(`claims.${name}`, `unknown Fulcio claim (known: ${Object.keys(CLAIMS).join(', ')})`);
-  }
   reader.finish();
   return {
     claims,
@@ -140,9 +127,12 @@ function keyRule(reader: ConfigReader, index: number): KeyRule {
   return { name: name ?? `key-${index}`, path: path ?? '' };
 }
 
+// One TUF refresh (metadata and target) may take this long.
+const TUF_TIMEOUT_MS = 30_000;
+
 // `tuf { mirror_url, cache_dir, root_file, refresh_interval_s }`: optional
 // refresh of the trusted root; the plugin never needs it to start.
-function tufConfig(root: ConfigReader): TufConfig | undefined {
+function tufConfig(root: ConfigReader): TufSettings | undefined {
   const [block, ...extra] = root.blocks('tuf');
   if (!block) return undefined;
   if (extra.length > 0) root.problem('tuf', 'may appear once');
@@ -153,56 +143,40 @@ function tufConfig(root: ConfigReader): TufConfig | undefined {
   if (!/^https?:\/\//.test(mirrorUrl)) block.problem('mirror_url', `must be an http(s) URL, got "${mirrorUrl}"`);
   if (cacheDir === undefined) block.problem('cache_dir', 'is required (the TUF client keeps verified metadata there)');
   block.finish();
-  return { mirrorUrl, cacheDir: cacheDir ?? '', rootFile, intervalMs: intervalS * 1000 };
+  return { mirrorUrl, cacheDir: cacheDir ?? '', rootFile, intervalMs: intervalS * 1000, timeoutMs: TUF_TIMEOUT_MS };
 }
 
-function signaturePolicy(root: ConfigReader): SignaturePolicyConfig {
+type PolicyFields = Omit<SignaturePolicyConfig, 'policy'>;
+
+function signaturePolicy(root: ConfigReader): PolicyFields {
   const identities = root.blocks('identity').map(identityRule);
   const keys = root.blocks('key').map(keyRule);
-  if (identities.length === 0 && keys.length === 0) {
-    root.problem('identity', 'at least one identity { } or key { } block is required: this plugin never accepts "any signer"');
-  }
-  const names = new Set<string>();
-  for (const key of keys) {
-    if (names.has(key.name)) root.problem('key', `name "${key.name}" is used twice`);
-    names.add(key.name);
-  }
+  const requireTlog = root.boolean('require_tlog') ?? true;
+  const requireSct = root.boolean('require_sct') ?? true;
+  for (const problem of policyProblems({ identities, keys, requireTlog, requireSct })) root.problem(problem.key, problem.message);
   const signerSelectors = root.oneOf('signer_selectors', SIGNER_SELECTOR_MODES) ?? 'all';
-  const identityNames = new Set<string>();
   identities.forEach((identity, i) => {
-    if (identity.name === undefined) {
-      if (signerSelectors === 'named') root.problem('identity', `identity[${i}] needs a name: signer_selectors = "named" emits only named-rule selectors`);
-      return;
+    if (identity.name === undefined && signerSelectors === 'named') {
+      root.problem(`identity[${i}]`, 'needs a name: signer_selectors = "named" emits only named-rule selectors');
     }
-    if (identityNames.has(identity.name)) root.problem('identity', `name "${identity.name}" is used twice`);
-    identityNames.add(identity.name);
   });
   const trustedRootFile = root.string('trusted_root_file');
   const tuf = tufConfig(root);
   if (tuf && trustedRootFile !== undefined) root.problem('tuf', 'cannot be combined with trusted_root_file (which replaces the trusted root for good)');
-  return {
-    identities,
-    keys,
-    requireTlog: root.boolean('require_tlog') ?? true,
-    requireSct: root.boolean('require_sct') ?? true,
-    trustedRootFile,
-    tuf,
-    signerSelectors,
-  };
+  return { identities, keys, requireTlog, requireSct, trustedRootFile, tuf, signerSelectors };
 }
 
 export function buildConfig(text: string): PluginConfig {
   const problems: string[] = [];
   const root = new ConfigReader(parseHcl(text), '', problems);
-  const config: PluginConfig = {
-    logLevel: root.oneOf('log_level', LOG_LEVELS) ?? DEFAULTS.logLevel,
-    docker: runtimeEndpoints(root),
-    registry: registryConfig(root),
-    signatures: signaturePolicy(root),
-  };
+  const logLevel = root.oneOf('log_level', LOG_LEVELS) ?? DEFAULTS.logLevel;
+  const docker = runtimeEndpoints(root);
+  const registry = registryConfig(root);
+  const signatures = signaturePolicy(root);
   root.finish();
   if (problems.length > 0) {
     throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${problems.join('; ')}`);
   }
-  return config;
+  // Cannot fail: policyProblems found nothing.
+  return { logLevel, docker, registry, signatures: { ...signatures, policy: compilePolicy(signatures) } };
 }

@@ -1,67 +1,48 @@
-// Turns the configured signature policy into matchers, once, at configure
-// time. Every mistake is reported with the identity it is in.
+// Turns the configured signer rules into matchers, once, at configure time.
+// The configuration is validated by this same code (policyProblems), so what
+// validates is exactly what runs. Every mistake names the rule it is in.
 
 import { SignatureError } from '../verify/errors.js';
-import { CLAIMS, isClaimName } from './claims.js';
+import { CLAIMS, isClaimName } from '../verify/claims.js';
 
-import type { IdentityRule, SignaturePolicyConfig } from '../config/types.js';
-import type { CompiledIdentity, CompiledPolicy, Matcher } from './types.js';
+import type { CompiledIdentity, CompiledPolicy, IdentityRule, Matcher, PolicyProblem, PolicyRules } from './types.js';
 
-export function compilePolicy(config: SignaturePolicyConfig): CompiledPolicy {
-  const identities = config.identities.map((rule, index) => compileIdentity(rule, index));
-  const keyNames = config.keys.map((k) => k.name);
-  const duplicate = keyNames.find((name, i) => keyNames.indexOf(name) !== i);
-  if (duplicate !== undefined) invalid(`key name ${JSON.stringify(duplicate)} is configured twice`);
-  if (identities.length === 0 && keyNames.length === 0) {
-    invalid('no identity and no key configured: refusing a policy that would accept no signer or any signer');
+// Every mistake in the rules, each with the configuration key it is about.
+export function policyProblems(rules: PolicyRules): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const report = (key: string, message: string): void => void problems.push({ key, message });
+  rules.identities.forEach((rule, index) => identityProblems(rule, `identity[${index}]`, report));
+  const names = rules.identities.flatMap((rule) => (rule.name === undefined ? [] : [rule.name]));
+  for (const name of duplicates(names)) report('identity', `name ${JSON.stringify(name)} is used twice`);
+  for (const name of duplicates(rules.keys.map((k) => k.name))) report('key', `name ${JSON.stringify(name)} is used twice`);
+  if (rules.identities.length === 0 && rules.keys.length === 0) {
+    report('identity', 'at least one identity { } or key { } block is required: this plugin never accepts "any signer"');
   }
+  return problems;
+}
+
+// Throws POLICY_INVALID naming every mistake (see policyProblems).
+export function compilePolicy(rules: PolicyRules): CompiledPolicy {
+  const problems = policyProblems(rules);
+  if (problems.length > 0) {
+    throw new SignatureError('POLICY_INVALID', `signature policy: ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`);
+  }
+  const identities = rules.identities.map((rule, index): CompiledIdentity =>
+    Object.freeze({
+      index,
+      name: rule.name,
+      issuer: matcher(rule.issuer, rule.issuerRegexp),
+      subject: matcher(rule.subject, rule.subjectRegexp),
+      claims: Object.freeze({ ...rule.claims }),
+    }),
+  );
   return Object.freeze({
     identities: Object.freeze(identities),
-    keyNames: Object.freeze(keyNames),
-    requireTlog: config.requireTlog,
-    requireSct: config.requireSct,
+    keyNames: Object.freeze(rules.keys.map((k) => k.name)),
+    requireTlog: rules.requireTlog,
+    requireSct: rules.requireSct,
+    allowKeyless: identities.length > 0,
   });
-}
-
-function compileIdentity(rule: IdentityRule, index: number): CompiledIdentity {
-  const where = `identity[${index}]`;
-  const claims: Record<string, string> = {};
-  for (const [name, value] of Object.entries(rule.claims)) {
-    if (!isClaimName(name)) {
-      invalid(`${where}: unknown claim ${JSON.stringify(name)} (known: ${Object.keys(CLAIMS).join(', ')})`);
-    }
-    claims[name] = value;
-  }
-  return Object.freeze({
-    index,
-    name: rule.name,
-    issuer: compileMatcher(where, 'issuer', rule.issuer, rule.issuerRegexp),
-    subject: compileMatcher(where, 'subject', rule.subject, rule.subjectRegexp),
-    claims: Object.freeze(claims),
-  });
-}
-
-function compileMatcher(
-  where: string,
-  what: 'issuer' | 'subject',
-  exact: string | undefined,
-  regexp: string | undefined,
-): Matcher {
-  if ((exact === undefined) === (regexp === undefined)) {
-    invalid(`${where}: set exactly one of ${what} and ${what}_regexp`);
-  }
-  if (exact !== undefined) {
-    if (exact === '') invalid(`${where}: ${what} is empty`);
-    return Object.freeze({ kind: 'exact', value: exact });
-  }
-  const source = regexp ?? '';
-  if (source === '') invalid(`${where}: ${what}_regexp is empty`);
-  try {
-    return Object.freeze({ kind: 'regexp', source, regexp: wholeValueRegExp(source) });
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    return invalid(`${where}: ${what}_regexp ${JSON.stringify(source)} is not a valid regular expression: ${reason}`);
-  }
 }
 
 // The one way a configured *_regexp becomes a matcher; configuration is
@@ -73,6 +54,37 @@ export function wholeValueRegExp(source: string): RegExp {
   return new RegExp(`^(?:${source})$`, 'u');
 }
 
-function invalid(message: string): never {
-  throw new SignatureError('POLICY_INVALID', `signature policy: ${message}`);
+function identityProblems(rule: IdentityRule, where: string, report: (key: string, message: string) => void): void {
+  if (rule.name === '') report(`${where}.name`, 'must not be empty');
+  for (const what of ['issuer', 'subject'] as const) {
+    const exact = rule[what];
+    const regexp = rule[`${what}Regexp`];
+    if ((exact === undefined) === (regexp === undefined)) {
+      report(where, `needs exactly one of ${what} or ${what}_regexp`);
+    } else if (exact === '') {
+      report(`${where}.${what}`, 'must not be empty');
+    } else if (regexp !== undefined) {
+      if (regexp === '') {
+        report(`${where}.${what}_regexp`, 'must not be empty');
+        continue;
+      }
+      try {
+        wholeValueRegExp(regexp);
+      } catch (err) {
+        report(`${where}.${what}_regexp`, `${JSON.stringify(regexp)} is not a valid regular expression: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+  for (const name of Object.keys(rule.claims)) {
+    if (!isClaimName(name)) report(`${where}.claims.${name}`, `unknown Fulcio claim (known: ${Object.keys(CLAIMS).join(', ')})`);
+  }
+}
+
+// Only called on rules policyProblems accepted.
+function matcher(exact: string | undefined, regexp: string | undefined): Matcher {
+  return exact !== undefined ? Object.freeze({ kind: 'exact', value: exact }) : Object.freeze({ kind: 'regexp', source: regexp ?? '', regexp: wholeValueRegExp(regexp ?? '') });
+}
+
+function duplicates(values: readonly string[]): string[] {
+  return [...new Set(values.filter((v, i) => values.indexOf(v) !== i))];
 }

@@ -1,7 +1,7 @@
 // Does a verified signer satisfy the policy? Pure functions of their inputs;
 // the cryptography has been checked before these are called.
 
-import type { Signer } from '../signatures/types.js';
+import type { Signer } from '../verify/types.js';
 import type { CompiledIdentity, CompiledPolicy, Matcher } from './types.js';
 
 export function evaluate(policy: CompiledPolicy, signer: Signer): boolean {

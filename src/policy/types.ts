@@ -1,4 +1,36 @@
-// A signature policy compiled from configuration: who may sign.
+// Who may sign: the rules as configured, and as compiled into matchers.
+
+// Exactly one of issuer / issuerRegexp and one of subject / subjectRegexp.
+// Regexes match the whole value. `claims` are Fulcio certificate claims that
+// must be present with exactly these values (claim names: see CLAIMS).
+export interface IdentityRule {
+  // Emitted as image-signature-identity:<name> when one signature satisfies
+  // the whole rule.
+  readonly name?: string;
+  readonly issuer?: string;
+  readonly issuerRegexp?: string;
+  readonly subject?: string;
+  readonly subjectRegexp?: string;
+  readonly claims: Readonly<Record<string, string>>;
+}
+
+// The signer rules of a configuration. At least one identity or key; never
+// "any signer".
+export interface PolicyRules {
+  readonly identities: readonly IdentityRule[];
+  readonly keys: readonly { readonly name: string }[];
+  // Require a verified transparency-log entry.
+  readonly requireTlog: boolean;
+  // Require a verified SCT in keyless certificates.
+  readonly requireSct: boolean;
+}
+
+// One mistake in the rules: the configuration key it is about
+// (`identity[1].subject_regexp`) and what is wrong.
+export interface PolicyProblem {
+  readonly key: string;
+  readonly message: string;
+}
 
 // How an issuer or subject is matched: exactly, or by a regular expression
 // that must match the whole value (compiled as ^(?:source)$).
@@ -23,4 +55,6 @@ export interface CompiledPolicy {
   readonly keyNames: readonly string[];
   readonly requireTlog: boolean;
   readonly requireSct: boolean;
+  // Whether keyless signatures can match at all (an identity is configured).
+  readonly allowKeyless: boolean;
 }

@@ -21,7 +21,7 @@ import { whyUntrusted } from '../util/trusted-path.js';
 import { silentLogger } from '../log.js';
 import { RegistryAuth, pingRegistry } from './auth.js';
 import { CredentialStore } from './credentials.js';
-import { computeDigest, digestAlgorithm, digestHex, isDigest } from './digest.js';
+import { computeDigest, digestAlgorithm, digestHex, isDigest } from '../util/digest.js';
 import { createDispatcher, httpRequest } from './http.js';
 import { ALL_MANIFEST_MEDIA_TYPES, parseManifest } from './manifest.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_NO_REFERRERS_API_TTL_MS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './options.js';

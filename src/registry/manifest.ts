@@ -8,7 +8,7 @@
 // non-negative safe integer.
 
 import { AttestorError } from '../errors.js';
-import { isDigest } from './digest.js';
+import { isDigest } from '../util/digest.js';
 import { MEDIA_TYPE } from './types.js';
 
 import type { Descriptor, ImageIndex, ImageManifest, Manifest, Platform } from './types.js';

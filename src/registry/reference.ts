@@ -9,7 +9,7 @@
 // stays on registry "localhost". Pure functions, no I/O.
 
 import { AttestorError } from '../errors.js';
-import { isDigest } from './digest.js';
+import { isDigest } from '../util/digest.js';
 
 import type { Digest, ImageReference } from './types.js';
 

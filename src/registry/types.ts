@@ -1,7 +1,9 @@
 // The registry client's public shapes. Everything read from a registry is
 // size-capped and checked against the digest it was asked for or announced.
 
-export type Digest = `sha256:${string}` | `sha512:${string}`;
+import type { Digest } from '../util/digest.js';
+
+export type { Digest };
 
 // An image reference split into the parts the distribution API needs.
 export interface ImageReference {

@@ -2,9 +2,17 @@
 
 import { BINDING_HELD, selector, SELECTOR } from './names.js';
 
-import type { BindingResult } from '../registry/binding.js';
+// What the binding selectors are made of (a registry binding's outcome).
+export type BindingSelectorInput =
+  | { readonly outcome: 'not-bound' }
+  | {
+      readonly outcome: 'bound';
+      readonly manifestDigest: string;
+      readonly indexDigest?: string;
+      readonly reference: { readonly registry: string; readonly repository: string };
+    };
 
-export function bindingSelectors(binding: BindingResult): string[] {
+export function bindingSelectors(binding: BindingSelectorInput): string[] {
   if (binding.outcome !== 'bound') return [];
   const out = [
     selector(SELECTOR.imageBinding, BINDING_HELD),

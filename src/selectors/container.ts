@@ -2,14 +2,23 @@
 
 import { selector, SELECTOR } from './names.js';
 
-import type { ContainerFacts } from '../runtime/types.js';
+
+// What the container selectors are made of (a runtime's container facts).
+export interface ContainerSelectorInput {
+  // Config.Image; '' when the runtime reports none.
+  readonly imageRef: string;
+  // The image ID (config digest) the container runs.
+  readonly imageId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly env: readonly string[];
+}
 
 export interface ContainerSelectorOptions {
   // Only these variables become `env:` selectors: environments hold secrets.
   readonly envSelectors: readonly string[];
 }
 
-export function containerSelectors(container: ContainerFacts, options: ContainerSelectorOptions): string[] {
+export function containerSelectors(container: ContainerSelectorInput, options: ContainerSelectorOptions): string[] {
   const out: string[] = [];
   if (container.imageRef !== '') out.push(selector(SELECTOR.imageId, container.imageRef));
   out.push(selector(SELECTOR.imageConfigDigest, container.imageId));

@@ -3,7 +3,14 @@
 
 import { SIGNATURE, SIGNATURE_VERIFIED } from './names.js';
 
-import type { VerifiedSignature } from '../signatures/types.js';
+// What the signer selectors are made of (one accepted signature each).
+export interface SignatureSelectorInput {
+  readonly signer:
+    | { readonly kind: 'keyless'; readonly subject: string; readonly issuer: string; readonly claims: Readonly<Record<string, string>> }
+    | { readonly kind: 'key'; readonly keyName: string };
+  // Named identity rules this one signature satisfied whole.
+  readonly identityRules: readonly string[];
+}
 
 export function claimSelectorKey(claim: string): string {
   return `${SIGNATURE.claimPrefix}${claim.replaceAll('_', '-')}`;
@@ -13,7 +20,7 @@ export function claimSelectorKey(claim: string): string {
 // rules and keys). `all` adds SPIRE's per-field selectors (subject, issuer,
 // each claim); those are a union over every accepted signature, so an entry
 // that combines several of them can be satisfied by two signers together.
-export function signatureSelectors(accepted: readonly VerifiedSignature[], mode: 'all' | 'named' = 'all'): string[] {
+export function signatureSelectors(accepted: readonly SignatureSelectorInput[], mode: 'all' | 'named' = 'all'): string[] {
   if (accepted.length === 0) return [];
   const out = [`${SIGNATURE.verified}:${SIGNATURE_VERIFIED}`];
   for (const sig of accepted) {

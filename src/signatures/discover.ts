@@ -14,7 +14,7 @@ import { isAttestorError } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
 
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
-import type { BundleCandidate, LegacyCandidate, SignatureCandidate } from './types.js';
+import type { BundleCandidate, LegacyCandidate, SignatureCandidate } from '../verify/types.js';
 
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';

@@ -8,8 +8,7 @@ import { SignatureError, messageOf } from './errors.js';
 
 import type { Bundle } from '@sigstore/bundle';
 import type { SignedEntity } from '@sigstore/verify';
-import type { BundleCandidate } from '../signatures/types.js';
-import type { PreparedSignature } from './types.js';
+import type { BundleCandidate, PreparedSignature } from './types.js';
 
 // cosign requires at least v0.3 for bundles stored as referrers; both
 // spellings of v0.3 are accepted, nothing older or (yet) newer.

@@ -3,11 +3,11 @@
 
 import { ASN1Obj } from '@sigstore/core';
 
-import { CLAIMS, OID_ISSUER_V1, OID_ISSUER_V2, OID_OTHERNAME_SAN } from '../policy/claims.js';
+import { CLAIMS, OID_ISSUER_V1, OID_ISSUER_V2, OID_OTHERNAME_SAN } from './claims.js';
 import { SignatureError, messageOf } from './errors.js';
 
 import type { X509Certificate } from '@sigstore/core';
-import type { Signer } from '../signatures/types.js';
+import type { Signer } from './types.js';
 
 const OID_EXT_KEY_USAGE = '2.5.29.37';
 const OID_EKU_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';

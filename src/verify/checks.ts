@@ -5,7 +5,7 @@
 import { SignatureError } from './errors.js';
 import { field, isJsonObject, parseStrictJson } from './json.js';
 
-import type { Digest } from '../registry/types.js';
+import type { Digest } from '../util/digest.js';
 import type { JsonObject, JsonValue } from './json.js';
 import type { SignedContent } from './types.js';
 

@@ -17,9 +17,8 @@ import { field, isJsonObject, parseStrictJson } from './json.js';
 
 import type { KeyObject } from 'node:crypto';
 import type { SignedEntity } from '@sigstore/verify';
-import type { LegacyCandidate } from '../signatures/types.js';
 import type { JsonObject, JsonValue } from './json.js';
-import type { PreparedSignature } from './types.js';
+import type { LegacyCandidate, PreparedSignature } from './types.js';
 
 export const ANNOTATION = {
   signature: 'dev.cosignproject.cosign/signature',

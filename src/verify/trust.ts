@@ -19,7 +19,7 @@ import { SignatureError, messageOf } from './errors.js';
 
 import type { KeyObject } from 'node:crypto';
 import type { KeyFinderFunc, TrustMaterial } from '@sigstore/verify';
-import type { KeyRule } from '../config/types.js';
+import type { KeyRule } from './types.js';
 
 const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
 const TRUSTED_ROOT_MEDIA_TYPES = [

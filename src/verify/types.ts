@@ -1,6 +1,9 @@
-// The internal model a candidate is normalised into before verification.
+// What verification consumes and produces: signature candidates as found in
+// a registry, the internal model a candidate is normalised into, and what a
+// verified signature proves about its signer.
 
 import type { SignedEntity } from '@sigstore/verify';
+import type { Digest } from '../util/digest.js';
 
 // What the signature covers, to be checked against the image digest once
 // the signature is known to be genuine.
@@ -18,4 +21,72 @@ export interface PreparedSignature {
   // The leaf certificate exactly as carried by the signature (keyless only),
   // to compare with the certificate recorded in tlog entries.
   readonly leafDer: Buffer | undefined;
+}
+
+// A cosign signature as discovered, before any verification.
+export type SignatureCandidate = LegacyCandidate | BundleCandidate;
+
+// Legacy cosign: one layer of the `sha256-<hex>.sig` manifest.
+export interface LegacyCandidate {
+  readonly format: 'legacy';
+  // The image digest the .sig tag belongs to (index or manifest digest).
+  readonly imageDigest: Digest;
+  // The layer blob: the simple-signing payload (its sha256 is layerDigest).
+  readonly payload: Buffer;
+  readonly layerDigest: Digest;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+// cosign v3: a Sigstore bundle attached as an OCI 1.1 referrer.
+export interface BundleCandidate {
+  readonly format: 'bundle';
+  readonly imageDigest: Digest;
+  // The bundle JSON as fetched (parsed, not validated).
+  readonly bundle: unknown;
+  // The referrer manifest's digest, to name the signature in reports.
+  readonly manifestDigest: Digest;
+}
+
+// What a verified signature proves about its signer.
+export type Signer =
+  | {
+      readonly kind: 'keyless';
+      // The certificate's SAN (URI, email or otherName).
+      readonly subject: string;
+      readonly issuer: string;
+      // Fulcio claims present in the certificate, by claim name (see CLAIMS).
+      readonly claims: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly kind: 'key';
+      // The configured key's name.
+      readonly keyName: string;
+    };
+
+// What verification proves: the signature is genuine, made by `signer`,
+// over content naming `imageDigest`. Whether the signer is wanted is the
+// policy's question, asked afterwards.
+export interface VerifiedSignature {
+  readonly format: SignatureCandidate['format'];
+  readonly imageDigest: Digest;
+  readonly signer: Signer;
+  // Whether a transparency-log entry was verified for it.
+  readonly tlog: boolean;
+}
+
+// A configured public key: its name (the selector value) and PEM file.
+export interface KeyRule {
+  readonly name: string;
+  // PEM public key (ECDSA P-256/P-384, Ed25519, RSA).
+  readonly path: string;
+}
+
+// What verification needs to know of the configuration (a compiled policy
+// has these fields): the transparency-log and SCT requirements, which keys
+// may verify key-based signatures, and whether keyless ones may be verified.
+export interface VerifyOptions {
+  readonly requireTlog: boolean;
+  readonly requireSct: boolean;
+  readonly keyNames: readonly string[];
+  readonly allowKeyless: boolean;
 }

@@ -3,11 +3,11 @@
 // tlog inclusion and body, signature over the content (all by
 // @sigstore/verify); then what it lacks: the tlog entry must be for this
 // very key, the certificate must be for code signing, the content must name
-// this image; last, the signer must satisfy the policy.
+// this image. Whether the signer is one the policy wants is asked afterwards,
+// by the signature step.
 
 import { PolicyError, VerificationError } from '@sigstore/verify';
 
-import { describeSigner, evaluate, satisfiedRuleNames } from '../policy/evaluate.js';
 import { prepareBundle } from './bundle.js';
 import { checkCodeSigning, keylessSigner } from './certificate.js';
 import { checkContent } from './checks.js';
@@ -16,36 +16,30 @@ import { prepareLegacy } from './legacy.js';
 import { checkTLogKeyBinding } from './tlogbody.js';
 
 import type { SignedEntity } from '@sigstore/verify';
-import type { CompiledPolicy } from '../policy/types.js';
-import type { SignatureCandidate, Signer, VerifiedSignature } from '../signatures/types.js';
 import type { SignatureErrorCode } from './errors.js';
 import type { TrustContext } from './trust.js';
-import type { PreparedSignature } from './types.js';
+import type { PreparedSignature, SignatureCandidate, Signer, VerifiedSignature, VerifyOptions } from './types.js';
 
-export function verifyCandidate(candidate: SignatureCandidate, trust: TrustContext, policy: CompiledPolicy): VerifiedSignature {
+export function verifyCandidate(candidate: SignatureCandidate, trust: TrustContext, options: VerifyOptions): VerifiedSignature {
   const prepared = candidate.format === 'legacy' ? prepareLegacy(candidate) : prepareBundle(candidate);
   const { entity } = prepared;
-  if (policy.requireTlog && entity.tlogEntries.length === 0) {
+  if (options.requireTlog && entity.tlogEntries.length === 0) {
     throw new SignatureError('TLOG_MISSING', 'signature has no transparency-log entry and require_tlog is set');
   }
-  const signer = entity.key.$case === 'certificate' ? verifyKeyless(prepared, trust, policy) : verifyKeyed(prepared, trust, policy);
+  const signer = entity.key.$case === 'certificate' ? verifyKeyless(prepared, trust, options) : verifyKeyed(prepared, trust, options);
   checkContent(prepared.content, candidate.imageDigest);
-  if (!evaluate(policy, signer)) {
-    throw new SignatureError('UNTRUSTED_SIGNER', `signer ${describeSigner(signer)} matches no configured identity`);
-  }
   return Object.freeze({
     format: candidate.format,
     imageDigest: candidate.imageDigest,
     signer,
-    identityRules: satisfiedRuleNames(policy, signer),
     tlog: entity.tlogEntries.length > 0,
   });
 }
 
-function verifyKeyless(prepared: PreparedSignature, trust: TrustContext, policy: CompiledPolicy): Signer {
+function verifyKeyless(prepared: PreparedSignature, trust: TrustContext, options: VerifyOptions): Signer {
   const { entity } = prepared;
   if (entity.key.$case !== 'certificate') throw new Error('unreachable: not a certificate');
-  if (policy.identities.length === 0) {
+  if (!options.allowKeyless) {
     throw new SignatureError('UNTRUSTED_SIGNER', 'signature is keyless, and no identity is configured');
   }
   if (entity.timestamps.length === 0) {
@@ -57,7 +51,7 @@ function verifyKeyless(prepared: PreparedSignature, trust: TrustContext, policy:
       'keyless signature has neither a transparency-log entry nor an RFC3161 timestamp, so its certificate cannot be checked at a trusted time',
     );
   }
-  const verifier = trust.verifier({ keyless: true, requireTlog: policy.requireTlog, requireSct: policy.requireSct });
+  const verifier = trust.verifier({ keyless: true, requireTlog: options.requireTlog, requireSct: options.requireSct });
   try {
     verifier.verify(entity);
   } catch (err) {
@@ -69,14 +63,14 @@ function verifyKeyless(prepared: PreparedSignature, trust: TrustContext, policy:
   return keylessSigner(leaf);
 }
 
-// Tries each configured key the policy accepts; the one that verifies is
+// Tries each key the options name; the one that verifies is
 // the signer. The signature's own key hint is ignored.
-function verifyKeyed(prepared: PreparedSignature, trust: TrustContext, policy: CompiledPolicy): Signer {
-  if (policy.keyNames.length === 0) {
+function verifyKeyed(prepared: PreparedSignature, trust: TrustContext, options: VerifyOptions): Signer {
+  if (options.keyNames.length === 0) {
     throw new SignatureError('UNTRUSTED_SIGNER', 'signature is key-based, and no key is configured');
   }
-  const verifier = trust.verifier({ keyless: false, requireTlog: policy.requireTlog, requireSct: false });
-  for (const name of policy.keyNames) {
+  const verifier = trust.verifier({ keyless: false, requireTlog: options.requireTlog, requireSct: false });
+  for (const name of options.keyNames) {
     const key = trust.keys.get(name);
     if (key === undefined) throw new SignatureError('KEY_INVALID', `key ${JSON.stringify(name)} is in the policy but was not loaded`);
     const entity: SignedEntity = { ...prepared.entity, key: { $case: 'public-key', hint: name } };
@@ -93,7 +87,7 @@ function verifyKeyed(prepared: PreparedSignature, trust: TrustContext, policy: C
   }
   throw new SignatureError(
     'SIGNATURE_INVALID',
-    `signature does not verify with any configured key (${policy.keyNames.map((n) => JSON.stringify(n)).join(', ')})`,
+    `signature does not verify with any configured key (${options.keyNames.map((n) => JSON.stringify(n)).join(', ')})`,
   );
 }
 

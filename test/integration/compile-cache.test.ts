@@ -26,7 +26,7 @@ describeAsRoot('compile cache: code planted in a shared temp dir is never run', 
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'ssa-f1-'));
-    planted = plantForgedAttestor(join(REPO_ROOT, 'dist/attest/attestor.js'), work, FORGED);
+    planted = plantForgedAttestor(join(REPO_ROOT, 'dist/app/compose.js'), work, FORGED);
     policyFile = join(work, 'policy.hcl');
     writeFileSync(policyFile, TEST_POLICY);
   }, 60_000);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createAttestor } from '../../src/attest/attestor.js';
+import { createAttestor } from '../../src/app/compose.js';
 import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
 import { describeWithRig, run, type Rig, type RunResult } from '../support/rig.js';

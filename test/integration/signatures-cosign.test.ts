@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { createAttestor } from '../../src/attest/attestor.js';
+import { createAttestor } from '../../src/app/compose.js';
 import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
 import { generateKeyPair, signWithKey } from '../support/cosign.js';

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { createAttestor } from '../../src/attest/attestor.js';
+import { createAttestor } from '../../src/app/compose.js';
 import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
-import { CLAIMS } from '../../src/policy/claims.js';
+import { CLAIMS } from '../../src/verify/claims.js';
 import { pushLegacySignature } from '../support/push-signature.js';
 import { describeWithRig, docker, type Rig } from '../support/rig.js';
 import { fulcioExtensions, keylessLegacy, mockSigstore } from '../unit/verify/support/rig.js';

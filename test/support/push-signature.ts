@@ -5,7 +5,7 @@
 
 import { putBlob, putManifest } from './registries.js';
 
-import type { LegacyCandidate } from '../../src/signatures/types.js';
+import type { LegacyCandidate } from '../../src/verify/types.js';
 import type { PushTarget } from './registries.js';
 
 // Several candidates (all for one image digest) become one layer each.

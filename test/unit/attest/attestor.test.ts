@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { createAttestor } from '../../../src/attest/attestor.js';
+import { createAttestor } from '../../../src/app/compose.js';
 import { buildConfig } from '../../../src/config/build.js';
 import { AttestorError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';

@@ -100,6 +100,7 @@ describe('buildConfig', () => {
         trustedRootFile: undefined,
         tuf: undefined,
         signerSelectors: 'all',
+        policy: expect.objectContaining({ keyNames: [], allowKeyless: true }),
       },
     });
   });
@@ -229,14 +230,15 @@ describe('signature policy', () => {
       trustedRootFile: '/etc/spire/trusted_root.json',
       tuf: undefined,
       signerSelectors: 'all',
+      policy: expect.objectContaining({ keyNames: ['release-key'], requireTlog: false, allowKeyless: true }),
     });
   });
 
   it.each([
-    ['an identity without issuer', 'identity { subject = "a" }', 'identity: needs exactly one of issuer or issuer_regexp'],
-    ['an identity with both subject forms', 'identity {\n issuer = "i"\n subject = "a"\n subject_regexp = "b"\n}', 'identity: needs exactly one of subject or subject_regexp'],
-    ['a broken regexp', 'identity {\n issuer = "i"\n subject_regexp = "("\n}', 'identity.subject_regexp: not a valid regular expression'],
-    ['an unknown claim', 'identity {\n issuer = "i"\n subject = "s"\n claims { workflow = "x" }\n}', 'identity.claims.workflow: unknown Fulcio claim'],
+    ['an identity without issuer', 'identity { subject = "a" }', 'identity[0]: needs exactly one of issuer or issuer_regexp'],
+    ['an identity with both subject forms', 'identity {\n issuer = "i"\n subject = "a"\n subject_regexp = "b"\n}', 'identity[0]: needs exactly one of subject or subject_regexp'],
+    ['a broken regexp', 'identity {\n issuer = "i"\n subject_regexp = "("\n}', 'identity[0].subject_regexp: "(" is not a valid regular expression'],
+    ['an unknown claim', 'identity {\n issuer = "i"\n subject = "s"\n claims { workflow = "x" }\n}', 'identity[0].claims.workflow: unknown Fulcio claim'],
     ['a key without path', 'key { name = "k" }', 'key.path: is required'],
     ['two keys with one name', 'key {\n name = "k"\n path = "/a"\n}\nkey {\n name = "k"\n path = "/b"\n}', 'key: name "k" is used twice'],
     ['an unknown identity key', 'identity {\n issuer = "i"\n subject = "s"\n san = "x"\n}', 'identity.san: unknown configuration key'],
@@ -254,7 +256,7 @@ describe('ConfigReader blocks', () => {
     expect(named.signatures.identities[0]?.name).toBe('release');
     const twice = 'identity {\n name = "r"\n issuer = "i"\n subject = "s"\n}\nidentity {\n name = "r"\n issuer = "i"\n subject = "t"\n}\n';
     expect(errorOf(() => buildConfig(twice)).message).toContain('identity: name "r" is used twice');
-    expect(errorOf(() => buildConfig(`signer_selectors = "named"\n${TEST_POLICY}`)).message).toContain('identity[0] needs a name');
+    expect(errorOf(() => buildConfig(`signer_selectors = "named"\n${TEST_POLICY}`)).message).toContain('identity[0]: needs a name');
     expect(errorOf(() => buildConfig(`signer_selectors = "some"\n${TEST_POLICY}`)).message).toContain('signer_selectors: must be one of all, named');
     expect(errorOf(() => buildConfig('identity {\n name = ""\n issuer = "i"\n subject = "s"\n}\n')).message).toContain('name: must not be empty');
   });

@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 
 import { buildConfig } from '../../../src/config/build.js';
-import { CLAIMS } from '../../../src/policy/claims.js';
+import { CLAIMS } from '../../../src/verify/claims.js';
 import { compilePolicy } from '../../../src/policy/compile.js';
 import { describeSigner, evaluate } from '../../../src/policy/evaluate.js';
 import { SignatureError } from '../../../src/verify/errors.js';
 
-import type { IdentityRule, SignaturePolicyConfig } from '../../../src/config/types.js';
-import type { Signer } from '../../../src/signatures/types.js';
+import type { IdentityRule, PolicyRules } from '../../../src/policy/types.js';
+import type { Signer } from '../../../src/verify/types.js';
 
-function config(identities: IdentityRule[], keys: string[] = []): SignaturePolicyConfig {
-  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), requireTlog: true, requireSct: true, trustedRootFile: undefined, tuf: undefined, signerSelectors: 'all' };
+function config(identities: IdentityRule[], keys: string[] = []): PolicyRules {
+  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), requireTlog: true, requireSct: true};
 }
 
-function compileError(c: SignaturePolicyConfig): SignatureError {
+function compileError(c: PolicyRules): SignatureError {
   try {
     compilePolicy(c);
   } catch (err) {
@@ -27,17 +27,17 @@ const signer = (subject: string, issuer = 'https://issuer', claims: Record<strin
 
 describe('compilePolicy', () => {
   it('refuses a policy with no identity and no key', () => {
-    expect(compileError(config([]))).toMatchObject({ code: 'POLICY_INVALID', message: expect.stringMatching(/no identity and no key/) });
+    expect(compileError(config([]))).toMatchObject({ code: 'POLICY_INVALID', message: expect.stringMatching(/at least one identity \{ \} or key \{ \} block is required/) });
   });
 
   it.each<[string, IdentityRule, RegExp]>([
-    ['neither issuer', { subject: 's', claims: {} }, /identity\[1\]: set exactly one of issuer and issuer_regexp/],
-    ['both issuers', { issuer: 'i', issuerRegexp: 'i', subject: 's', claims: {} }, /identity\[1\]: set exactly one of issuer/],
-    ['neither subject', { issuer: 'i', claims: {} }, /identity\[1\]: set exactly one of subject and subject_regexp/],
-    ['both subjects', { issuer: 'i', subject: 's', subjectRegexp: 's', claims: {} }, /identity\[1\]: set exactly one of subject/],
-    ['an empty subject', { issuer: 'i', subject: '', claims: {} }, /identity\[1\]: subject is empty/],
-    ['a bad regexp', { issuer: 'i', subjectRegexp: '(', claims: {} }, /identity\[1\]: subject_regexp "\(" is not a valid regular expression/],
-    ['an unknown claim', { issuer: 'i', subject: 's', claims: { repo: 'x' } }, /identity\[1\]: unknown claim "repo"/],
+    ['neither issuer', { subject: 's', claims: {} }, /identity\[1\]: needs exactly one of issuer or issuer_regexp/],
+    ['both issuers', { issuer: 'i', issuerRegexp: 'i', subject: 's', claims: {} }, /identity\[1\]: needs exactly one of issuer/],
+    ['neither subject', { issuer: 'i', claims: {} }, /identity\[1\]: needs exactly one of subject or subject_regexp/],
+    ['both subjects', { issuer: 'i', subject: 's', subjectRegexp: 's', claims: {} }, /identity\[1\]: needs exactly one of subject/],
+    ['an empty subject', { issuer: 'i', subject: '', claims: {} }, /identity\[1\]\.subject: must not be empty/],
+    ['a bad regexp', { issuer: 'i', subjectRegexp: '(', claims: {} }, /identity\[1\]\.subject_regexp: "\(" is not a valid regular expression/],
+    ['an unknown claim', { issuer: 'i', subject: 's', claims: { repo: 'x' } }, /identity\[1\]\.claims\.repo: unknown Fulcio claim/],
   ])('names the identity with %s', (_name, rule, message) => {
     const err = compileError(config([{ issuer: 'ok', subject: 'ok', claims: {} }, rule]));
     expect(err.code).toBe('POLICY_INVALID');
@@ -45,7 +45,7 @@ describe('compilePolicy', () => {
   });
 
   it('refuses duplicate key names', () => {
-    expect(compileError(config([], ['a', 'a'])).message).toMatch(/"a" is configured twice/);
+    expect(compileError(config([], ['a', 'a'])).message).toMatch(/key: name "a" is used twice/);
   });
 });
 

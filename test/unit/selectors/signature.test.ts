@@ -5,17 +5,13 @@ import { describe, expect, it } from 'vitest';
 
 import { signatureSelectors } from '../../../src/selectors/signature.js';
 
-import type { VerifiedSignature } from '../../../src/signatures/types.js';
+import type { SignatureSelectorInput } from '../../../src/selectors/signature.js';
 
-const DIGEST = `sha256:${'a'.repeat(64)}` as const;
-const keyless = (subject: string, claims: Record<string, string>, identityRules: string[]): VerifiedSignature => ({
-  format: 'legacy',
-  imageDigest: DIGEST,
+const keyless = (subject: string, claims: Record<string, string>, identityRules: string[]): SignatureSelectorInput => ({
   signer: { kind: 'keyless', subject, issuer: 'https://issuer', claims },
   identityRules,
-  tlog: true,
 });
-const keyed: VerifiedSignature = { format: 'bundle', imageDigest: DIGEST, signer: { kind: 'key', keyName: 'release' }, identityRules: [], tlog: false };
+const keyed: SignatureSelectorInput = { signer: { kind: 'key', keyName: 'release' }, identityRules: [] };
 
 describe('signatureSelectors', () => {
   it('gives nothing without an accepted signature', () => {

@@ -9,11 +9,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../../src/policy/compile.js';
 import { loadTrust } from '../../../src/verify/trust.js';
 import { verifyCandidate } from '../../../src/verify/verify.js';
+import { acceptCandidate } from '../../../src/attest/signature-step.js';
 import { cosignStatement, ecKeys, issueCert, keylessBundle, pem, randomDigest, writeJson } from './support/rig.js';
 import { keyPolicy, policy, rejects, setup } from './support/setup.js';
 
 import type { Digest } from '../../../src/registry/types.js';
-import type { BundleCandidate } from '../../../src/signatures/types.js';
+import type { BundleCandidate } from '../../../src/verify/types.js';
 import type { TrustContext } from '../../../src/verify/trust.js';
 import type { Setup } from './support/setup.js';
 
@@ -42,7 +43,7 @@ describe('cosign v3 bundle (test Sigstore)', () => {
   it.each(['p256', 'ed25519'] as const)('verifies a key-based (%s) v0.3 bundle, ignoring its key hint', async (name) => {
     const digest = randomDigest();
     const b = await keylessBundle(s.sigstore, digest, { key: s.keys[name] });
-    expect(verifyCandidate(b, s.trust, keyPolicy(['p384', name]))).toEqual({ format: 'bundle', imageDigest: digest, tlog: true, signer: { kind: 'key', keyName: name }, identityRules: [] });
+    expect(verifyCandidate(b, s.trust, keyPolicy(['p384', name]))).toEqual({ format: 'bundle', imageDigest: digest, tlog: true, signer: { kind: 'key', keyName: name } });
     rejects(() => verifyCandidate(b, s.trust, keyPolicy(['p384', 'rsa'])), 'SIGNATURE_INVALID', /any configured key/);
   });
 
@@ -121,7 +122,7 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
   const KUBEWARDEN_SUBJECT = 'https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0';
   const GITHUB = 'https://token.actions.githubusercontent.com';
   const kubewardenPolicy = (subject: { subject: string } | { subjectRegexp: string }) =>
-    compilePolicy({ identities: [{ issuer: GITHUB, ...subject, claims: {} }], keys: [], requireTlog: true, requireSct: true, trustedRootFile: undefined, tuf: undefined, signerSelectors: 'all' });
+    compilePolicy({ identities: [{ issuer: GITHUB, ...subject, claims: {} }], keys: [], requireTlog: true, requireSct: true});
 
   it('verifies cosign v3 bundle_v03.json (SET, inclusion proof, checkpoint, SCT, RFC3161) and extracts its claims', () => {
     const verified = verifyCandidate(candidate(fixture('bundle_v03.json'), KUBEWARDEN_DIGEST), publicGood, kubewardenPolicy({ subject: KUBEWARDEN_SUBJECT }));
@@ -147,7 +148,7 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
   it('anchors the subject regexp against the real certificate', () => {
     const bundle = candidate(fixture('bundle_v03.json'), KUBEWARDEN_DIGEST);
     expect(verifyCandidate(bundle, publicGood, kubewardenPolicy({ subjectRegexp: 'https://github\\.com/kubewarden/.*' })).signer.kind).toBe('keyless');
-    rejects(() => verifyCandidate(bundle, publicGood, kubewardenPolicy({ subjectRegexp: 'kubewarden' })), 'UNTRUSTED_SIGNER');
+    rejects(() => acceptCandidate(bundle, publicGood, kubewardenPolicy({ subjectRegexp: 'kubewarden' })), 'UNTRUSTED_SIGNER');
   });
 
   it('rejects the real bundle for any other image digest', () => {
@@ -182,7 +183,7 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
   // (predicate https://cosign.sigstore.dev/attestation/v1), not a signature.
   it('verifies oci-attestation.sigstore.json cryptographically, then refuses it as not a cosign signature', () => {
     const digest: Digest = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
-    const p = compilePolicy({ identities: [{ issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com', claims: {} }], keys: [], requireTlog: true, requireSct: true, trustedRootFile: undefined, tuf: undefined, signerSelectors: 'all' });
+    const p = compilePolicy({ identities: [{ issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com', claims: {} }], keys: [], requireTlog: true, requireSct: true});
     rejects(() => verifyCandidate(candidate(fixture('oci-attestation.sigstore.json'), digest), publicGood, p), 'PAYLOAD_MISMATCH', /predicateType is "https:\/\/cosign\.sigstore\.dev\/attestation\/v1"/);
   });
 });

@@ -23,7 +23,6 @@ describe('key-based legacy signature', () => {
         format: 'legacy',
         imageDigest: digest,
         signer: { kind: 'key', keyName: name },
-        identityRules: [],
         tlog: true,
       });
     });

@@ -6,6 +6,7 @@ import { createHash, sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { verifyCandidate } from '../../../src/verify/verify.js';
+import { acceptCandidate } from '../../../src/attest/signature-step.js';
 import { loadTrust } from '../../../src/verify/trust.js';
 import { OID_CODE_SIGNING, OID_SERVER_AUTH, replaceBytes, resign } from './support/der.js';
 import {
@@ -52,7 +53,6 @@ describe('keyless legacy signature', () => {
       format: 'legacy',
       imageDigest: digest,
       tlog: true,
-      identityRules: [],
       signer: {
         kind: 'keyless',
         subject: SUBJECT,
@@ -83,37 +83,37 @@ describe('keyless legacy signature', () => {
       extensions: fulcioExtensions(ISSUER, { [`${FULCIO}.12`]: 'https://github.com/acme/app' }),
     });
     const ok = policy({ identities: [{ ...IDENTITY, claims: { source_repository_uri: 'https://github.com/acme/app' } }] });
-    expect(verifyCandidate(candidate, s.trust, ok).signer.kind).toBe('keyless');
+    expect(acceptCandidate(candidate, s.trust, ok).signer.kind).toBe('keyless');
     const other = policy({ identities: [{ ...IDENTITY, claims: { source_repository_uri: 'https://github.com/acme/other' } }] });
-    rejects(() => verifyCandidate(candidate, s.trust, other), 'UNTRUSTED_SIGNER');
+    rejects(() => acceptCandidate(candidate, s.trust, other), 'UNTRUSTED_SIGNER');
     const absent = policy({ identities: [{ ...IDENTITY, claims: { deployment_environment: 'prod' } }] });
-    rejects(() => verifyCandidate(candidate, s.trust, absent), 'UNTRUSTED_SIGNER');
+    rejects(() => acceptCandidate(candidate, s.trust, absent), 'UNTRUSTED_SIGNER');
   });
 
   describe('policy', () => {
     it('rejects a wrong subject', async () => {
       const { candidate } = await keylessLegacy(s.sigstore, randomDigest(), { san: 'https://github.com/mallory/app/.github/workflows/x.yml@refs/heads/main' });
-      rejects(() => verifyCandidate(candidate, s.trust, policy()), 'UNTRUSTED_SIGNER', /mallory.*matches no configured identity/);
+      rejects(() => acceptCandidate(candidate, s.trust, policy()), 'UNTRUSTED_SIGNER', /mallory.*matches no configured identity/);
     });
 
     it('rejects a wrong issuer', async () => {
       const { candidate } = await keylessLegacy(s.sigstore, randomDigest(), { extensions: fulcioExtensions('https://accounts.evil.test') });
-      rejects(() => verifyCandidate(candidate, s.trust, policy()), 'UNTRUSTED_SIGNER', /accounts\.evil\.test/);
+      rejects(() => acceptCandidate(candidate, s.trust, policy()), 'UNTRUSTED_SIGNER', /accounts\.evil\.test/);
     });
 
     it('anchors regular expressions: "acme" does not match "evil-acme-x"', async () => {
       const { candidate } = await keylessLegacy(s.sigstore, randomDigest(), { san: 'evil-acme-x' });
       const unanchoredTrick = policy({ identities: [{ issuer: ISSUER, subjectRegexp: 'acme', claims: {} }] });
-      rejects(() => verifyCandidate(candidate, s.trust, unanchoredTrick), 'UNTRUSTED_SIGNER');
+      rejects(() => acceptCandidate(candidate, s.trust, unanchoredTrick), 'UNTRUSTED_SIGNER');
       const issuerTrick = policy({ identities: [{ issuerRegexp: 'actions', subjectRegexp: '.*acme.*', claims: {} }] });
-      rejects(() => verifyCandidate(candidate, s.trust, issuerTrick), 'UNTRUSTED_SIGNER');
+      rejects(() => acceptCandidate(candidate, s.trust, issuerTrick), 'UNTRUSTED_SIGNER');
       const whole = policy({ identities: [{ issuerRegexp: 'https://token\\.actions\\..*', subjectRegexp: '.*acme.*', claims: {} }] });
-      expect(verifyCandidate(candidate, s.trust, whole).signer).toMatchObject({ subject: 'evil-acme-x' });
+      expect(acceptCandidate(candidate, s.trust, whole).signer).toMatchObject({ subject: 'evil-acme-x' });
     });
 
     it('refuses a keyless signature when only keys are configured', async () => {
       const { candidate } = await keylessLegacy(s.sigstore, randomDigest());
-      rejects(() => verifyCandidate(candidate, s.trust, policy({ identities: [], keys: [{ name: 'p256', path: 'x' }] })), 'UNTRUSTED_SIGNER', /no identity/);
+      rejects(() => acceptCandidate(candidate, s.trust, policy({ identities: [], keys: [{ name: 'p256' }] })), 'UNTRUSTED_SIGNER', /no identity/);
     });
   });
 

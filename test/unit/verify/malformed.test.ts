@@ -9,7 +9,7 @@ import { keyedLegacy, keylessLegacy, legacyCandidate, randomDigest, signPayload 
 import { keyPolicy, policy, rejects, setup } from './support/setup.js';
 
 import type { Digest } from '../../../src/registry/types.js';
-import type { LegacyCandidate } from '../../../src/signatures/types.js';
+import type { LegacyCandidate } from '../../../src/verify/types.js';
 import type { Setup } from './support/setup.js';
 
 let s: Setup;

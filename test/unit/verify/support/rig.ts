@@ -12,7 +12,7 @@ import { initializeCA, initializeCTLog, initializeTLog, initializeTSA } from '@s
 
 import type { KeyObject } from 'node:crypto';
 import type { Digest } from '../../../../src/registry/types.js';
-import type { BundleCandidate, LegacyCandidate } from '../../../../src/signatures/types.js';
+import type { BundleCandidate, LegacyCandidate } from '../../../../src/verify/types.js';
 
 export const ISSUER = 'https://token.actions.githubusercontent.com';
 export const SUBJECT = 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main';

@@ -10,7 +10,7 @@ import { SignatureError } from '../../../../src/verify/errors.js';
 import { loadTrust } from '../../../../src/verify/trust.js';
 import { ISSUER, SUBJECT, ecKeys, mockSigstore, tempDir, writeJson, writeKey } from './rig.js';
 
-import type { IdentityRule, SignaturePolicyConfig } from '../../../../src/config/types.js';
+import type { IdentityRule, PolicyRules } from '../../../../src/policy/types.js';
 import type { CompiledPolicy } from '../../../../src/policy/types.js';
 import type { SignatureErrorCode } from '../../../../src/verify/errors.js';
 import type { TrustContext } from '../../../../src/verify/trust.js';
@@ -44,18 +44,17 @@ export async function setup(options: { ct?: boolean } = {}): Promise<Setup> {
 
 export const IDENTITY: IdentityRule = { issuer: ISSUER, subject: SUBJECT, claims: {} };
 
-export function policy(config: Partial<SignaturePolicyConfig> = {}): CompiledPolicy {
+export function policy(config: Partial<PolicyRules> = {}): CompiledPolicy {
   return compilePolicy({
     identities: [IDENTITY],
     keys: [],
     requireTlog: true,
     requireSct: true,
-    trustedRootFile: undefined, tuf: undefined, signerSelectors: 'all',
     ...config,
   });
 }
 
-export function keyPolicy(names: readonly KeyName[], config: Partial<SignaturePolicyConfig> = {}): CompiledPolicy {
+export function keyPolicy(names: readonly KeyName[], config: Partial<PolicyRules> = {}): CompiledPolicy {
   return policy({ identities: [], keys: names.map((name) => ({ name, path: `/keys/${name}.pub` })), ...config });
 }
 

@@ -4,7 +4,8 @@
 
 import { createHash } from 'node:crypto';
 
-import type { Digest } from './types.js';
+// A content digest, `<algorithm>:<lowercase hex>`.
+export type Digest = `sha256:${string}` | `sha512:${string}`;
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 

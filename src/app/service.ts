@@ -6,16 +6,9 @@
 import { buildConfig } from '../config/build.js';
 import { AttestorError } from '../errors.js';
 
-import type { PluginConfig } from '../config/types.js';
+import type { Attestor } from '../attest/attestor.js';
+import type { PluginConfig } from '../attest/types.js';
 import type { Logger, LogLevel } from '../log.js';
-
-export interface Attestor {
-  // Resolves once everything the configuration names (trusted root, keys)
-  // is loaded; rejects with CONFIG_INVALID otherwise.
-  ready(): Promise<void>;
-  attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
-  close(): Promise<void>;
-}
 
 export type AttestorFactory = (config: PluginConfig, log: Logger) => Attestor;
 

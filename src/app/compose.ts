@@ -1,0 +1,46 @@
+// The composition root: the real parts (the /proc reader, the Docker and
+// Podman API clients, the socket check, a registry client of our own) wired
+// into an attestor for a configuration. Used by plugin mode (through the
+// service), the CLI and the benchmark; tests inject fakes through overrides.
+
+import { PipelineAttestor } from '../attest/attestor.js';
+import { createProcReader } from '../process/index.js';
+import { createRegistryClient } from '../registry/index.js';
+import { DockerApiClient } from '../runtime/docker.js';
+import { checkSocketPath } from '../runtime/socket.js';
+
+import type { AttestorDeps } from '../attest/attestor.js';
+import type { PluginConfig } from '../attest/types.js';
+import type { Logger } from '../log.js';
+import type { RegistryClientOptions } from '../registry/index.js';
+import type { RegistryApi } from '../registry/types.js';
+
+export function registryClientOptions(config: PluginConfig): RegistryClientOptions {
+  return {
+    // A registry entry carries the client's settings (and our binding mode).
+    registries: config.registry.registries,
+    timeoutMs: config.registry.timeoutMs,
+    ...(config.registry.dockerConfigPath !== undefined ? { dockerConfigPath: config.registry.dockerConfigPath } : {}),
+  };
+}
+
+// The injected registry, or a client of our own whose keep-alive
+// connections close() releases.
+function registryDeps(config: PluginConfig, injected: RegistryApi | undefined): Pick<AttestorDeps, 'registry' | 'release'> {
+  if (injected) return { registry: injected };
+  const client = createRegistryClient(registryClientOptions(config));
+  return { registry: client, release: () => client.close() };
+}
+
+export function createAttestor(config: PluginConfig, log: Logger, overrides: Partial<AttestorDeps> = {}): PipelineAttestor {
+  const trustAnySocketDir = config.docker.allowUntrustedSocketDir;
+  const deps: AttestorDeps = {
+    proc: overrides.proc ?? createProcReader(),
+    docker: overrides.docker ?? new DockerApiClient('docker', config.docker.dockerSocketPath),
+    podman: overrides.podman ?? new DockerApiClient('podman', config.docker.podmanSocketPath),
+    checkSocket: overrides.checkSocket ?? (trustAnySocketDir ? async () => undefined : (path) => checkSocketPath(path)),
+    ...registryDeps(config, overrides.registry),
+    ...(overrides.retry ? { retry: overrides.retry } : {}),
+  };
+  return new PipelineAttestor(config, deps, log);
+}

@@ -1,0 +1,73 @@
+// The validated, immutable configuration the attestor runs with. It lives
+// here, with its consumer; config/ builds it from plugin_data.
+
+import type { LogLevel } from '../log.js';
+import type { CompiledPolicy, IdentityRule } from '../policy/types.js';
+import type { RegistrySettings } from '../registry/options.js';
+import type { TufSettings } from '../verify/tuf.js';
+import type { KeyRule } from '../verify/types.js';
+
+export interface PluginConfig {
+  readonly logLevel: LogLevel;
+  readonly docker: RuntimeEndpoints;
+  readonly registry: RegistryConfig;
+  readonly signatures: SignaturePolicyConfig;
+}
+
+// Who may sign, and the trust to check signatures with.
+export interface SignaturePolicyConfig {
+  readonly identities: readonly IdentityRule[];
+  readonly keys: readonly KeyRule[];
+  // Require a verified transparency-log entry (default true).
+  readonly requireTlog: boolean;
+  // Require a verified SCT in keyless certificates (default true).
+  readonly requireSct: boolean;
+  // The rules above, compiled (config/ validated them with the same code).
+  readonly policy: CompiledPolicy;
+  // A Sigstore trusted_root.json replacing the embedded public-good root.
+  readonly trustedRootFile: string | undefined;
+  // Optional TUF refresh of the trusted root; undefined: none (offline).
+  readonly tuf: TufSettings | undefined;
+  // Which signer selectors: 'all' (named-rule selectors plus SPIRE's
+  // per-field subject / issuer / claim selectors) or 'named' (only
+  // image-signature-identity and image-signature-key, which one signature
+  // must satisfy whole).
+  readonly signerSelectors: SignerSelectorMode;
+}
+
+export type SignerSelectorMode = 'all' | 'named';
+export const SIGNER_SELECTOR_MODES: readonly SignerSelectorMode[] = ['all', 'named'];
+
+export interface RegistryConfig {
+  // Settings per registry host[:port], exactly as written in image references.
+  readonly registries: Readonly<Record<string, RegistryEntry>>;
+  // Docker config.json for credentials; undefined: $DOCKER_CONFIG or ~/.docker.
+  readonly dockerConfigPath: string | undefined;
+  // Per registry request.
+  readonly timeoutMs: number;
+}
+
+// The registry client's settings for one registry, and how binding treats it.
+export interface RegistryEntry extends RegistrySettings {
+  readonly insecure: boolean;
+  readonly binding: BindingMode;
+}
+
+// require (default): a container whose image is not bound to this registry's
+// manifest gets no selectors at all, and an unreachable registry fails the
+// attestation. prefer: try; when not bound or unreachable, keep the container
+// selectors without digest (and signature) selectors. skip: never contact
+// this registry; container selectors only.
+export type BindingMode = 'require' | 'prefer' | 'skip';
+export const BINDING_MODES: readonly BindingMode[] = ['require', 'prefer', 'skip'];
+
+export interface RuntimeEndpoints {
+  // Docker Engine API endpoint, `unix:///path`.
+  readonly dockerSocketPath: string;
+  // Rootful Podman's Docker-compatible API endpoint, `unix:///path`.
+  readonly podmanSocketPath: string;
+  // Accept sockets that non-root users could replace.
+  readonly allowUntrustedSocketDir: boolean;
+  // Environment variable names whose values become `env:` selectors.
+  readonly envSelectors: readonly string[];
+}
