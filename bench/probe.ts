@@ -16,7 +16,14 @@ const mb = (v: number): number => Math.round((v / 1024 / 1024) * 10) / 10;
 
 function usage(label: string): Record<string, number | string> {
   const u = process.memoryUsage();
-  return { at: label, rssMb: mb(u.rss), heapTotalMb: mb(u.heapTotal), heapUsedMb: mb(u.heapUsed), externalMb: mb(u.external), arrayBuffersMb: mb(u.arrayBuffers) };
+  return {
+    at: label,
+    rssMb: mb(u.rss),
+    heapTotalMb: mb(u.heapTotal),
+    heapUsedMb: mb(u.heapUsed),
+    externalMb: mb(u.external),
+    arrayBuffersMb: mb(u.arrayBuffers),
+  };
 }
 
 async function imports(): Promise<void> {
@@ -27,7 +34,10 @@ async function imports(): Promise<void> {
     ['undici', () => import('undici')],
     ['dockerode', () => import('dockerode')],
     ['js-hcl-parser', () => import('js-hcl-parser')],
-    ['@sigstore/verify + bundle + core + protobuf-specs', () => Promise.all([import('@sigstore/verify'), import('@sigstore/bundle'), import('@sigstore/core'), import('@sigstore/protobuf-specs')])],
+    [
+      '@sigstore/verify + bundle + core + protobuf-specs',
+      () => Promise.all([import('@sigstore/verify'), import('@sigstore/bundle'), import('@sigstore/core'), import('@sigstore/protobuf-specs')]),
+    ],
     ['attestor (src/attest, our code)', () => import('../src/attest/attestor.js')],
     ['plugin layer (src/plugin/serve)', () => import('../src/plugin/serve.js')],
   ];
@@ -69,7 +79,9 @@ async function attest(mode: string, hclFile: string, count: number, concurrency:
   const after = usage(`after ${count} attestations`);
   const status = readFileSync('/proc/self/status', 'utf8');
   const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024;
-  process.stdout.write(`${JSON.stringify({ mode, nodeFlags: process.execArgv.join(' '), count, concurrency, errors, wallMs: Math.round(wallMs), before, after, peakRssMb: Math.round(hwm * 10) / 10 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ mode, nodeFlags: process.execArgv.join(' '), count, concurrency, errors, wallMs: Math.round(wallMs), before, after, peakRssMb: Math.round(hwm * 10) / 10 })}\n`,
+  );
 }
 
 const [cmd, ...args] = process.argv.slice(2);

@@ -36,7 +36,20 @@ import { TRUST_DOMAIN } from '../test/support/spire.js';
 import { parseGoDuration, startAgentPair, type AgentPair } from './lib/agents.js';
 import { Fixtures, pool, type BenchContainer, type BenchImage } from './lib/images.js';
 import { attestorWithProc, byKind, coveredMs, instrumentedAttestor, sequentialDepth, syncProcReader, type Call } from './lib/inprocess.js';
-import { attestCaller, configure, cpuMsOf, initAndConfigure, memoryOf, nowUs, SERVICE, socketDirsLeft, startPlugin, unary, type AttestResponse, type Plugin } from './lib/plugin.js';
+import {
+  attestCaller,
+  configure,
+  cpuMsOf,
+  initAndConfigure,
+  memoryOf,
+  nowUs,
+  SERVICE,
+  socketDirsLeft,
+  startPlugin,
+  unary,
+  type AttestResponse,
+  type Plugin,
+} from './lib/plugin.js';
 import { summarizeProfile, type ProfileSummary, type Window } from './lib/profile.js';
 import { Inspector, type NodeMemory } from './lib/inspector.js';
 import { breakdown, pluginRequests, RegistryLog, shortKind } from './lib/registry-log.js';
@@ -111,7 +124,13 @@ interface LoadResult {
 
 // `total` calls spread over `pids` round robin by `concurrency` callers, each
 // waiting for its answer before the next call; stops at capMs.
-async function load(call: (pid: number) => Promise<AttestResponse>, pids: readonly number[], total: number, concurrency: number, capMs: number): Promise<LoadResult> {
+async function load(
+  call: (pid: number) => Promise<AttestResponse>,
+  pids: readonly number[],
+  total: number,
+  concurrency: number,
+  capMs: number,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let issued = 0;
   let errors = 0;
@@ -137,8 +156,6 @@ async function load(call: (pid: number) => Promise<AttestResponse>, pids: readon
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
   return { latencies, wallMs: performance.now() - t0, completed: latencies.length, errors, firstError, unexpected };
 }
-
-
 
 function pluginHcl(rig: Rig, key: KeyPair, indent = ''): string {
   return [
@@ -225,7 +242,10 @@ function row(figure: string, unit: string, summary: Summary, note?: string): voi
 
 // SSA_BENCH_ONLY=1,2,4b (phase number prefixes) runs only those phases
 // (development aid; setup always runs).
-const ONLY = (process.env['SSA_BENCH_ONLY'] ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+const ONLY = (process.env['SSA_BENCH_ONLY'] ?? '')
+  .split(',')
+  .map((x) => x.trim())
+  .filter((x) => x !== '');
 
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
   const id = name.split(' ')[0]?.replace(/\.$/, '') ?? '';
@@ -506,19 +526,24 @@ async function profilePhase(w: World): Promise<void> {
   const keep = join(REPO, 'bench/results/warm-attest.cpuprofile');
   mkdirSync(dirname(keep), { recursive: true });
   copyFileSync(join(dir, file), keep);
-  const summary: ProfileSummary = summarizeProfile(join(dir, file), REPO, [
-    'Attest',
-    'explain',
-    'locateContainer',
-    'readCgroup',
-    'readCapped',
-    'confirmInContainerCgroup',
-    'confirmSameCgroup',
-    'parseCgroupFile',
-    'normalizeSelectors',
-    'containerSelectors',
-    'processTicksAndRejections',
-  ], window);
+  const summary: ProfileSummary = summarizeProfile(
+    join(dir, file),
+    REPO,
+    [
+      'Attest',
+      'explain',
+      'locateContainer',
+      'readCgroup',
+      'readCapped',
+      'confirmInContainerCgroup',
+      'confirmSameCgroup',
+      'parseCgroupFile',
+      'normalizeSelectors',
+      'containerSelectors',
+      'processTicksAndRejections',
+    ],
+    window,
+  );
   result.figures['warmProfile'] = {
     what: `node --cpu-prof (100 µs interval) on the plugin process (launcher); only the samples taken during ${r.completed} warm Attests at N=16 (after 200 warm-up)`,
     attests: r.completed,
@@ -761,8 +786,14 @@ async function footprintPhase(w: World, bin: string, label: string): Promise<{ r
     const r = await load(attest, pids, KNOBS.footprintAttests, KNOBS.footprintConcurrency, 120_000);
     await sleep(300);
     const after = memoryOf(plugin.pid);
-    if (r.errors > 0 || r.unexpected > 0) throw new Error(`footprint ${label}: ${r.errors} errors (${r.firstError ?? ''}), ${r.unexpected} unexpected selector sets`);
-    row(`RSS ${label}: start / configured / after ${r.completed} Attests`, 'MB', single(round(after.rssMb, 1)), `${round(atStart.rssMb, 1)} / ${round(afterConfigure.rssMb, 1)} / ${round(after.rssMb, 1)} (peak ${round(after.hwmMb, 1)})`);
+    if (r.errors > 0 || r.unexpected > 0)
+      throw new Error(`footprint ${label}: ${r.errors} errors (${r.firstError ?? ''}), ${r.unexpected} unexpected selector sets`);
+    row(
+      `RSS ${label}: start / configured / after ${r.completed} Attests`,
+      'MB',
+      single(round(after.rssMb, 1)),
+      `${round(atStart.rssMb, 1)} / ${round(afterConfigure.rssMb, 1)} / ${round(after.rssMb, 1)} (peak ${round(after.hwmMb, 1)})`,
+    );
     (result.figures['footprint'] as Record<string, unknown>)[label] = {
       bin: bin.replace(REPO, ''),
       rssMbAfterStart: round(atStart.rssMb, 1),
@@ -863,9 +894,17 @@ async function memoryPhase(w: World): Promise<void> {
     ['sync+semi1', 'sync', [SEMI_SPACE_FLAG]],
   ];
   for (const [label, mode, flags] of variants) {
-    attestProbe[label] = await runProbe(['attest', mode, hclFile, String(KNOBS.footprintAttests), String(KNOBS.footprintConcurrency), ...pids.map(String)], flags);
+    attestProbe[label] = await runProbe(
+      ['attest', mode, hclFile, String(KNOBS.footprintAttests), String(KNOBS.footprintConcurrency), ...pids.map(String)],
+      flags,
+    );
     const v = (attestProbe[label] as { after?: { rssMb?: unknown } } | undefined)?.after?.rssMb;
-    row(`  in process x${KNOBS.footprintAttests}: ${label}`, 'MB', single(typeof v === 'number' ? v : Number.NaN), label === 'product' ? 'RSS after; own process, no gRPC' : 'what-if');
+    row(
+      `  in process x${KNOBS.footprintAttests}: ${label}`,
+      'MB',
+      single(typeof v === 'number' ? v : Number.NaN),
+      label === 'product' ? 'RSS after; own process, no gRPC' : 'what-if',
+    );
   }
 
   // What-if for the plugin itself: a smaller young generation.
@@ -879,13 +918,24 @@ async function memoryPhase(w: World): Promise<void> {
     const mem = memoryOf(small.pid);
     smallRss = mem.rssMb;
     smallPeak = mem.hwmMb;
-    attestProbe['plugin+semi1'] = { what: `the plugin (launcher) with NODE_OPTIONS=${SEMI_SPACE_FLAG}, ${r.completed} Attests through gRPC`, rssMb: round(smallRss, 1), peakRssMb: round(smallPeak, 1), throughputPerS: round(r.completed / (r.wallMs / 1000), 0) };
+    attestProbe['plugin+semi1'] = {
+      what: `the plugin (launcher) with NODE_OPTIONS=${SEMI_SPACE_FLAG}, ${r.completed} Attests through gRPC`,
+      rssMb: round(smallRss, 1),
+      peakRssMb: round(smallPeak, 1),
+      throughputPerS: round(r.completed / (r.wallMs / 1000), 0),
+    };
   } finally {
     await stopPlugin(small);
   }
   row(`  plugin x${KNOBS.footprintAttests} with ${SEMI_SPACE_FLAG}`, 'MB', single(round(smallRss, 1)), `what-if; peak ${round(smallPeak, 1)}`);
 
-  for (const pt of points) row(`  memory ${String(pt['at'])}`, 'MB', single(Number(pt['rssMb'])), `heap used/total ${String(pt['heapUsedMb'])}/${String(pt['heapTotalMb'])}, external ${String(pt['externalMb'])} (arrayBuffers ${String(pt['arrayBuffersMb'])})`);
+  for (const pt of points)
+    row(
+      `  memory ${String(pt['at'])}`,
+      'MB',
+      single(Number(pt['rssMb'])),
+      `heap used/total ${String(pt['heapUsedMb'])}/${String(pt['heapTotalMb'])}, external ${String(pt['externalMb'])} (arrayBuffers ${String(pt['arrayBuffersMb'])})`,
+    );
   row('  bare node -e (same binary)', 'MB', single(round(bareRss, 1)));
   result.figures['memory'] = {
     what: 'plugin (launcher) started with NODE_OPTIONS=--inspect=127.0.0.1:0; process.memoryUsage() read over the inspector, VmRSS from /proc; HeapProfiler.collectGarbage for the full GC; 10,000 Attests over the 20 footprint containers at N=16',
@@ -896,7 +946,8 @@ async function memoryPhase(w: World): Promise<void> {
       what: `node dist-bench/bench/probe.js attest <mode>: ${KNOBS.footprintAttests} in-process attestations (no gRPC server) over the 20 footprint containers at N=${KNOBS.footprintConcurrency}, each in a fresh process; "sync" injects a ProcReader that reads /proc/<pid>/cgroup with readFileSync`,
       ...attestProbe,
     },
-    perAttestAllocationFromCode: 'readCapped() allocates Buffer.alloc(MAX_CGROUP_BYTES + 1) = 65,537 zero-filled bytes per /proc read, 3 reads per Attest: ~192 KiB per warm Attest, ~1.9 GiB per 10,000',
+    perAttestAllocationFromCode:
+      'readCapped() allocates Buffer.alloc(MAX_CGROUP_BYTES + 1) = 65,537 zero-filled bytes per /proc read, 3 reads per Attest: ~192 KiB per warm Attest, ~1.9 GiB per 10,000',
   };
 }
 
@@ -991,7 +1042,16 @@ async function agentPhase(w: World, useSea: boolean): Promise<{ ours: Summary; b
     [pair.ours, 'ours'],
     [pair.builtin, 'builtin'],
   ] as const) {
-    await pair.server.cli(['entry', 'create', '-parentID', agent.parentId, '-spiffeID', `spiffe://${TRUST_DOMAIN}/bench/${id}`, '-selector', `docker:image_config_digest:${img.id}`]);
+    await pair.server.cli([
+      'entry',
+      'create',
+      '-parentID',
+      agent.parentId,
+      '-spiffeID',
+      `spiffe://${TRUST_DOMAIN}/bench/${id}`,
+      '-selector',
+      `docker:image_config_digest:${img.id}`,
+    ]);
   }
   const c = await w.fixtures.container(img, ['-v', `${join(pair.ours.dir, 'sock')}:/run/ours`, '-v', `${join(pair.builtin.dir, 'sock')}:/run/builtin`]);
   const fetchArgs = (who: string): string[] => ['/bin/spire-agent', 'api', 'fetch', 'x509', '-socketPath', `/run/${who}/agent.sock`, '-timeout', '5s'];
@@ -1001,7 +1061,10 @@ async function agentPhase(w: World, useSea: boolean): Promise<{ ours: Summary; b
     for (;;) {
       const r = await w.fixtures.exec(c.id, fetchArgs(who), 30_000);
       if (r.code === 0 && r.out.includes(`spiffe://${TRUST_DOMAIN}/bench/${who}`)) break;
-      if (performance.now() - syncStart > 90_000) throw new Error(`agent ${who}: no SVID after 90 s: ${r.out.slice(0, 400)}\nagent log tail:\n${(who === 'ours' ? pair.ours : pair.builtin).log().slice(-2000)}`);
+      if (performance.now() - syncStart > 90_000)
+        throw new Error(
+          `agent ${who}: no SVID after 90 s: ${r.out.slice(0, 400)}\nagent log tail:\n${(who === 'ours' ? pair.ours : pair.builtin).log().slice(-2000)}`,
+        );
       await sleep(1_000);
     }
   }
@@ -1034,7 +1097,11 @@ async function agentPhase(w: World, useSea: boolean): Promise<{ ours: Summary; b
   const empty: number[] = [];
   for (let i = 0; i < 3; i++) empty.push(await execMs(['true']));
   const base = summarize(empty).median;
-  const loop = (who: string): string[] => ['sh', '-c', `i=0; while [ $i -lt ${KNOBS.agentFetches} ]; do ${fetchArgs(who).join(' ')} >/dev/null || exit 1; i=$((i+1)); done`];
+  const loop = (who: string): string[] => [
+    'sh',
+    '-c',
+    `i=0; while [ $i -lt ${KNOBS.agentFetches} ]; do ${fetchArgs(who).join(' ')} >/dev/null || exit 1; i=$((i+1)); done`,
+  ];
   const wall: Record<string, number[]> = { ours: [], builtin: [] };
   for (let i = 0; i < 2; i++) {
     for (const who of ['ours', 'builtin']) wall[who]?.push(((await execMs(loop(who))) - base) / KNOBS.agentFetches);
@@ -1113,12 +1180,15 @@ function goals(m: Measured): Goal[] {
     target: '<= 3',
     measured: m.coldDepth === undefined ? 'not measured' : `${m.coldDepth} round trips (${f(m.coldRequests)} requests, some concurrent)`,
     met: m.coldDepth === undefined ? null : m.coldDepth <= 3,
-    basis: 'median sequential depth of the registry calls of one cold attestation (in process: calls in flight together count once); requests counted in the registry access log',
+    basis:
+      'median sequential depth of the registry calls of one cold attestation (in process: calls in flight together count once); requests counted in the registry access log',
   });
   g.push({
     goal: 'one registry fetch and one verification per stampede',
     target: '1 signature load; registry requests = one cold attestation',
-    measured: m.stampede ? `${m.stampede.loads} load(s), ${m.stampede.requests} requests, ${m.stampede.sigGets} .sig fetch (cold: ${f(m.coldRequests)})` : 'not measured',
+    measured: m.stampede
+      ? `${m.stampede.loads} load(s), ${m.stampede.requests} requests, ${m.stampede.sigGets} .sig fetch (cold: ${f(m.coldRequests)})`
+      : 'not measured',
     met: m.stampede && m.coldRequests !== undefined ? m.stampede.loads === 1 && m.stampede.requests <= m.coldRequests && m.stampede.sigGets === 1 : null,
     basis: '200 concurrent Attests; attestor.signatureLoads (in process), registry log (gRPC), client stats',
   });
@@ -1197,7 +1267,13 @@ function findings(m: Measured, gs: readonly Goal[]): string[] {
   const bd = get('cold.registryRequestBreakdown');
   if (bd && typeof bd === 'object') {
     out.push(
-      `Cold Attest (first attestation of a new image): ${n(m.coldRequests, 0)} registry requests in ${n(num('cold.inProcess.registrySequentialDepth.median'), 0)} sequential round trips (the binding's tag HEAD and manifest GET together, then the referrers API, its tag fallback and the .sig manifest together, then the signature blob): ${Object.entries(bd as Record<string, number>).map(([k, v]) => `${v}x ${k}`).join('; ')}. In process: registry ${n(num('cold.inProcess.registryMs.median'), 2)} ms, docker inspect (container + image) ${n(num('cold.inProcess.dockerInspectMs.median'), 2)} ms, everything else ${n(num('cold.inProcess.restMs.median'), 2)} ms of ${n(num('cold.inProcess.latencyMs.median'), 2)} ms; signature verification alone is ${n(num('cold.verification.firstMs.median'))} ms for an image's first signature (${n(num('cold.verification.repeatedMs.median'))} ms repeated): the cold path is registry round trips, not cryptography.`,
+      `Cold Attest (first attestation of a new image): ${n(m.coldRequests, 0)} registry requests in ${n(num('cold.inProcess.registrySequentialDepth.median'), 0)} sequential round trips (the binding's tag HEAD and manifest GET together, then the referrers API, its tag fallback and the .sig manifest together, then the signature blob): ${Object.entries(
+        bd as Record<string, number>,
+      )
+        .map(([k, v]) => `${v}x ${k}`)
+        .join(
+          '; ',
+        )}. In process: registry ${n(num('cold.inProcess.registryMs.median'), 2)} ms, docker inspect (container + image) ${n(num('cold.inProcess.dockerInspectMs.median'), 2)} ms, everything else ${n(num('cold.inProcess.restMs.median'), 2)} ms of ${n(num('cold.inProcess.latencyMs.median'), 2)} ms; signature verification alone is ${n(num('cold.verification.firstMs.median'))} ms for an image's first signature (${n(num('cold.verification.repeatedMs.median'))} ms repeated): the cold path is registry round trips, not cryptography.`,
     );
   }
   if (m.stampede) {
@@ -1211,7 +1287,9 @@ function findings(m: Measured, gs: readonly Goal[]): string[] {
   const imports = get('memory.importsProbe.points');
   if (Array.isArray(pts) && Array.isArray(imports)) {
     const at = (label: string): Record<string, number> | undefined => (pts as Array<Record<string, number>>).find((p) => String(p['at']) === label);
-    const imp = (imports as Array<{ at: string; rssMb: number }>).map((p, i, all) => (i === 0 ? `${p.at} ${p.rssMb} MB` : `${p.at} +${round(p.rssMb - (all[i - 1]?.rssMb ?? 0), 1)}`));
+    const imp = (imports as Array<{ at: string; rssMb: number }>).map((p, i, all) =>
+      i === 0 ? `${p.at} ${p.rssMb} MB` : `${p.at} +${round(p.rssMb - (all[i - 1]?.rssMb ?? 0), 1)}`,
+    );
     const after = at(`after ${KNOBS.footprintAttests} Attests`);
     const gc = at('after a full GC');
     out.push(
@@ -1394,7 +1472,9 @@ async function main(): Promise<number> {
   writeFileSync(stamped, text);
 
   const lines: string[] = [];
-  lines.push(`spire-sigstore-attestor bench — ${String(result.machine['cpuModel'])}, ${String(result.machine['cores'])} cores, ${String(result.machine['ramGb'])} GB, Node ${process.version}, ${result.startedAt}`);
+  lines.push(
+    `spire-sigstore-attestor bench — ${String(result.machine['cpuModel'])}, ${String(result.machine['cores'])} cores, ${String(result.machine['ramGb'])} GB, Node ${process.version}, ${result.startedAt}`,
+  );
   lines.push('');
   lines.push(table(rows));
   lines.push('');

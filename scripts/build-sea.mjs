@@ -143,10 +143,7 @@ const protoJson = JSON.stringify(root.toJSON());
           : [
               name,
               Object.fromEntries(
-                Object.entries(d).map(([m, md]) => [
-                  m,
-                  [md.path, md.requestStream, md.responseStream, md.requestType.type.name, md.responseType.type.name],
-                ]),
+                Object.entries(d).map(([m, md]) => [m, [md.path, md.requestStream, md.responseStream, md.requestType.type.name, md.responseType.type.name]]),
               ),
             ],
       ),

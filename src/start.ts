@@ -41,7 +41,9 @@ async function main(): Promise<void> {
     try {
       await runPlugin(compileCache);
     } catch (err) {
-      process.stderr.write(`${JSON.stringify({ '@level': 'error', '@message': `plugin failed to start: ${err instanceof Error ? err.message : String(err)}` })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ '@level': 'error', '@message': `plugin failed to start: ${err instanceof Error ? err.message : String(err)}` })}\n`,
+      );
       process.exit(1);
     }
     return;

@@ -55,11 +55,15 @@ async function startAgent(rig: Rig, name: string, dir: string, server: SpireServ
   writeFileSync(conf, agentConf(dir, server, token, workloadAttestor));
   const daemon = startDaemon(rig.spireAgent, ['run', '-config', conf], env);
   const socketPath = join(dir, 'sock', 'agent.sock');
-  await waitFor(`spire-agent ${name} healthy`, async () => {
-    if (daemon.child.exitCode !== null) throw new Error(`spire-agent ${name} exited:\n${daemon.log()}`);
-    const r = await run(rig.spireAgent, ['healthcheck', '-socketPath', socketPath], { timeoutMs: 10_000 }).catch(() => undefined);
-    return r?.code === 0;
-  }, 60_000);
+  await waitFor(
+    `spire-agent ${name} healthy`,
+    async () => {
+      if (daemon.child.exitCode !== null) throw new Error(`spire-agent ${name} exited:\n${daemon.log()}`);
+      const r = await run(rig.spireAgent, ['healthcheck', '-socketPath', socketPath], { timeoutMs: 10_000 }).catch(() => undefined);
+      return r?.code === 0;
+    },
+    60_000,
+  );
   return { ...daemon, name, dir, socketPath, parentId: `spiffe://${TRUST_DOMAIN}/spire/agent/join_token/${token}` };
 }
 
@@ -130,7 +134,17 @@ export function parseGoDuration(text: string): number {
     const v = Number(m[1]);
     const unit = m[2];
     ms +=
-      unit === 'ns' ? v / 1e6 : unit === 'us' || unit === 'µs' || unit === 'μs' ? v / 1e3 : unit === 'ms' ? v : unit === 's' ? v * 1e3 : unit === 'm' ? v * 6e4 : v * 3.6e6;
+      unit === 'ns'
+        ? v / 1e6
+        : unit === 'us' || unit === 'µs' || unit === 'μs'
+          ? v / 1e3
+          : unit === 'ms'
+            ? v
+            : unit === 's'
+              ? v * 1e3
+              : unit === 'm'
+                ? v * 6e4
+                : v * 3.6e6;
   }
   return matched ? ms : Number.NaN;
 }

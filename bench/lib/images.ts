@@ -121,7 +121,15 @@ export class Fixtures {
   async cleanup(): Promise<{ containers: number; images: number }> {
     const listed = await docker(this.#rig, ['ps', '-aq', '--filter', `label=ssa-bench.run=${this.#run}`]);
     // `docker ps -q` prints short IDs; ours are full: key by the first 12 hex digits.
-    const ids = new Set([...this.#containers, ...listed.stdout.split('\n').map((s) => s.trim()).filter((s) => s !== '')].map((id) => id.slice(0, 12)));
+    const ids = new Set(
+      [
+        ...this.#containers,
+        ...listed.stdout
+          .split('\n')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ].map((id) => id.slice(0, 12)),
+    );
     for (let i = 0, all = [...ids]; i < all.length; i += 50) await docker(this.#rig, ['rm', '-f', ...all.slice(i, i + 50)], { timeoutMs: 120_000 });
     const tags = [...this.#tags];
     for (let i = 0; i < tags.length; i += 50) await docker(this.#rig, ['rmi', '-f', ...tags.slice(i, i + 50)], { timeoutMs: 120_000 });

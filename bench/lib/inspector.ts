@@ -69,7 +69,9 @@ export class Inspector {
   }
 
   async memoryUsage(): Promise<NodeMemory> {
-    const r = (await this.send('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result?: { value?: unknown } };
+    const r = (await this.send('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
+      result?: { value?: unknown };
+    };
     const v = r.result?.value;
     if (typeof v !== 'string') throw new Error('process.memoryUsage() did not evaluate');
     return JSON.parse(v) as NodeMemory;

@@ -25,7 +25,7 @@ function definition(repoRoot: string, name: ServiceName): ServiceDefinition {
   packageDefinition ??= protoLoader.loadSync([...PROTO_FILES], { ...PROTO_LOAD_OPTIONS, includeDirs: [join(repoRoot, 'proto')] });
   const def = packageDefinition[name];
   if (typeof def !== 'object' || def === null || 'format' in def) throw new Error(`no service ${name} in ${repoRoot}proto`);
-  return def as ServiceDefinition;
+  return def;
 }
 
 // Plugins that died by SIGTERM before handling it (socket dir left behind).

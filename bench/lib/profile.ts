@@ -62,7 +62,10 @@ function categoryOf(frame: CallFrame, repoRoot: string): string {
 }
 
 function frameLabel(frame: CallFrame, repoRoot: string): string {
-  const url = frame.url.replace(/^file:\/\//, '').replace(`${repoRoot.replace(/\/$/, '')}/`, '').replace(/^.*\/node_modules\//, '');
+  const url = frame.url
+    .replace(/^file:\/\//, '')
+    .replace(`${repoRoot.replace(/\/$/, '')}/`, '')
+    .replace(/^.*\/node_modules\//, '');
   return `${frame.functionName || '(anonymous)'} ${url}${url ? `:${frame.lineNumber + 1}` : ''}`;
 }
 
@@ -96,7 +99,10 @@ export function summarizeProfile(file: string, repoRoot: string, functions: read
     const dt = (raw.timeDeltas[i + 1] ?? 0) / 1000;
     self.set(id, (self.get(id) ?? 0) + dt);
   }
-  if (self.size === 0) throw new Error(`${file}: no samples in the window (profile ${raw.startTime}..${raw.endTime} µs, window ${window?.fromUs ?? '?'}..${window?.toUs ?? '?'} µs)`);
+  if (self.size === 0)
+    throw new Error(
+      `${file}: no samples in the window (profile ${raw.startTime}..${raw.endTime} µs, window ${window?.fromUs ?? '?'}..${window?.toUs ?? '?'} µs)`,
+    );
   let idle = 0;
   let total = 0;
   const categories = new Map<string, number>();

@@ -13,9 +13,7 @@ import type { RegistryApi } from '../registry/types.js';
 import type { ContainerFacts, ImageFacts } from '../runtime/types.js';
 
 export type BindingReport =
-  | BindingResult
-  | { readonly outcome: 'skipped'; readonly reason: string }
-  | { readonly outcome: 'unavailable'; readonly reason: string };
+  BindingResult | { readonly outcome: 'skipped'; readonly reason: string } | { readonly outcome: 'unavailable'; readonly reason: string };
 
 const REGISTRY_ERRORS = new Set(['REGISTRY_UNAVAILABLE', 'REGISTRY_AUTH', 'REGISTRY_RESPONSE', 'DIGEST_MISMATCH', 'TOO_LARGE']);
 

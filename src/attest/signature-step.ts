@@ -12,7 +12,16 @@ import { describeSigner, evaluate, satisfiedRuleNames } from '../policy/index.js
 import { discoverSignatures } from '../signatures/discover.js';
 import { raceAbort } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
-import { SignatureError, createTrust, fetchTrustedRoot, isSignatureError, loadTrust, prepareTufCache, readCachedTrustedRoot, verifyCandidate } from '../verify/index.js';
+import {
+  SignatureError,
+  createTrust,
+  fetchTrustedRoot,
+  isSignatureError,
+  loadTrust,
+  prepareTufCache,
+  readCachedTrustedRoot,
+  verifyCandidate,
+} from '../verify/index.js';
 import { AttestorError } from '../errors.js';
 
 import type { SignaturePolicyConfig } from './types.js';
@@ -116,7 +125,10 @@ export class SignatureChecker {
       const cached = await readCachedTrustedRoot(this.#tuf);
       if (cached.kind === 'verified') {
         if (cached.expired.length > 0) {
-          this.#log.warn('cached TUF metadata has expired; using its trusted root until a refresh succeeds', { path: cached.path, expired: cached.expired.join(',') });
+          this.#log.warn('cached TUF metadata has expired; using its trusted root until a refresh succeeds', {
+            path: cached.path,
+            expired: cached.expired.join(','),
+          });
         }
         try {
           return await loadTrust({ root: { json: cached.root, source: cached.path }, trustedRootFile: undefined, keys: config.keys });
@@ -186,7 +198,8 @@ export class SignatureChecker {
     const trust = await this.#trust;
     const found = await discoverSignatures(registry, ref, digests, signal);
     const report = this.#verifyAll(trust, found.candidates, found.problems);
-    for (const r of report.rejected) this.#log.debug('signature rejected', { image_digest: r.imageDigest, format: r.format, signature: r.digest, error: r.error });
+    for (const r of report.rejected)
+      this.#log.debug('signature rejected', { image_digest: r.imageDigest, format: r.format, signature: r.digest, error: r.error });
     for (const p of found.problems) this.#log.warn('signature unreadable', { image_digest: p.imageDigest, format: p.format, where: p.where, error: p.error });
     return report;
   }

@@ -53,7 +53,9 @@ function entries(report: SignatureReport): SignatureEntry[] {
 
 function result(image: string, digest: Digest, digests: readonly Digest[], report: SignatureReport, mode: SignerSelectorMode): VerifyResult {
   const verified = report.accepted.length > 0;
-  const selectors = verified ? normalizeSelectors([...digests.map((d) => selector(SELECTOR.imageDigest, d)), ...signatureSelectors(report.accepted, mode)]) : [];
+  const selectors = verified
+    ? normalizeSelectors([...digests.map((d) => selector(SELECTOR.imageDigest, d)), ...signatureSelectors(report.accepted, mode)])
+    : [];
   return { image, digest, verified, selectors, signatures: entries(report) };
 }
 

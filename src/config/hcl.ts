@@ -48,9 +48,7 @@ function syntaxError(raw: string): AttestorError {
   // "unable to parse JSON: At 3:7: illegal char escape" -> line 3, column 7.
   const detail = raw.slice(raw.indexOf(':') + 1).trim();
   const at = POSITION.exec(detail);
-  const message = at
-    ? `plugin_data: HCL syntax error at line ${at[1]}, column ${at[2]}: ${at[3]}`
-    : `plugin_data: HCL syntax error: ${detail}`;
+  const message = at ? `plugin_data: HCL syntax error at line ${at[1]}, column ${at[2]}: ${at[3]}` : `plugin_data: HCL syntax error: ${detail}`;
   return new AttestorError('CONFIG_SYNTAX', message);
 }
 

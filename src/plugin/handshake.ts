@@ -64,6 +64,5 @@ export function writeHandshake(socketPath: string): void {
 // After this, stray writes to stdout (a dependency's console.log) go to stderr
 // instead, where the host logs them at debug level.
 export function sealStdout(): void {
-  const toStderr = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  process.stdout.write = toStderr;
+  process.stdout.write = process.stderr.write.bind(process.stderr);
 }

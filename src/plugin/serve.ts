@@ -60,7 +60,10 @@ export async function servePlugin({ host, log, env }: ServeOptions): Promise<voi
   };
 
   server.addService(serviceDefinition(SERVICE.broker), brokerService(broker, log));
-  server.addService(serviceDefinition(SERVICE.controller), controllerService(() => stop('controller shutdown')));
+  server.addService(
+    serviceDefinition(SERVICE.controller),
+    controllerService(() => stop('controller shutdown')),
+  );
   server.addService(serviceDefinition(SERVICE.stdio), stdioService());
   server.addService(serviceDefinition(SERVICE.health), healthService());
   server.addService(serviceDefinition(SERVICE.init), initService(host, log));

@@ -82,7 +82,9 @@ function identityProblems(rule: IdentityRule, where: string, report: (key: strin
 
 // Only called on rules policyProblems accepted.
 function matcher(exact: string | undefined, regexp: string | undefined): Matcher {
-  return exact !== undefined ? Object.freeze({ kind: 'exact', value: exact }) : Object.freeze({ kind: 'regexp', source: regexp ?? '', regexp: wholeValueRegExp(regexp ?? '') });
+  return exact !== undefined
+    ? Object.freeze({ kind: 'exact', value: exact })
+    : Object.freeze({ kind: 'regexp', source: regexp ?? '', regexp: wholeValueRegExp(regexp ?? '') });
 }
 
 function duplicates(values: readonly string[]): string[] {

@@ -15,10 +15,7 @@ export function evaluate(policy: CompiledPolicy, signer: Signer): boolean {
 }
 
 // The first configured identity the keyless signer satisfies.
-export function matchingIdentity(
-  policy: CompiledPolicy,
-  signer: Extract<Signer, { kind: 'keyless' }>,
-): CompiledIdentity | undefined {
+export function matchingIdentity(policy: CompiledPolicy, signer: Extract<Signer, { kind: 'keyless' }>): CompiledIdentity | undefined {
   return policy.identities.find((identity) => satisfies(identity, signer));
 }
 
@@ -43,7 +40,5 @@ export function matches(matcher: Matcher, value: string): boolean {
 
 // One line naming the signer, for rejection messages and logs.
 export function describeSigner(signer: Signer): string {
-  return signer.kind === 'key'
-    ? `key ${JSON.stringify(signer.keyName)}`
-    : `subject ${JSON.stringify(signer.subject)} issuer ${JSON.stringify(signer.issuer)}`;
+  return signer.kind === 'key' ? `key ${JSON.stringify(signer.keyName)}` : `subject ${JSON.stringify(signer.subject)} issuer ${JSON.stringify(signer.issuer)}`;
 }

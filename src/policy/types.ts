@@ -34,9 +34,7 @@ export interface PolicyProblem {
 
 // How an issuer or subject is matched: exactly, or by a regular expression
 // that must match the whole value (compiled as ^(?:source)$).
-export type Matcher =
-  | { readonly kind: 'exact'; readonly value: string }
-  | { readonly kind: 'regexp'; readonly source: string; readonly regexp: RegExp };
+export type Matcher = { readonly kind: 'exact'; readonly value: string } | { readonly kind: 'regexp'; readonly source: string; readonly regexp: RegExp };
 
 export interface CompiledIdentity {
   // Position in the configuration, for messages (`identity[i]`).

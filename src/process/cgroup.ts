@@ -68,20 +68,14 @@ export function parseCgroupFile(text: string): CgroupLine[] {
   // refusal of huge strings; the exact byte count then scans at most 64 Ki
   // code units.
   if (text.length > MAX_CGROUP_BYTES || Buffer.byteLength(text, 'utf8') > MAX_CGROUP_BYTES) {
-    throw new AttestorError(
-      'PROC_UNREADABLE',
-      `cgroup file is larger than ${MAX_CGROUP_BYTES} bytes; refusing to parse it`,
-    );
+    throw new AttestorError('PROC_UNREADABLE', `cgroup file is larger than ${MAX_CGROUP_BYTES} bytes; refusing to parse it`);
   }
 
   const rawLines = text.split('\n');
   let end = rawLines.length;
   while (end > 0 && (rawLines[end - 1] ?? '').trimEnd() === '') end--;
   if (end > MAX_CGROUP_LINES) {
-    throw new AttestorError(
-      'PROC_UNREADABLE',
-      `cgroup file has ${end} lines, more than the ${MAX_CGROUP_LINES} allowed; refusing to parse it`,
-    );
+    throw new AttestorError('PROC_UNREADABLE', `cgroup file has ${end} lines, more than the ${MAX_CGROUP_LINES} allowed; refusing to parse it`);
   }
 
   const result: CgroupLine[] = [];
@@ -240,10 +234,7 @@ export function containerCgroupRoot(path: string): string | undefined {
  *
  * `source` only names the input in error messages.
  */
-export function containerIdFromCgroups(
-  lines: readonly CgroupLine[],
-  source = 'cgroup file',
-): ContainerMatch | undefined {
+export function containerIdFromCgroups(lines: readonly CgroupLine[], source = 'cgroup file'): ContainerMatch | undefined {
   let found: ContainerMatch | undefined;
   for (const line of lines) {
     const m = containerIdFromPath(line.path);
@@ -251,10 +242,7 @@ export function containerIdFromCgroups(
     if (found === undefined) {
       found = m;
     } else if (found.id !== m.id) {
-      throw new AttestorError(
-        'CONTAINER_AMBIGUOUS',
-        `multiple container IDs in ${source}: "${found.id}", "${m.id}"`,
-      );
+      throw new AttestorError('CONTAINER_AMBIGUOUS', `multiple container IDs in ${source}: "${found.id}", "${m.id}"`);
     }
   }
   return found;

@@ -1,13 +1,6 @@
 // Public surface of the PID -> container step.
 
-export {
-  MAX_CGROUP_BYTES,
-  MAX_CGROUP_LINES,
-  containerCgroupRoot,
-  containerIdFromCgroups,
-  containerIdFromPath,
-  parseCgroupFile,
-} from './cgroup.js';
+export { MAX_CGROUP_BYTES, MAX_CGROUP_LINES, containerCgroupRoot, containerIdFromCgroups, containerIdFromPath, parseCgroupFile } from './cgroup.js';
 export type { CgroupLine, ContainerMatch, RuntimeHint } from './cgroup.js';
 
 export { assertValidPid, createProcReader } from './procfs.js';

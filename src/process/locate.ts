@@ -3,18 +3,11 @@
 
 import { AttestorError, isAttestorError } from '../errors.js';
 import type { CgroupLine, ContainerMatch } from './cgroup.js';
-import {
-  containerCgroupRoot,
-  containerIdFromCgroups,
-  containerIdFromPath,
-  parseCgroupFile,
-} from './cgroup.js';
+import { containerCgroupRoot, containerIdFromCgroups, containerIdFromPath, parseCgroupFile } from './cgroup.js';
 import type { ProcReader } from './procfs.js';
 import { assertValidPid } from './procfs.js';
 
-export type Located =
-  | { kind: 'host' }
-  | { kind: 'container'; match: ContainerMatch; cgroupText: string };
+export type Located = { kind: 'host' } | { kind: 'container'; match: ContainerMatch; cgroupText: string };
 
 function cgroupSource(pid: number): string {
   return `/proc/${pid}/cgroup`;
@@ -62,10 +55,7 @@ export async function confirmSameCgroup(pid: number, proc: ProcReader, before: s
   assertValidPid(pid);
   const now = await proc.readCgroup(pid);
   if (now !== before) {
-    throw new AttestorError(
-      'PID_REUSED',
-      `process ${pid} changed cgroup during attestation (exited and PID reused?)`,
-    );
+    throw new AttestorError('PID_REUSED', `process ${pid} changed cgroup during attestation (exited and PID reused?)`);
   }
 }
 

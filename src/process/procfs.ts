@@ -83,10 +83,7 @@ export function createProcReader(root = '/proc'): ProcReader {
         throw mapReadError(pid, file, err);
       }
       if (data.length > MAX_CGROUP_BYTES) {
-        throw new AttestorError(
-          'PROC_UNREADABLE',
-          `${file} is larger than ${MAX_CGROUP_BYTES} bytes; refusing to read it`,
-        );
+        throw new AttestorError('PROC_UNREADABLE', `${file} is larger than ${MAX_CGROUP_BYTES} bytes; refusing to read it`);
       }
       return data.toString('utf8');
     },

@@ -46,9 +46,7 @@ export interface RegistryAuthContext {
   readonly now?: () => number;
 }
 
-type KnownScheme =
-  | { readonly scheme: 'basic' }
-  | { readonly scheme: 'bearer'; readonly realm: URL; readonly service: string | undefined };
+type KnownScheme = { readonly scheme: 'basic' } | { readonly scheme: 'bearer'; readonly realm: URL; readonly service: string | undefined };
 
 interface CachedToken {
   readonly token: string;
@@ -99,9 +97,7 @@ export function parseTokenResponse(body: Buffer, realm: string): { token: string
 
 // The challenge we can answer: Bearer with a realm first, else Basic.
 export function pickChallenge(challenges: readonly Challenge[]): Challenge | undefined {
-  return (
-    challenges.find((c) => c.scheme === 'bearer' && (c.params['realm'] ?? '') !== '') ?? challenges.find((c) => c.scheme === 'basic')
-  );
+  return challenges.find((c) => c.scheme === 'bearer' && (c.params['realm'] ?? '') !== '') ?? challenges.find((c) => c.scheme === 'basic');
 }
 
 export class RegistryAuth {
@@ -264,17 +260,8 @@ export interface PingResult {
 }
 
 // GET /v2/: is this a registry, and how does it want to be authenticated?
-export async function pingRegistry(
-  baseUrl: URL,
-  dispatcher: Dispatcher,
-  http: HttpOptions,
-  signal: AbortSignal,
-): Promise<PingResult> {
-  const res = await httpRequest(
-    { method: 'GET', url: new URL('/v2/', baseUrl), maxBytes: 64 * 1024, dispatcher, what: `ping ${baseUrl.host}` },
-    http,
-    signal,
-  );
+export async function pingRegistry(baseUrl: URL, dispatcher: Dispatcher, http: HttpOptions, signal: AbortSignal): Promise<PingResult> {
+  const res = await httpRequest({ method: 'GET', url: new URL('/v2/', baseUrl), maxBytes: 64 * 1024, dispatcher, what: `ping ${baseUrl.host}` }, http, signal);
   return {
     status: res.status,
     apiVersion: res.headers.get('docker-distribution-api-version') ?? undefined,

@@ -108,7 +108,12 @@ export async function checkBinding(registry: RegistryApi, input: BindingInput, s
     ref = parseReference(input.imageRef);
   } catch (err) {
     if (isAttestorError(err) && err.code === 'REFERENCE_INVALID') {
-      return { outcome: 'not-bound', reference: undefined, reason: `container image reference "${input.imageRef}" names no registry repository`, candidates: [] };
+      return {
+        outcome: 'not-bound',
+        reference: undefined,
+        reason: `container image reference "${input.imageRef}" names no registry repository`,
+        candidates: [],
+      };
     }
     throw err;
   }
@@ -121,7 +126,10 @@ export async function checkBinding(registry: RegistryApi, input: BindingInput, s
       ? registry.resolve({ registry: ref.registry, repository: ref.repository, tag: ref.tag, original: ref.original }, signal)
       : Promise.resolve(undefined);
   const examine = async (candidate: Candidate): Promise<Examined> => {
-    const fetched = await registry.getManifest({ registry: ref.registry, repository: ref.repository, digest: candidate.digest, original: ref.original }, signal);
+    const fetched = await registry.getManifest(
+      { registry: ref.registry, repository: ref.repository, digest: candidate.digest, original: ref.original },
+      signal,
+    );
     const named = fetched ? await configDigestOf(registry, ref, fetched, input.platform, signal) : undefined;
     return { candidate, named };
   };

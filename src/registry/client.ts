@@ -164,7 +164,7 @@ class Client implements RegistryClient {
     this.#closed = true;
     const endpoints = await Promise.allSettled(this.#endpoints.values());
     this.#endpoints.clear();
-    await Promise.allSettled(endpoints.map((e) => (e.status === 'fulfilled' ? e.value.dispatcher.close() : undefined)));
+    await Promise.allSettled(endpoints.map((e) => (e.status === 'fulfilled' ? e.value.dispatcher.close() : Promise.resolve())));
   }
 
   // ------------------------------------------------------------ endpoints --

@@ -121,7 +121,7 @@ function networkDetail(err: unknown): string {
 async function readBody(res: Response, limit: number, truncate: boolean, what: string): Promise<Buffer> {
   const stream = res.body;
   if (stream === null) return Buffer.alloc(0);
-  const reader = stream.getReader();
+  const reader = (stream as ReadableStream<Uint8Array>).getReader();
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -151,8 +151,7 @@ async function discardBody(res: Response): Promise<void> {
 }
 
 type Attempt =
-  | { readonly kind: 'response'; readonly response: HttpResponse }
-  | { readonly kind: 'retryable'; readonly message: string; readonly waitMs?: number };
+  { readonly kind: 'response'; readonly response: HttpResponse } | { readonly kind: 'retryable'; readonly message: string; readonly waitMs?: number };
 
 // One request on the wire, body included, under its own timeout.
 async function attempt(req: HttpRequest, url: URL, headers: Record<string, string>, opts: HttpOptions, signal: AbortSignal): Promise<Attempt> {

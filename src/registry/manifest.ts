@@ -71,7 +71,8 @@ export function parseDescriptor(v: unknown, what: string): Descriptor {
   const digest = v['digest'];
   if (typeof digest !== 'string' || !isDigest(digest)) throw bad(what, `descriptor digest ${JSON.stringify(digest)} is not a valid sha256/sha512 digest`);
   const size = v['size'];
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw bad(what, `descriptor size ${JSON.stringify(size)} is not a non-negative integer`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    throw bad(what, `descriptor size ${JSON.stringify(size)} is not a non-negative integer`);
   const artifactType = optionalString(v, 'artifactType', what);
   const annotations = annotationsOf(v, what);
   const platform = platformOf(v['platform'], what);

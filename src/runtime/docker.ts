@@ -20,7 +20,7 @@ interface HttpishError {
 }
 
 function asHttpishError(err: unknown): HttpishError {
-  return typeof err === 'object' && err !== null ? (err as HttpishError) : {};
+  return typeof err === 'object' && err !== null ? err : {};
 }
 
 function isAbort(err: unknown): boolean {

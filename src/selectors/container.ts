@@ -2,7 +2,6 @@
 
 import { selector, SELECTOR } from './names.js';
 
-
 // What the container selectors are made of (a runtime's container facts).
 export interface ContainerSelectorInput {
   // Config.Image; '' when the runtime reports none.

@@ -108,7 +108,8 @@ async function discoverBundles(registry: RegistryApi, ref: ImageReference, image
       if (!layer || rest.length > 0 || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
         throw new Error('a bundle referrer must have exactly one Sigstore bundle layer');
       }
-      if (layer.size > DISCOVERY_LIMITS.maxBundleBytes) throw new Error(`bundle layer is ${layer.size} bytes, over the ${DISCOVERY_LIMITS.maxBundleBytes}-byte cap`);
+      if (layer.size > DISCOVERY_LIMITS.maxBundleBytes)
+        throw new Error(`bundle layer is ${layer.size} bytes, over the ${DISCOVERY_LIMITS.maxBundleBytes}-byte cap`);
       const bytes = await registry.getBlob(ref, layer.digest, DISCOVERY_LIMITS.maxBundleBytes, signal);
       let bundle: unknown;
       try {
@@ -134,13 +135,13 @@ function stringAnnotations(value: Readonly<Record<string, string>> | undefined):
 
 async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageDigest: Digest, signal: AbortSignal, out: Discovery): Promise<void> {
   const tag = legacyTag(imageDigest);
-  const fetched = await registry.getManifest({ registry: ref.registry, repository: ref.repository, tag, original: `${ref.registry}/${ref.repository}:${tag}` }, signal).catch(
-    (err: unknown) => {
+  const fetched = await registry
+    .getManifest({ registry: ref.registry, repository: ref.repository, tag, original: `${ref.registry}/${ref.repository}:${tag}` }, signal)
+    .catch((err: unknown) => {
       if (isOutage(err)) throw err;
       out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error: messageOf(err) });
       return undefined;
-    },
-  );
+    });
   if (!fetched) return;
   if (fetched.manifest.kind !== 'manifest') {
     out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error: 'signature tag is not an image manifest' });
@@ -154,7 +155,8 @@ async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageD
     try {
       // Cheap filters first: they cost no fetch.
       if (layer.mediaType !== SIMPLE_SIGNING) throw new Error(`unexpected layer media type ${layer.mediaType}`);
-      if (layer.size > DISCOVERY_LIMITS.maxPayloadBytes) throw new Error(`payload is ${layer.size} bytes, over the ${DISCOVERY_LIMITS.maxPayloadBytes}-byte cap`);
+      if (layer.size > DISCOVERY_LIMITS.maxPayloadBytes)
+        throw new Error(`payload is ${layer.size} bytes, over the ${DISCOVERY_LIMITS.maxPayloadBytes}-byte cap`);
       if (!budget.take(layers.length - i)) break;
       const payload = await registry.getBlob(ref, layer.digest, DISCOVERY_LIMITS.maxPayloadBytes, signal);
       try {
@@ -162,7 +164,13 @@ async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageD
       } catch {
         throw new Error('payload is not JSON');
       }
-      const candidate: LegacyCandidate = { format: 'legacy', imageDigest, payload, layerDigest: layer.digest, annotations: stringAnnotations(layer.annotations) };
+      const candidate: LegacyCandidate = {
+        format: 'legacy',
+        imageDigest,
+        payload,
+        layerDigest: layer.digest,
+        annotations: stringAnnotations(layer.annotations),
+      };
       out.candidates.push(candidate);
       budget.kept();
     } catch (err) {

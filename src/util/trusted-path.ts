@@ -38,8 +38,7 @@ export interface TrustedPathOptions {
 export type PathProblem = 'missing' | 'unreadable' | 'wrong-kind' | 'untrusted';
 
 export type TrustedPathResult =
-  | { readonly ok: true; readonly realPath: string }
-  | { readonly ok: false; readonly problem: PathProblem; readonly reason: string };
+  { readonly ok: true; readonly realPath: string } | { readonly ok: false; readonly problem: PathProblem; readonly reason: string };
 
 const MAX_LINKS = 40;
 const GROUP_OR_OTHER_WRITE = 0o022;

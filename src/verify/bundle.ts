@@ -70,9 +70,5 @@ function leafOf(bundle: Bundle): Buffer | undefined {
 
 function malformedBy(candidate: BundleCandidate): (problem: string, cause?: unknown) => SignatureError {
   return (problem, cause) =>
-    new SignatureError(
-      'SIGNATURE_MALFORMED',
-      `bundle ${candidate.manifestDigest} ${problem}`,
-      cause === undefined ? undefined : { cause },
-    );
+    new SignatureError('SIGNATURE_MALFORMED', `bundle ${candidate.manifestDigest} ${problem}`, cause === undefined ? undefined : { cause });
 }

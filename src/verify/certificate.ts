@@ -27,10 +27,7 @@ export function checkCodeSigning(leaf: X509Certificate): void {
     throw new SignatureError('CERTIFICATE_INVALID', `signing certificate has a malformed extended key usage: ${messageOf(err)}`);
   }
   if (!usages.includes(OID_EKU_CODE_SIGNING)) {
-    throw new SignatureError(
-      'CERTIFICATE_INVALID',
-      `signing certificate is not for code signing (extended key usages: ${usages.join(', ') || 'none'})`,
-    );
+    throw new SignatureError('CERTIFICATE_INVALID', `signing certificate is not for code signing (extended key usages: ${usages.join(', ') || 'none'})`);
   }
 }
 
@@ -48,8 +45,7 @@ export function keylessSigner(leaf: X509Certificate): Extract<Signer, { kind: 'k
   }
   const claims: Record<string, string> = {};
   for (const [name, spec] of Object.entries(CLAIMS)) {
-    const value =
-      extensionText(leaf, spec.oid) ?? (spec.legacyOid === undefined ? undefined : rawExtensionText(leaf, spec.legacyOid));
+    const value = extensionText(leaf, spec.oid) ?? (spec.legacyOid === undefined ? undefined : rawExtensionText(leaf, spec.legacyOid));
     if (value !== undefined) claims[name] = value;
   }
   return Object.freeze({ kind: 'keyless', subject, issuer, claims: Object.freeze(claims) });

@@ -34,10 +34,7 @@ export function checkSimpleSigning(payload: Buffer, imageDigest: Digest): void {
   }
   const type = field(critical, 'type', what);
   if (type !== SIMPLE_SIGNING_TYPE) {
-    throw new SignatureError(
-      'PAYLOAD_MISMATCH',
-      `${what} critical.type is ${JSON.stringify(type)}, not ${JSON.stringify(SIMPLE_SIGNING_TYPE)}`,
-    );
+    throw new SignatureError('PAYLOAD_MISMATCH', `${what} critical.type is ${JSON.stringify(type)}, not ${JSON.stringify(SIMPLE_SIGNING_TYPE)}`);
   }
 }
 
@@ -69,10 +66,7 @@ export function checkStatement(payloadType: string, payload: Buffer, imageDigest
   });
   if (!named.includes(hex)) {
     const seen = named.filter((d) => typeof d === 'string').map((d) => `${algorithm}:${String(d)}`);
-    throw new SignatureError(
-      'PAYLOAD_MISMATCH',
-      `signature is for ${seen.length > 0 ? seen.join(', ') : `no ${algorithm} subject`}, not ${imageDigest}`,
-    );
+    throw new SignatureError('PAYLOAD_MISMATCH', `signature is for ${seen.length > 0 ? seen.join(', ') : `no ${algorithm} subject`}, not ${imageDigest}`);
   }
 }
 
@@ -83,7 +77,7 @@ function splitDigest(digest: Digest): [string, string] {
 
 function object(value: JsonValue | undefined, what: string): JsonObject {
   if (!isJsonObject(value)) malformed(`${what} is not a JSON object`);
-  return value as JsonObject;
+  return value;
 }
 
 function malformed(message: string): never {

@@ -15,4 +15,14 @@ export type { CachedTrustedRoot, TufSettings } from './tuf.js';
 export type { SignatureErrorCode } from './errors.js';
 export type { SigningKey } from './tlogbody.js';
 export type { ConfiguredKey, KeyAlgorithm, TrustContext, VerifierMode } from './trust.js';
-export type { BundleCandidate, KeyRule, LegacyCandidate, PreparedSignature, SignatureCandidate, SignedContent, Signer, VerifiedSignature, VerifyOptions } from './types.js';
+export type {
+  BundleCandidate,
+  KeyRule,
+  LegacyCandidate,
+  PreparedSignature,
+  SignatureCandidate,
+  SignedContent,
+  Signer,
+  VerifiedSignature,
+  VerifyOptions,
+} from './types.js';

@@ -95,7 +95,10 @@ function tlogEntry(annotation: string): object {
   const kind = string(field(entryBody, 'kind', bodyWhat), `${bodyWhat} kind`);
   const version = string(field(entryBody, 'apiVersion', bodyWhat), `${bodyWhat} apiVersion`);
   if (kind !== 'hashedrekord') {
-    throw new SignatureError('UNSUPPORTED', `${what}: Rekor entries of kind ${JSON.stringify(kind)} are not supported for signatures (cosign >= 1.4 writes hashedrekord)`);
+    throw new SignatureError(
+      'UNSUPPORTED',
+      `${what}: Rekor entries of kind ${JSON.stringify(kind)} are not supported for signatures (cosign >= 1.4 writes hashedrekord)`,
+    );
   }
   return {
     logIndex: String(logIndex),
@@ -129,9 +132,7 @@ function withPureEd25519(entity: SignedEntity, payload: Buffer): SignedEntity {
       compareDigest: (d: Buffer) => content.compareDigest(d),
       compareSignedDigest: (d: Buffer) => content.compareSignedDigest(d),
       verifySignature: (key: KeyObject) =>
-        key.asymmetricKeyType === 'ed25519'
-          ? safeVerify(() => cryptoVerify(null, payload, key, content.signature))
-          : content.verifySignature(key),
+        key.asymmetricKeyType === 'ed25519' ? safeVerify(() => cryptoVerify(null, payload, key, content.signature)) : content.verifySignature(key),
     },
   };
 }

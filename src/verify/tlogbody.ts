@@ -14,9 +14,7 @@ import { field, isJsonObject, parseStrictJson } from './json.js';
 import type { TransparencyLogEntry } from '@sigstore/bundle';
 import type { JsonObject, JsonValue } from './json.js';
 
-export type SigningKey =
-  | { readonly kind: 'certificate'; readonly der: Buffer }
-  | { readonly kind: 'key'; readonly name: string; readonly spki: Buffer };
+export type SigningKey = { readonly kind: 'certificate'; readonly der: Buffer } | { readonly kind: 'key'; readonly name: string; readonly spki: Buffer };
 
 // What an entry body records as the signer.
 type Recorded = { readonly kind: 'certificate'; readonly der: Buffer } | { readonly kind: 'key'; readonly spki: Buffer };
@@ -50,7 +48,7 @@ export function recordedSigners(canonicalizedBody: Uint8Array): Recorded[] {
   const kind = field(body, 'kind', what);
   const version = field(body, 'apiVersion', what);
   const spec = object(field(body, 'spec', what), `${what} spec`);
-  switch (`${String(kind)}/${String(version)}`) {
+  switch (`${label(kind)}/${label(version)}`) {
     case 'hashedrekord/0.0.1': {
       const sig = object(field(spec, 'signature', what), `${what} signature`);
       const pk = object(field(sig, 'publicKey', what), `${what} publicKey`);
@@ -72,7 +70,7 @@ export function recordedSigners(canonicalizedBody: Uint8Array): Recorded[] {
       return list(field(v2, 'signatures', what)).map((s) => fromV2Verifier(field(object(s, what), 'verifier', what)));
     }
     default:
-      throw new SignatureError('UNSUPPORTED', `${what} of kind ${String(kind)}/${String(version)} is not supported`);
+      throw new SignatureError('UNSUPPORTED', `${what} of kind ${label(kind)}/${label(version)} is not supported`);
   }
 }
 
@@ -112,4 +110,9 @@ function list(value: JsonValue | undefined): readonly JsonValue[] {
 
 function malformed(message: string): SignatureError {
   return new SignatureError('SIGNATURE_MALFORMED', message);
+}
+
+// A JSON value as it reads in a kind/version key and in messages.
+function label(value: JsonValue | undefined): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
 }

@@ -33,7 +33,10 @@ async function buildWorkloadImage(rig: Rig, tag: string, marker: string): Promis
     copyFileSync(rig.spireAgentStatic, join(ctx, 'spire-agent'));
     chmodSync(join(ctx, 'spire-agent'), 0o755);
     writeFileSync(join(ctx, 'marker'), marker);
-    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${rig.busyboxImage}\nCOPY spire-agent /bin/spire-agent\nCOPY marker /marker\nLABEL com.example.app=${marker}\n`);
+    writeFileSync(
+      join(ctx, 'Dockerfile'),
+      `FROM ${rig.busyboxImage}\nCOPY spire-agent /bin/spire-agent\nCOPY marker /marker\nLABEL com.example.app=${marker}\n`,
+    );
     await ok(rig, ['build', '-q', '-t', tag, ctx]);
     return await ok(rig, ['image', 'inspect', '-f', '{{.Id}}', tag]);
   } finally {
@@ -43,7 +46,9 @@ async function buildWorkloadImage(rig: Rig, tag: string, marker: string): Promis
 
 // Every selector the agent logged as attested, as type:value.
 function attestedSelectors(log: string): string[] {
-  return attestations(log).flat().map((sel) => `${sel.type}:${sel.value}`);
+  return attestations(log)
+    .flat()
+    .map((sel) => `${sel.type}:${sel.value}`);
 }
 
 describeWithRig('spire-agent attests container workloads through the plugin', ['spire', 'docker', 'registry', 'cosign'], (rig) => {
@@ -60,7 +65,23 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
   async function fetchInContainer(image: string): Promise<{ code: number; output: string }> {
     const r = await docker(
       rig,
-      ['run', '--rm', '--network', 'none', '-v', `${dir}/agent:/run/spire`, image, '/bin/spire-agent', 'api', 'fetch', 'x509', '-socketPath', '/run/spire/agent.sock', '-timeout', '5s'],
+      [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        `${dir}/agent:/run/spire`,
+        image,
+        '/bin/spire-agent',
+        'api',
+        'fetch',
+        'x509',
+        '-socketPath',
+        '/run/spire/agent.sock',
+        '-timeout',
+        '5s',
+      ],
       { timeoutMs: 60_000 },
     );
     return { code: r.code, output: r.stdout + r.stderr };
@@ -114,10 +135,15 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
   // The agent syncs entries from the server every few seconds.
   async function fetchUntil(image: string, expect: RegExp): Promise<{ code: number; output: string }> {
     let last = { code: -1, output: '' };
-    await waitFor(`SVID for ${image}`, async () => {
-      last = await fetchInContainer(image);
-      return expect.test(last.output);
-    }, 60_000, 1_000);
+    await waitFor(
+      `SVID for ${image}`,
+      async () => {
+        last = await fetchInContainer(image);
+        return expect.test(last.output);
+      },
+      60_000,
+      1_000,
+    );
     return last;
   }
 

@@ -165,17 +165,53 @@ describeWithRig('demo: SPIRE issues SVIDs only to signed containers', ['spire', 
     chmodSync(join(state, 'agent'), 0o755);
 
     progress('5/6 registration entries by signer');
-    await server.cli(['entry', 'create', '-parentID', parent, '-spiffeID', `spiffe://${TRUST_DOMAIN}/demo/payments`,
-      '-selector', 'docker:image-signature-identity:release']);
-    await server.cli(['entry', 'create', '-parentID', parent, '-spiffeID', `spiffe://${TRUST_DOMAIN}/demo/batch`, '-selector', 'docker:image-signature-key:demo-release']);
+    await server.cli([
+      'entry',
+      'create',
+      '-parentID',
+      parent,
+      '-spiffeID',
+      `spiffe://${TRUST_DOMAIN}/demo/payments`,
+      '-selector',
+      'docker:image-signature-identity:release',
+    ]);
+    await server.cli([
+      'entry',
+      'create',
+      '-parentID',
+      parent,
+      '-spiffeID',
+      `spiffe://${TRUST_DOMAIN}/demo/batch`,
+      '-selector',
+      'docker:image-signature-key:demo-release',
+    ]);
     // Let the agent sync the entries.
     await waitFor('entries synced', () => (agent?.log().match(/Entry created/g) ?? []).length >= 3, 30_000);
 
     progress('6/6 workloads ask the Workload API for an X.509-SVID');
     for (const w of WORKLOADS) {
       const before = agent.log().length;
-      const r = await docker(rig, ['run', '--rm', '--network', 'none', '-v', `${join(state, 'agent')}:/run/spire`, tagOf(w.name),
-        '/bin/spire-agent', 'api', 'fetch', 'x509', '-socketPath', '/run/spire/agent.sock', '-timeout', '5s'], { timeoutMs: 60_000 });
+      const r = await docker(
+        rig,
+        [
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '-v',
+          `${join(state, 'agent')}:/run/spire`,
+          tagOf(w.name),
+          '/bin/spire-agent',
+          'api',
+          'fetch',
+          'x509',
+          '-socketPath',
+          '/run/spire/agent.sock',
+          '-timeout',
+          '5s',
+        ],
+        { timeoutMs: 60_000 },
+      );
       const output = r.stdout + r.stderr;
       const svid = /SPIFFE ID:\s*(\S+)/.exec(output)?.[1];
       const selectors = selectorsFor(agent.log().slice(before), `demo.workload:${w.name}`);

@@ -43,7 +43,10 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
 
   const baseConfig = `registry "${rig.registry}" { insecure = true }\nregistry "docker.io" { binding = "skip" }\n`;
   const explain = (pid: number, extra = '', base = baseConfig): Promise<AttestReport> =>
-    createAttestor(buildConfig(`docker_socket_path = "${rig.dockerHost}"\n${TEST_POLICY}${base}${extra}`), silentLogger).explain(pid, AbortSignal.timeout(30_000));
+    createAttestor(buildConfig(`docker_socket_path = "${rig.dockerHost}"\n${TEST_POLICY}${base}${extra}`), silentLogger).explain(
+      pid,
+      AbortSignal.timeout(30_000),
+    );
 
   async function build(name: string, marker: string): Promise<string> {
     await ok(rig, ['build', '-q', '-t', name, '-'], `FROM ${rig.busyboxImage}\nLABEL marker=${marker}\n`);
@@ -106,7 +109,11 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
     expect(err.code).toBe('NOT_BOUND');
     expect(err.message).toMatch(/rebuilt, tampered or re-tagged locally/);
     // Relaxed for this registry: container selectors only, no binding ones.
-    const relaxed = await explain(pid, `registry "${rig.registry}" {\n insecure = true\n binding = "prefer"\n}\n`, 'registry "docker.io" { binding = "skip" }\n');
+    const relaxed = await explain(
+      pid,
+      `registry "${rig.registry}" {\n insecure = true\n binding = "prefer"\n}\n`,
+      'registry "docker.io" { binding = "skip" }\n',
+    );
     expect(relaxed.binding?.outcome).toBe('not-bound');
     expect(relaxed.selectors.some((s) => s.startsWith('image_digest:') || s.startsWith('image_binding:'))).toBe(false);
   });
@@ -133,13 +140,19 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
     await ok(rig, ['tag', rig.busyboxImage, other]);
     images.push(other);
     const otherDigest = await push(other);
-    const sizeOf = async (d: Digest): Promise<number> => (await reader.getManifest(parseReference(`${rig.registry}/${multiRepo}@${d}`), signal))?.bytes.length ?? 0;
+    const sizeOf = async (d: Digest): Promise<number> =>
+      (await reader.getManifest(parseReference(`${rig.registry}/${multiRepo}@${d}`), signal))?.bytes.length ?? 0;
     const index = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MEDIA_TYPE.ociIndex,
         manifests: [
-          { mediaType: MEDIA_TYPE.dockerManifest, digest: otherDigest, size: await sizeOf(otherDigest), platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+          {
+            mediaType: MEDIA_TYPE.dockerManifest,
+            digest: otherDigest,
+            size: await sizeOf(otherDigest),
+            platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+          },
           { mediaType: MEDIA_TYPE.dockerManifest, digest: digestA, size: await sizeOf(digestA), platform: { os: 'linux', architecture: 'amd64' } },
         ],
       }),
@@ -160,7 +173,13 @@ describeWithRig('registry binding (real dockerd + registries)', ['docker', 'regi
     htpasswd = await startRegistry({ kind: 'htpasswd', users: { alice: 'alice-pw' } });
     const reader = createRegistryClient({ registries: { [rig.registry]: { insecure: true } } });
     const basic = `Basic ${Buffer.from('alice:alice-pw').toString('base64')}`;
-    await copyImage(reader, parseReference(`${repo}@${digestA}`), { url: htpasswd.url, repository: 'auth/app', authorization: basic }, '1', AbortSignal.timeout(60_000));
+    await copyImage(
+      reader,
+      parseReference(`${repo}@${digestA}`),
+      { url: htpasswd.url, repository: 'auth/app', authorization: basic },
+      '1',
+      AbortSignal.timeout(60_000),
+    );
     await reader.close();
     const authTag = `${htpasswd.host}/auth/app:1`;
     await ok(rig, ['tag', idA, authTag]);

@@ -17,7 +17,11 @@ import { describeAsRoot, run } from '../support/rig.js';
 import type { PlantedEntry } from '../support/compile-cache-attack.js';
 
 const LAUNCHER = join(REPO_ROOT, 'bin/spire-sigstore-attestor');
-const FORGED = ['image-signature-subject:https://github.com/acme/payments/.github/workflows/release.yml@refs/tags/v1.4.0', 'image-signature:verified', 'image_binding:bound'];
+const FORGED = [
+  'image-signature-subject:https://github.com/acme/payments/.github/workflows/release.yml@refs/tags/v1.4.0',
+  'image-signature:verified',
+  'image_binding:bound',
+];
 
 describeAsRoot('compile cache: code planted in a shared temp dir is never run', () => {
   let work: string;
@@ -35,7 +39,7 @@ describeAsRoot('compile cache: code planted in a shared temp dir is never run', 
     for (const dir of [work, planted?.sharedTmp]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the planted entry is the attacker\'s', () => {
+  it("the planted entry is the attacker's", () => {
     expect(statSync(planted.entry).uid).toBe(65534);
     expect(statSync(join(planted.sharedTmp, 'node-compile-cache')).uid).toBe(65534);
   });
@@ -46,7 +50,7 @@ describeAsRoot('compile cache: code planted in a shared temp dir is never run', 
     expect(r.stdout).toBe(`pid ${process.pid}: no selectors (host)\n`);
   });
 
-  it('CLI: NODE_COMPILE_CACHE pointing at the attacker\'s directory is ignored by the launcher', async () => {
+  it("CLI: NODE_COMPILE_CACHE pointing at the attacker's directory is ignored by the launcher", async () => {
     const r = await run(LAUNCHER, ['attest', '--pid', String(process.pid), '--config', policyFile], {
       env: { NODE_COMPILE_CACHE: join(planted.sharedTmp, 'node-compile-cache') },
     });
@@ -65,7 +69,7 @@ describeAsRoot('compile cache: code planted in a shared temp dir is never run', 
     }
   });
 
-  it('the plugin never wrote to the shared temp dir\'s compile cache', async () => {
+  it("the plugin never wrote to the shared temp dir's compile cache", async () => {
     // Before the fix Node kept an entry there for every module it loaded.
     const rootOwned = await run('find', [join(planted.sharedTmp, 'node-compile-cache'), '-user', '0']);
     expect(rootOwned.stdout.trim()).toBe('');

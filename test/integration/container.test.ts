@@ -43,15 +43,17 @@ const SKIP_LOCAL = `registry "docker.io" { binding = "skip" }\nregistry "localho
 function runtimeSuite(kind: 'docker' | 'podman', rig: Rig): void {
   const endpoint = kind === 'docker' ? rig.dockerHost : `unix://${rig.podmanSocket ?? ''}`;
   const cli: Cli = (args, input) =>
-    run('docker', ['-H', endpoint, ...args], { timeoutMs: 120_000, env: { DOCKER_CONFIG: join(rig.stateDir, 'docker-config') }, ...(input === undefined ? {} : { input }) });
+    run('docker', ['-H', endpoint, ...args], {
+      timeoutMs: 120_000,
+      env: { DOCKER_CONFIG: join(rig.stateDir, 'docker-config') },
+      ...(input === undefined ? {} : { input }),
+    });
   const tag = `ssa-it-${kind}-${process.pid}`;
   const image = `${tag}:1`;
   const containers: string[] = [];
   // These images are local only (docker.io/... and Podman's localhost/...):
   // binding to a registry is skipped, so no request leaves the machine.
-  const config = buildConfig(
-    `${kind}_socket_path = "${endpoint}"\nenv_selectors = ["APP_ENV"]\n${SKIP_LOCAL}`,
-  );
+  const config = buildConfig(`${kind}_socket_path = "${endpoint}"\nenv_selectors = ["APP_ENV"]\n${SKIP_LOCAL}`);
   const attestor = createAttestor(config, silentLogger);
   const explain = (pid: number) => attestor.explain(pid, AbortSignal.timeout(20_000));
   let imageId = '';
@@ -100,7 +102,7 @@ function runtimeSuite(kind: 'docker' | 'podman', rig: Rig): void {
     expect(await explain(process.pid)).toEqual({ pid: process.pid, outcome: 'host', selectors: [] });
   });
 
-  it('answers quickly and clearly for a stopped container\'s old PID', async () => {
+  it("answers quickly and clearly for a stopped container's old PID", async () => {
     const { id, pid } = await start('stopped');
     await ok(cli(['rm', '-f', id]));
     const started = Date.now();
@@ -137,10 +139,12 @@ describeWithRig('container identity via dockerd', ['docker'], (rig) => {
     it('refuses a socket in a directory other users can write, unless allowed', async () => {
       const pid = Number(
         await ok(
-          run('docker', ['-H', rig.dockerHost, 'run', '-d', '--rm', '--network', 'none', rig.busyboxImage, 'sleep', '60'], { timeoutMs: 60_000 }).then(async (r) => ({
-            ...r,
-            stdout: (await run('docker', ['-H', rig.dockerHost, 'inspect', '-f', '{{.State.Pid}}', r.stdout.trim()])).stdout,
-          })),
+          run('docker', ['-H', rig.dockerHost, 'run', '-d', '--rm', '--network', 'none', rig.busyboxImage, 'sleep', '60'], { timeoutMs: 60_000 }).then(
+            async (r) => ({
+              ...r,
+              stdout: (await run('docker', ['-H', rig.dockerHost, 'inspect', '-f', '{{.State.Pid}}', r.stdout.trim()])).stdout,
+            }),
+          ),
         ),
       );
       const refused = createAttestor(buildConfig(`docker_socket_path = "unix://${join(dir, 'docker.sock')}"\n${SKIP_LOCAL}`), silentLogger);

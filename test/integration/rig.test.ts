@@ -50,11 +50,7 @@ describeWithRig('rig: cosign', ['cosign'], (rig) => {
 describeWithRig('rig: podman', ['podman'], (rig) => {
   it('runs the busybox image through the Docker-compatible API of the podman service', async () => {
     const host = `unix://${rig.podmanSocket ?? ''}`;
-    const r = await run(
-      'docker',
-      ['-H', host, 'run', '--rm', '--network', 'none', rig.busyboxImage, 'echo', 'hi-podman'],
-      { timeoutMs: 60_000 },
-    );
+    const r = await run('docker', ['-H', host, 'run', '--rm', '--network', 'none', rig.busyboxImage, 'echo', 'hi-podman'], { timeoutMs: 60_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('hi-podman\n');

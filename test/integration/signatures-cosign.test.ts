@@ -53,10 +53,10 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
   }
 
   const explain = (name: string, policy: string): Promise<AttestReport> =>
-    createAttestor(
-      buildConfig(`docker_socket_path = "${rig.dockerHost}"\nregistry "${rig.registry}" { insecure = true }\n${policy}`),
-      silentLogger,
-    ).explain(pids[name] ?? -1, AbortSignal.timeout(30_000));
+    createAttestor(buildConfig(`docker_socket_path = "${rig.dockerHost}"\nregistry "${rig.registry}" { insecure = true }\n${policy}`), silentLogger).explain(
+      pids[name] ?? -1,
+      AbortSignal.timeout(30_000),
+    );
 
   const keyPolicy = (key: KeyPair, name = 'release'): string => `key {\n name = "${name}"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\n`;
   const signatureSelectors = (r: AttestReport) => r.selectors.filter((s) => s.startsWith(SIGNATURE_PREFIX));

@@ -80,7 +80,7 @@ describeWithRig('signer selectors: one signer must satisfy a whole rule', ['dock
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('named-rule selectors: each signer\'s own rules, never a rule only the two together satisfy', async () => {
+  it("named-rule selectors: each signer's own rules, never a rule only the two together satisfy", async () => {
     const selectors = await selectorsWith('named');
     expect(selectors.filter((s) => s.startsWith('image-signature'))).toEqual([
       'image-signature-identity:acme',

@@ -15,35 +15,33 @@ const TIMEOUT_MS = 120_000;
 
 export default async function setup(): Promise<void> {
   const started = Date.now();
-  const { code, stderr, timedOut } = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>(
-    (resolve) => {
-      // Detached: its own process group, so on timeout we kill up.sh and
-      // its helpers, but not the daemons (they run in their own sessions).
-      const child = spawn('bash', [UP_SH, '--no-install'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        detached: true,
-      });
-      let err = '';
-      let timedOut = false;
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-      const timer = setTimeout(() => {
-        timedOut = true;
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      }, TIMEOUT_MS);
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        resolve({ code: null, stderr: `${err}\n${e.message}`, timedOut: false });
-      });
-      child.on('close', (c) => {
-        clearTimeout(timer);
-        resolve({ code: c, stderr: err, timedOut });
-      });
-    },
-  );
+  const { code, stderr, timedOut } = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>((resolve) => {
+    // Detached: its own process group, so on timeout we kill up.sh and
+    // its helpers, but not the daemons (they run in their own sessions).
+    const child = spawn('bash', [UP_SH, '--no-install'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
+    let err = '';
+    let timedOut = false;
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, TIMEOUT_MS);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: null, stderr: `${err}\n${e.message}`, timedOut: false });
+    });
+    child.on('close', (c) => {
+      clearTimeout(timer);
+      resolve({ code: c, stderr: err, timedOut });
+    });
+  });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (code === 0) {
     if (process.env['SSA_RIG_VERBOSE'] === '1') process.stderr.write(stderr);
@@ -52,7 +50,6 @@ export default async function setup(): Promise<void> {
   }
   const why = timedOut ? `timed out after ${TIMEOUT_MS / 1000} s` : `exited with ${code ?? 'spawn error'}`;
   process.stderr.write(
-    `global-setup: test/env/up.sh --no-install ${why}; integration tests needing missing parts will skip ` +
-      `(or fail in CI). Its output:\n${stderr}\n`,
+    `global-setup: test/env/up.sh --no-install ${why}; integration tests needing missing parts will skip ` + `(or fail in CI). Its output:\n${stderr}\n`,
   );
 }

@@ -112,10 +112,7 @@ export async function expectHealthyAndInit(p: PluginProcess): Promise<void> {
   const init = await unary<{ plugin_service_names: string[] }>(p.client(SERVICE.init), 'Init', {
     host_service_names: ['spire.hostservice.common.metrics.v1.Metrics'],
   });
-  expect(init.plugin_service_names).toEqual([
-    'spire.plugin.agent.workloadattestor.v1.WorkloadAttestor',
-    'spire.service.common.config.v1.Config',
-  ]);
+  expect(init.plugin_service_names).toEqual(['spire.plugin.agent.workloadattestor.v1.WorkloadAttestor', 'spire.service.common.config.v1.Config']);
 }
 
 export { SERVICE };

@@ -286,7 +286,23 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
   const certFile = join(dir, 'issuer.crt');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=ssa-test-token-issuer'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=ssa-test-token-issuer',
+    ],
     { stdio: 'ignore', timeout: 10_000 },
   );
   const privateKey = createPrivateKey(readFileSync(keyFile));
@@ -515,10 +531,7 @@ export async function copyImage(client: RegistryClient, from: ImageReference, to
 
 // ------------------------------------------------------- credential helper
 
-export type HelperAnswer =
-  | { readonly username: string; readonly secret: string }
-  | { readonly raw: string }
-  | { readonly sleepSeconds: number };
+export type HelperAnswer = { readonly username: string; readonly secret: string } | { readonly raw: string } | { readonly sleepSeconds: number };
 
 export interface CredentialHelper {
   /** Directory to put first on PATH. */
@@ -568,6 +581,9 @@ export function writeCredentialHelper(dir: string, name: string, answers: Readon
     dir,
     path,
     logFile,
-    calls: () => readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== ''),
+    calls: () =>
+      readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
   };
 }

@@ -16,9 +16,9 @@ import type { Digest } from '../../src/registry/types.js';
 
 export interface RegistryClientKit {
   readonly scratch: string;
-  secretFile(content: string): string;
+  readonly secretFile: (content: string) => string;
   // A client with no Docker config and short retry backoff, closed after the file.
-  client(options?: RegistryClientOptions): RegistryClient;
+  readonly client: (options?: RegistryClientOptions) => RegistryClient;
 }
 
 // Call once at the top of a test file (it registers afterAll hooks).
@@ -32,12 +32,12 @@ export function registryClientKit(): RegistryClientKit {
   let fileCount = 0;
   return {
     scratch,
-    secretFile(content: string): string {
+    secretFile: (content: string): string => {
       const path = join(scratch, `secret-${++fileCount}`);
       writeFileSync(path, content, { mode: 0o600 });
       return path;
     },
-    client(options: RegistryClientOptions = {}): RegistryClient {
+    client: (options: RegistryClientOptions = {}): RegistryClient => {
       const c = createRegistryClient({ dockerConfigPath: join(scratch, 'no-docker-config.json'), retryBackoffMs: 20, ...options });
       clients.push(c);
       return c;

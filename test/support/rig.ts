@@ -281,11 +281,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
  * default one), with the rig's DOCKER_CONFIG so logins made by tests stay in
  * the rig. Bounded by timeoutMs (default 60 s).
  */
-export function docker(
-  rig: Rig,
-  args: string[],
-  opts: { input?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
+export function docker(rig: Rig, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   const runOpts: RunOptions = {
     // -H wins over DOCKER_HOST / DOCKER_CONTEXT from the environment.
     env: { DOCKER_CONFIG: join(rig.stateDir, 'docker-config') },

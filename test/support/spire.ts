@@ -74,7 +74,10 @@ export async function runSpireServer(bin: string, conf: string, socketPath: stri
   };
   await waitFor('spire-server healthcheck', async () => {
     if (daemon.child.exitCode !== null) throw new Error(`spire-server exited:\n${daemon.log()}`);
-    return cli(['healthcheck']).then(() => true, () => false);
+    return cli(['healthcheck']).then(
+      () => true,
+      () => false,
+    );
   });
   return { ...daemon, socketPath, port, cli };
 }

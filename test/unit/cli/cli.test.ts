@@ -99,14 +99,17 @@ const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((bin) => {
   }
 });
 
-describe.skipIf(OLD_NODE === undefined)(`the launcher on an unsupported Node.js${OLD_NODE === undefined ? ' [skipped: no Node.js older than 22 on this machine]' : ''}`, () => {
-  it('says which Node.js it needs and exits 2, instead of a SyntaxError', async () => {
-    const result = await exec(PLUGIN_BIN, ['version'], { env: { ...process.env, SPIRE_SIGSTORE_ATTESTOR_NODE: OLD_NODE ?? '' } }).then(
-      () => ({ code: 0, stderr: '' }),
-      (err: { code: number; stderr: string }) => err,
-    );
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/needs Node\.js \^22\.22\.2 \|\| \^24\.15\.0 \|\| >=26\.0\.0 .*this is v\d+/);
-    expect(result.stderr).not.toMatch(/SyntaxError/);
-  });
-});
+describe.skipIf(OLD_NODE === undefined)(
+  `the launcher on an unsupported Node.js${OLD_NODE === undefined ? ' [skipped: no Node.js older than 22 on this machine]' : ''}`,
+  () => {
+    it('says which Node.js it needs and exits 2, instead of a SyntaxError', async () => {
+      const result = await exec(PLUGIN_BIN, ['version'], { env: { ...process.env, SPIRE_SIGSTORE_ATTESTOR_NODE: OLD_NODE ?? '' } }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/needs Node\.js \^22\.22\.2 \|\| \^24\.15\.0 \|\| >=26\.0\.0 .*this is v\d+/);
+      expect(result.stderr).not.toMatch(/SyntaxError/);
+    });
+  },
+);

@@ -236,7 +236,11 @@ describe('signature policy', () => {
 
   it.each([
     ['an identity without issuer', 'identity { subject = "a" }', 'identity[0]: needs exactly one of issuer or issuer_regexp'],
-    ['an identity with both subject forms', 'identity {\n issuer = "i"\n subject = "a"\n subject_regexp = "b"\n}', 'identity[0]: needs exactly one of subject or subject_regexp'],
+    [
+      'an identity with both subject forms',
+      'identity {\n issuer = "i"\n subject = "a"\n subject_regexp = "b"\n}',
+      'identity[0]: needs exactly one of subject or subject_regexp',
+    ],
     ['a broken regexp', 'identity {\n issuer = "i"\n subject_regexp = "("\n}', 'identity[0].subject_regexp: "(" is not a valid regular expression'],
     ['an unknown claim', 'identity {\n issuer = "i"\n subject = "s"\n claims { workflow = "x" }\n}', 'identity[0].claims.workflow: unknown Fulcio claim'],
     ['a key without path', 'key { name = "k" }', 'key.path: is required'],
@@ -263,11 +267,7 @@ describe('ConfigReader blocks', () => {
 
   it('walks repeated and labelled blocks with key paths in messages', () => {
     const problems: string[] = [];
-    const root = new ConfigReader(
-      parseHcl('key { name = "a" }\nkey { name = 1 }\nregistry "ghcr.io" { ca_file = true\n extra = 1 }'),
-      '',
-      problems,
-    );
+    const root = new ConfigReader(parseHcl('key { name = "a" }\nkey { name = 1 }\nregistry "ghcr.io" { ca_file = true\n extra = 1 }'), '', problems);
     const keys = root.blocks('key').map((k) => k.string('name'));
     const registries = root.labeledBlocks('registry');
     for (const { reader } of registries) {

@@ -70,10 +70,7 @@ describe('plugin protocol (agent call order)', () => {
     expect(valid).toEqual({ valid: true, notes: [] });
 
     // 7. A bad configuration is InvalidArgument naming the key; Validate says why.
-    const bad = await expectCode(
-      unary(p.client(SERVICE.config), 'Configure', { hcl_configuration: 'docker_sock = "unix:///x"' }),
-      status.INVALID_ARGUMENT,
-    );
+    const bad = await expectCode(unary(p.client(SERVICE.config), 'Configure', { hcl_configuration: 'docker_sock = "unix:///x"' }), status.INVALID_ARGUMENT);
     expect(bad.details).toContain('docker_sock: unknown configuration key');
     const invalid = await unary<{ valid: boolean; notes: string[] }>(p.client(SERVICE.config), 'Validate', {
       hcl_configuration: 'log_level = 3',
@@ -105,7 +102,10 @@ describe('plugin protocol (agent call order)', () => {
     expect(p.stdout()).toBe(`${p.handshake}\n`);
     // Every stderr line is an hclog JSON entry with string @level/@message
     // and a @timestamp with exactly six fractional digits (Go's layout).
-    const lines = p.stderr().split('\n').filter((l) => l !== '');
+    const lines = p
+      .stderr()
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) {
       const entry = JSON.parse(line) as Record<string, unknown>;

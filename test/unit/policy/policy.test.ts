@@ -10,7 +10,7 @@ import type { IdentityRule, PolicyRules } from '../../../src/policy/types.js';
 import type { Signer } from '../../../src/verify/types.js';
 
 function config(identities: IdentityRule[], keys: string[] = []): PolicyRules {
-  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), requireTlog: true, requireSct: true};
+  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), requireTlog: true, requireSct: true };
 }
 
 function compileError(c: PolicyRules): SignatureError {
@@ -27,7 +27,10 @@ const signer = (subject: string, issuer = 'https://issuer', claims: Record<strin
 
 describe('compilePolicy', () => {
   it('refuses a policy with no identity and no key', () => {
-    expect(compileError(config([]))).toMatchObject({ code: 'POLICY_INVALID', message: expect.stringMatching(/at least one identity \{ \} or key \{ \} block is required/) });
+    expect(compileError(config([]))).toMatchObject({
+      code: 'POLICY_INVALID',
+      message: expect.stringMatching(/at least one identity \{ \} or key \{ \} block is required/),
+    });
   });
 
   it.each<[string, IdentityRule, RegExp]>([
@@ -121,10 +124,12 @@ describe('evaluate', () => {
   });
 
   it('accepts any of several identities', () => {
-    const p = compilePolicy(config([
-      { issuer: 'https://a', subject: 's', claims: {} },
-      { issuer: 'https://b', subject: 't', claims: {} },
-    ]));
+    const p = compilePolicy(
+      config([
+        { issuer: 'https://a', subject: 's', claims: {} },
+        { issuer: 'https://b', subject: 't', claims: {} },
+      ]),
+    );
     expect(evaluate(p, signer('t', 'https://b'))).toBe(true);
     expect(evaluate(p, signer('t', 'https://a'))).toBe(false);
   });

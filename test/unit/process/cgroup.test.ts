@@ -94,9 +94,7 @@ describe('parseCgroupFile', () => {
 
   it(`accepts exactly ${MAX_CGROUP_LINES} lines and rejects one more`, () => {
     expect(parseCgroupFile(lines(...Array<string>(MAX_CGROUP_LINES).fill('0::/')))).toHaveLength(MAX_CGROUP_LINES);
-    expect(() => parseCgroupFile(lines(...Array<string>(MAX_CGROUP_LINES + 1).fill('0::/')))).toThrow(
-      /more than the 512 allowed/,
-    );
+    expect(() => parseCgroupFile(lines(...Array<string>(MAX_CGROUP_LINES + 1).fill('0::/')))).toThrow(/more than the 512 allowed/);
   });
 
   it(`accepts ${MAX_CGROUP_BYTES} bytes and rejects one more byte (UTF-8)`, () => {
@@ -203,10 +201,7 @@ const CONTAINER_CASES: Case[] = [
   },
   {
     name: 'podman, cgroup v1 cgroupfs manager',
-    text: lines(
-      `10:memory:/libpod_parent/libpod-${ID_A}`,
-      `1:name=systemd:/libpod_parent/libpod-${ID_A}`,
-    ),
+    text: lines(`10:memory:/libpod_parent/libpod-${ID_A}`, `1:name=systemd:/libpod_parent/libpod-${ID_A}`),
     id: ID_A,
     hint: 'podman',
   },
@@ -218,17 +213,13 @@ const CONTAINER_CASES: Case[] = [
   },
   {
     name: 'containerd (kind), systemd slice:prefix:name form with colons',
-    text: lines(
-      `0::/system.slice/containerd.service/kubepods-burstable-pod${POD_UID_US}.slice:cri-containerd:${ID_A}`,
-    ),
+    text: lines(`0::/system.slice/containerd.service/kubepods-burstable-pod${POD_UID_US}.slice:cri-containerd:${ID_A}`),
     id: ID_A,
     hint: 'containerd',
   },
   {
     name: 'containerd, kubepods systemd slices (cgroup v2)',
-    text: lines(
-      `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID_US}.slice/cri-containerd-${ID_A}.scope`,
-    ),
+    text: lines(`0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID_US}.slice/cri-containerd-${ID_A}.scope`),
     id: ID_A,
     hint: 'containerd',
   },
@@ -244,9 +235,7 @@ const CONTAINER_CASES: Case[] = [
   },
   {
     name: 'CRI-O container',
-    text: lines(
-      `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID_US}.slice/crio-${ID_A}.scope`,
-    ),
+    text: lines(`0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID_US}.slice/crio-${ID_A}.scope`),
     id: ID_A,
     hint: 'crio',
   },
@@ -261,9 +250,7 @@ const CONTAINER_CASES: Case[] = [
   },
   {
     name: 'CRI-O conmon process alone is not a container',
-    text: lines(
-      `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID_US}.slice/crio-conmon-${ID_A}.scope`,
-    ),
+    text: lines(`0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_UID_US}.slice/crio-conmon-${ID_A}.scope`),
     id: undefined,
   },
   {
@@ -289,9 +276,7 @@ const CONTAINER_CASES: Case[] = [
   },
   {
     name: 'kubernetes with docker (dockershim), systemd driver',
-    text: lines(
-      `1:name=systemd:/kubepods.slice/kubepods-pod${POD_UID_US}.slice/docker-${ID_A}.scope`,
-    ),
+    text: lines(`1:name=systemd:/kubepods.slice/kubepods-pod${POD_UID_US}.slice/docker-${ID_A}.scope`),
     id: ID_A,
     hint: 'docker',
   },
@@ -397,9 +382,7 @@ describe('containerIdFromCgroups', () => {
 
   it('names both IDs and the source in the ambiguity message', () => {
     const parsed = parseCgroupFile(lines(`12:pids:/docker/${ID_A}`, `0::/docker/${ID_B}`));
-    expect(() => containerIdFromCgroups(parsed, '/proc/42/cgroup')).toThrow(
-      `multiple container IDs in /proc/42/cgroup: "${ID_A}", "${ID_B}"`,
-    );
+    expect(() => containerIdFromCgroups(parsed, '/proc/42/cgroup')).toThrow(`multiple container IDs in /proc/42/cgroup: "${ID_A}", "${ID_B}"`);
   });
 });
 

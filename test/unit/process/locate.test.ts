@@ -4,12 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { AttestorError } from '../../../src/errors.js';
-import {
-  confirmInContainerCgroup,
-  confirmSameCgroup,
-  createProcReader,
-  locateContainer,
-} from '../../../src/process/index.js';
+import { confirmInContainerCgroup, confirmSameCgroup, createProcReader, locateContainer } from '../../../src/process/index.js';
 import type { Located, ProcReader } from '../../../src/process/index.js';
 import { ID_A, ID_B, POD_UID_US, codeOf, lines, procFixtureTree } from './fixtures.js';
 
@@ -18,9 +13,7 @@ function memoryProc(files: Record<number, string>): ProcReader {
   return {
     readCgroup(pid: number): Promise<string> {
       const text = files[pid];
-      return text === undefined
-        ? Promise.reject(new AttestorError('PID_GONE', `process ${pid} no longer exists`))
-        : Promise.resolve(text);
+      return text === undefined ? Promise.reject(new AttestorError('PID_GONE', `process ${pid} no longer exists`)) : Promise.resolve(text);
     },
   };
 }
@@ -68,9 +61,7 @@ describe('locateContainer', () => {
 
   it('names the file in ambiguity errors', async () => {
     const proc = memoryProc({ 88: lines(`1:name=systemd:/docker/${ID_A}`, `0::/docker/${ID_B}`) });
-    await expect(locateContainer(88, proc)).rejects.toThrow(
-      `multiple container IDs in /proc/88/cgroup: "${ID_A}", "${ID_B}"`,
-    );
+    await expect(locateContainer(88, proc)).rejects.toThrow(`multiple container IDs in /proc/88/cgroup: "${ID_A}", "${ID_B}"`);
     expect(await codeOf(locateContainer(88, proc))).toBe('CONTAINER_AMBIGUOUS');
   });
 
@@ -99,9 +90,7 @@ describe('confirmSameCgroup', () => {
     const located = asContainer(await locateContainer(500, proc));
     // ... runtime lookups happen; the process exits, PID 500 is reused ...
     await writeCgroup(500, lines('0::/user.slice/user-1000.slice/session-2.scope'));
-    await expect(confirmSameCgroup(500, proc, located.cgroupText)).rejects.toThrow(
-      'process 500 changed cgroup during attestation (exited and PID reused?)',
-    );
+    await expect(confirmSameCgroup(500, proc, located.cgroupText)).rejects.toThrow('process 500 changed cgroup during attestation (exited and PID reused?)');
     expect(await codeOf(confirmSameCgroup(500, proc, located.cgroupText))).toBe('PID_REUSED');
   });
 
@@ -166,22 +155,14 @@ describe('confirmInContainerCgroup', () => {
       `0::/system.slice/docker-${ID_B}.scope/docker-${ID_A}.scope`,
       `0::/system.slice/docker-${ID_A}.scope`,
     ],
-    [
-      'init PID belongs to another container',
-      `0::/system.slice/docker-${ID_A}.scope`,
-      `0::/system.slice/docker-${ID_B}.scope`,
-    ],
+    ['init PID belongs to another container', `0::/system.slice/docker-${ID_A}.scope`, `0::/system.slice/docker-${ID_B}.scope`],
     ['init PID is a host process', `0::/docker/${ID_A}`, '0::/init.scope'],
     [
       'one v1 hierarchy outside the container',
       lines(`12:pids:/docker/${ID_A}`, `1:name=systemd:/user.slice/evil/docker/${ID_A}`),
       lines(`12:pids:/docker/${ID_A}`, `1:name=systemd:/docker/${ID_A}`),
     ],
-    [
-      'init lacks the hierarchy',
-      lines(`12:pids:/docker/${ID_A}`, `1:name=systemd:/docker/${ID_A}`),
-      lines(`1:name=systemd:/docker/${ID_A}`),
-    ],
+    ['init lacks the hierarchy', lines(`12:pids:/docker/${ID_A}`, `1:name=systemd:/docker/${ID_A}`), lines(`1:name=systemd:/docker/${ID_A}`)],
   ])('rejects: %s', async (_name, workload, init) => {
     expect(await check(workload, init)).toBe('CONTAINER_NOT_FOUND');
   });

@@ -5,10 +5,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { AttestorError } from '../../../src/errors.js';
 
+import type * as fs from 'node:fs';
+
 const openMock = vi.hoisted(() => ({ error: undefined as NodeJS.ErrnoException | undefined }));
 
 vi.mock('node:fs', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs')>();
+  const real = await importOriginal<typeof fs>();
   return {
     ...real,
     openSync: (...args: Parameters<typeof real.openSync>) => {
@@ -37,7 +39,9 @@ describe('createProcReader errno mapping', () => {
     ['EIO', 'PROC_UNREADABLE'],
   ])('%s -> %s', async (code, expected) => {
     openMock.error = errno(code);
-    const err: unknown = await createProcReader('/nonexistent-root').readCgroup(123).catch((e: unknown) => e);
+    const err: unknown = await createProcReader('/nonexistent-root')
+      .readCgroup(123)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AttestorError);
     expect((err as AttestorError).code).toBe(expected);
     expect((err as AttestorError).cause).toBe(openMock.error);

@@ -6,8 +6,7 @@ import { parseRetryAfter } from '../../../src/registry/http.js';
 
 describe('parseWwwAuthenticate', () => {
   it('parses a distribution Bearer challenge', () => {
-    const header =
-      'Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:acme/app:pull"';
+    const header = 'Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:acme/app:pull"';
     expect(parseWwwAuthenticate(header)).toEqual([
       {
         scheme: 'bearer',

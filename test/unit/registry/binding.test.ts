@@ -111,7 +111,11 @@ describe('checkBinding', () => {
     );
     const result = await checkBinding(reg, { imageRef: `${REPO}:multi`, imageId: CONFIG_A, repoDigests: [], platform: amd64 }, signal);
     expect(result).toMatchObject({ outcome: 'bound', digest: index, indexDigest: index, manifestDigest: x86, via: 'tag' });
-    const onArm = await checkBinding(reg, { imageRef: `${REPO}:multi`, imageId: CONFIG_A, repoDigests: [], platform: { os: 'linux', architecture: 'arm64' } }, signal);
+    const onArm = await checkBinding(
+      reg,
+      { imageRef: `${REPO}:multi`, imageId: CONFIG_A, repoDigests: [], platform: { os: 'linux', architecture: 'arm64' } },
+      signal,
+    );
     expect(onArm.outcome).toBe('not-bound');
   });
 

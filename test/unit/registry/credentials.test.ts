@@ -212,7 +212,10 @@ describe('credential sources another user could change are refused', () => {
     });
     expect(planted.calls()).toEqual([]);
     // Relative PATH entries (the working directory) are never searched.
-    const relative = new CredentialStore({ dockerConfigPath: dockerConfig({ credsStore: 'ssatest' }), env: { ...env, PATH: relativePath(process.cwd(), helper.dir) } });
+    const relative = new CredentialStore({
+      dockerConfigPath: dockerConfig({ credsStore: 'ssatest' }),
+      env: { ...env, PATH: relativePath(process.cwd(), helper.dir) },
+    });
     expect(await relative.lookup('127.0.0.1:7000', signal)).toBeUndefined();
   });
 
@@ -221,7 +224,10 @@ describe('credential sources another user could change are refused', () => {
     chmodSync(ca, 0o666);
     const client = createRegistryClient({ registries: { '127.0.0.1:9': { caFile: ca } } });
     const ref = { registry: '127.0.0.1:9', repository: 'a/b', tag: 'v1', original: '127.0.0.1:9/a/b:v1' };
-    await expect(client.getManifest(ref, signal)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/refusing ca_file .* can be modified by others/) });
+    await expect(client.getManifest(ref, signal)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/refusing ca_file .* can be modified by others/),
+    });
     await client.close();
   });
 });

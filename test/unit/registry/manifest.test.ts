@@ -25,10 +25,7 @@ function expectBad(fn: () => unknown, why: RegExp): void {
 
 describe('parseManifest', () => {
   it('parses an OCI image manifest with subject, artifactType and annotations', () => {
-    const m = parseManifest(
-      bytes(ociManifest({ subject: { ...layer, digest: D1 }, artifactType: 'application/x', annotations: { a: 'b' } })),
-      undefined,
-    );
+    const m = parseManifest(bytes(ociManifest({ subject: { ...layer, digest: D1 }, artifactType: 'application/x', annotations: { a: 'b' } })), undefined);
     expect(m).toEqual({
       kind: 'manifest',
       mediaType: MEDIA_TYPE.ociManifest,

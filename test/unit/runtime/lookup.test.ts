@@ -27,7 +27,10 @@ const container: ContainerFacts = {
 };
 
 // Answers "no such container" `misses` times, then the container.
-function fakeClient(misses: number, image: ImageFacts | undefined = { id: IMAGE, repoDigests: [], repoTags: [], os: 'linux', architecture: 'amd64' }): RuntimeClient & { calls: number } {
+function fakeClient(
+  misses: number,
+  image: ImageFacts | undefined = { id: IMAGE, repoDigests: [], repoTags: [], os: 'linux', architecture: 'amd64' },
+): RuntimeClient & { calls: number } {
   return {
     kind: 'docker',
     endpoint: 'unix:///fake.sock',
@@ -103,7 +106,11 @@ describe('runtime socket trust', () => {
     await new Promise<void>((ok) => server.listen(path, ok));
     return path;
   };
-  const codeOf = (p: Promise<void>): Promise<string> => p.then(() => 'ok', (e: AttestorError) => e.code);
+  const codeOf = (p: Promise<void>): Promise<string> =>
+    p.then(
+      () => 'ok',
+      (e: AttestorError) => e.code,
+    );
 
   it('accepts a root-owned socket in a root-owned, non-writable directory chain (sticky /tmp included)', async () => {
     const dir = join(root, 'ok');
@@ -141,7 +148,10 @@ describe('runtime socket trust', () => {
     chmodSync(sticky, 0o1777);
     const planted = await listen(join(sticky, 'docker.sock'));
     chownSync(planted, 65534, 65534);
-    const err = await checkSocketPath(planted).then(() => undefined, (e: AttestorError) => e);
+    const err = await checkSocketPath(planted).then(
+      () => undefined,
+      (e: AttestorError) => e,
+    );
     expect(err?.code).toBe('RUNTIME_REFUSED');
     expect(err?.message).toMatch(/docker\.sock is owned by uid 65534/);
     const real = await listen(join(root, 'ok', 'real.sock'));

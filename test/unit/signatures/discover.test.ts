@@ -100,7 +100,10 @@ const GENUINE_BUNDLE = JSON.stringify({ mediaType: 'application/vnd.dev.sigstore
 describe('discoverSignatures', () => {
   it('finds a bundle referrer and legacy layers, and reports what it skips', async () => {
     const reg = new MemoryRegistry();
-    reg.referrersOf.set(IMAGE, [referrer(reg, GENUINE_BUNDLE), { mediaType: OCI_MANIFEST, digest: sha256('other'), size: 1, artifactType: 'application/other' }]);
+    reg.referrersOf.set(IMAGE, [
+      referrer(reg, GENUINE_BUNDLE),
+      { mediaType: OCI_MANIFEST, digest: sha256('other'), size: 1, artifactType: 'application/other' },
+    ]);
     legacyTag(reg, [reg.blob('{"critical":{}}', SIMPLE_SIGNING), reg.blob('x', 'application/octet-stream')]);
     const found = await discoverSignatures(reg, REF, [IMAGE], signal);
     expect(found.candidates.map((c) => c.format).sort()).toEqual(['bundle', 'legacy']);
@@ -139,18 +142,26 @@ describe('discoverSignatures', () => {
 
   it('bounds the work: at most maxBundles well-formed candidates and maxFetches fetches, and says so', async () => {
     const reg = new MemoryRegistry();
-    reg.referrersOf.set(IMAGE, Array.from({ length: DISCOVERY_LIMITS.maxBundles + 3 }, (_, i) => referrer(reg, `{"n":${i}}`)));
+    reg.referrersOf.set(
+      IMAGE,
+      Array.from({ length: DISCOVERY_LIMITS.maxBundles + 3 }, (_, i) => referrer(reg, `{"n":${i}}`)),
+    );
     const found = await discoverSignatures(reg, REF, [IMAGE], signal);
     expect(found.candidates).toHaveLength(DISCOVERY_LIMITS.maxBundles);
     expect(found.problems.map((p) => p.error)).toEqual([`limit of ${DISCOVERY_LIMITS.maxBundles} well-formed signatures reached; 3 more not considered`]);
 
     const flood = new MemoryRegistry();
-    flood.referrersOf.set(IMAGE, Array.from({ length: 200 }, (_, i) => referrer(flood, `junk ${i}`)));
+    flood.referrersOf.set(
+      IMAGE,
+      Array.from({ length: 200 }, (_, i) => referrer(flood, `junk ${i}`)),
+    );
     const flooded = await discoverSignatures(flood, REF, [IMAGE], signal);
     expect(flooded.candidates).toHaveLength(0);
     // One manifest and one blob fetch per referrer tried, and the legacy tag.
     expect(flood.fetches).toBe(2 * DISCOVERY_LIMITS.maxFetches + 1);
-    expect(flooded.problems.at(-1)?.error).toBe(`limit of ${DISCOVERY_LIMITS.maxFetches} fetches reached; ${200 - DISCOVERY_LIMITS.maxFetches} more not considered`);
+    expect(flooded.problems.at(-1)?.error).toBe(
+      `limit of ${DISCOVERY_LIMITS.maxFetches} fetches reached; ${200 - DISCOVERY_LIMITS.maxFetches} more not considered`,
+    );
   });
 
   it('a registry outage fails discovery instead of being skipped', async () => {

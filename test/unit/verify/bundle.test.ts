@@ -43,7 +43,12 @@ describe('cosign v3 bundle (test Sigstore)', () => {
   it.each(['p256', 'ed25519'] as const)('verifies a key-based (%s) v0.3 bundle, ignoring its key hint', async (name) => {
     const digest = randomDigest();
     const b = await keylessBundle(s.sigstore, digest, { key: s.keys[name] });
-    expect(verifyCandidate(b, s.trust, keyPolicy(['p384', name]))).toEqual({ format: 'bundle', imageDigest: digest, tlog: true, signer: { kind: 'key', keyName: name } });
+    expect(verifyCandidate(b, s.trust, keyPolicy(['p384', name]))).toEqual({
+      format: 'bundle',
+      imageDigest: digest,
+      tlog: true,
+      signer: { kind: 'key', keyName: name },
+    });
     rejects(() => verifyCandidate(b, s.trust, keyPolicy(['p384', 'rsa'])), 'SIGNATURE_INVALID', /any configured key/);
   });
 
@@ -122,7 +127,7 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
   const KUBEWARDEN_SUBJECT = 'https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0';
   const GITHUB = 'https://token.actions.githubusercontent.com';
   const kubewardenPolicy = (subject: { subject: string } | { subjectRegexp: string }) =>
-    compilePolicy({ identities: [{ issuer: GITHUB, ...subject, claims: {} }], keys: [], requireTlog: true, requireSct: true});
+    compilePolicy({ identities: [{ issuer: GITHUB, ...subject, claims: {} }], keys: [], requireTlog: true, requireSct: true });
 
   it('verifies cosign v3 bundle_v03.json (SET, inclusion proof, checkpoint, SCT, RFC3161) and extracts its claims', () => {
     const verified = verifyCandidate(candidate(fixture('bundle_v03.json'), KUBEWARDEN_DIGEST), publicGood, kubewardenPolicy({ subject: KUBEWARDEN_SUBJECT }));
@@ -152,7 +157,10 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
   });
 
   it('rejects the real bundle for any other image digest', () => {
-    rejects(() => verifyCandidate(candidate(fixture('bundle_v03.json'), randomDigest()), publicGood, kubewardenPolicy({ subject: KUBEWARDEN_SUBJECT })), 'PAYLOAD_MISMATCH');
+    rejects(
+      () => verifyCandidate(candidate(fixture('bundle_v03.json'), randomDigest()), publicGood, kubewardenPolicy({ subject: KUBEWARDEN_SUBJECT })),
+      'PAYLOAD_MISMATCH',
+    );
   });
 
   it('rejects the real bundle when its DSSE signature is altered', () => {
@@ -172,7 +180,10 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
   it('fails against a trusted_root_file that replaces the public-good root', async () => {
     const trust = await loadTrust({ trustedRootFile: writeJson(s.dir, 'replacement-root.json', s.sigstore.trustedRoot), keys: [] });
     // Its RFC3161 timestamp is checked first, and no TSA in the replacement root vouches for it.
-    rejects(() => verifyCandidate(candidate(fixture('bundle_v03.json'), KUBEWARDEN_DIGEST), trust, kubewardenPolicy({ subject: KUBEWARDEN_SUBJECT })), 'TIMESTAMP_INVALID');
+    rejects(
+      () => verifyCandidate(candidate(fixture('bundle_v03.json'), KUBEWARDEN_DIGEST), trust, kubewardenPolicy({ subject: KUBEWARDEN_SUBJECT })),
+      'TIMESTAMP_INVALID',
+    );
     // Without the timestamp, the certificate chain is what fails.
     const json = fixture('bundle_v03.json') as { verificationMaterial: object };
     const noTsa = { ...json, verificationMaterial: { ...json.verificationMaterial, timestampVerificationData: { rfc3161Timestamps: [] } } };
@@ -183,8 +194,16 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
   // (predicate https://cosign.sigstore.dev/attestation/v1), not a signature.
   it('verifies oci-attestation.sigstore.json cryptographically, then refuses it as not a cosign signature', () => {
     const digest: Digest = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
-    const p = compilePolicy({ identities: [{ issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com', claims: {} }], keys: [], requireTlog: true, requireSct: true});
-    rejects(() => verifyCandidate(candidate(fixture('oci-attestation.sigstore.json'), digest), publicGood, p), 'PAYLOAD_MISMATCH', /predicateType is "https:\/\/cosign\.sigstore\.dev\/attestation\/v1"/);
+    const p = compilePolicy({
+      identities: [{ issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com', claims: {} }],
+      keys: [],
+      requireTlog: true,
+      requireSct: true,
+    });
+    rejects(
+      () => verifyCandidate(candidate(fixture('oci-attestation.sigstore.json'), digest), publicGood, p),
+      'PAYLOAD_MISMATCH',
+      /predicateType is "https:\/\/cosign\.sigstore\.dev\/attestation\/v1"/,
+    );
   });
 });
-

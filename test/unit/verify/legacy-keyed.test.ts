@@ -4,7 +4,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { verifyCandidate } from '../../../src/verify/verify.js';
-import { ecKeys, hashedrekord, keyedLegacy, legacyCandidate, logEntry, randomDigest, rekorBundleAnnotation, signPayload, simpleSigningPayload } from './support/rig.js';
+import {
+  ecKeys,
+  hashedrekord,
+  keyedLegacy,
+  legacyCandidate,
+  logEntry,
+  randomDigest,
+  rekorBundleAnnotation,
+  signPayload,
+  simpleSigningPayload,
+} from './support/rig.js';
 import { KEY_NAMES, keyPolicy, rejects, setup } from './support/setup.js';
 
 import type { Setup } from './support/setup.js';
@@ -76,7 +86,11 @@ describe('key-based legacy signature', () => {
 
   it('refuses a key-based signature when only identities are configured', async () => {
     const candidate = await keyedLegacy(s.sigstore, randomDigest(), s.keys.p256);
-    rejects(() => verifyCandidate(candidate, s.trust, keyPolicy([], { identities: [{ issuer: 'i', subject: 's', claims: {} }] })), 'UNTRUSTED_SIGNER', /no key/);
+    rejects(
+      () => verifyCandidate(candidate, s.trust, keyPolicy([], { identities: [{ issuer: 'i', subject: 's', claims: {} }] })),
+      'UNTRUSTED_SIGNER',
+      /no key/,
+    );
   });
 
   it('caches one Verifier per mode in the trust context', () => {

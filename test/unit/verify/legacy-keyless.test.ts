@@ -132,10 +132,7 @@ describe('keyless legacy signature', () => {
       rejects(() => verifyCandidate({ ...candidate, payload: tampered }, s.trust, policy()), 'TLOG_INVALID', /digest mismatch/);
       // Without a tlog entry to catch it first, the signature check does.
       const noTlog = await keylessLegacy(s.sigstore, digest, { tlog: false });
-      rejects(
-        () => verifyCandidate({ ...noTlog.candidate, payload: tampered }, s.trust, policy({ requireTlog: false })),
-        'NO_TRUSTED_TIME',
-      );
+      rejects(() => verifyCandidate({ ...noTlog.candidate, payload: tampered }, s.trust, policy({ requireTlog: false })), 'NO_TRUSTED_TIME');
     });
 
     it('rejects a payload whose critical.type is not a cosign image signature', async () => {
@@ -170,7 +167,10 @@ describe('keyless legacy signature', () => {
       rejects(() => verifyCandidate(stamped, s.trust, policy()), 'TLOG_MISSING');
       // A token over another signature does not count.
       const other = await keylessLegacy(s.sigstore, randomDigest(), { tlog: false });
-      const wrong = { ...candidate, annotations: { ...candidate.annotations, 'dev.sigstore.cosign/rfc3161timestamp': await timestampAnnotation(s.sigstore.tsa, other.signature) } };
+      const wrong = {
+        ...candidate,
+        annotations: { ...candidate.annotations, 'dev.sigstore.cosign/rfc3161timestamp': await timestampAnnotation(s.sigstore.tsa, other.signature) },
+      };
       // Rejected either way; which check trips first depends on the random
       // token bytes (the imprint check, or parsing the token as DER).
       let code: string | undefined;
@@ -184,7 +184,11 @@ describe('keyless legacy signature', () => {
 
     it('says a keyless signature without tlog entry or timestamp cannot be verified', async () => {
       const { candidate } = await keylessLegacy(s.sigstore, randomDigest(), { tlog: false });
-      rejects(() => verifyCandidate(candidate, s.trust, policy({ requireTlog: false })), 'NO_TRUSTED_TIME', /neither a transparency-log entry nor an RFC3161 timestamp/);
+      rejects(
+        () => verifyCandidate(candidate, s.trust, policy({ requireTlog: false })),
+        'NO_TRUSTED_TIME',
+        /neither a transparency-log entry nor an RFC3161 timestamp/,
+      );
       rejects(() => verifyCandidate(candidate, s.trust, policy()), 'TLOG_MISSING', /require_tlog/);
     });
 

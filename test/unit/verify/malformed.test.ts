@@ -125,7 +125,14 @@ describe('simple-signing payload parsing (parser-differential hardening)', () =>
     ['a digest that is not a string', payloadWithImage('"docker-manifest-digest":1')],
     ['no digest at all', payloadWithImage('')],
     ['trailing data', Buffer.concat([payloadWithImage(`"docker-manifest-digest":"${d}"`), Buffer.from('{}')])],
-    ['invalid UTF-8', Buffer.concat([payloadWithImage(`"docker-manifest-digest":"${d}"`).subarray(0, 40), Buffer.from([0xff]), payloadWithImage(`"docker-manifest-digest":"${d}"`).subarray(40)])],
+    [
+      'invalid UTF-8',
+      Buffer.concat([
+        payloadWithImage(`"docker-manifest-digest":"${d}"`).subarray(0, 40),
+        Buffer.from([0xff]),
+        payloadWithImage(`"docker-manifest-digest":"${d}"`).subarray(40),
+      ]),
+    ],
     ['a byte-order mark', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), payloadWithImage(`"docker-manifest-digest":"${d}"`)])],
     ['not JSON', Buffer.from('critical: yes')],
   ])('rejects a payload with %s', async (_name, payload) => {

@@ -16,7 +16,11 @@ const body = (value: object) => Buffer.from(JSON.stringify(value));
 const entry = (value: object) => ({ canonicalizedBody: body(value) }) as unknown as TransparencyLogEntry;
 
 const bodies = {
-  'hashedrekord/0.0.1': (pemB64: string) => ({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { signature: { content: 'x', publicKey: { content: pemB64 } } } }),
+  'hashedrekord/0.0.1': (pemB64: string) => ({
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: { signature: { content: 'x', publicKey: { content: pemB64 } } },
+  }),
   'dsse/0.0.1': (pemB64: string) => ({ apiVersion: '0.0.1', kind: 'dsse', spec: { signatures: [{ signature: 'x', verifier: pemB64 }] } }),
   'intoto/0.0.2': (pemB64: string) => ({ apiVersion: '0.0.2', kind: 'intoto', spec: { content: { envelope: { signatures: [{ publicKey: pemB64 }] } } } }),
 };
@@ -31,9 +35,21 @@ describe('recordedSigners / checkTLogKeyBinding', () => {
   });
 
   it('reads Rekor v2 verifiers (DER, not PEM)', () => {
-    const hr = { apiVersion: '0.0.2', kind: 'hashedrekord', spec: { hashedRekordV002: { signature: { content: 'x', verifier: { x509Certificate: { rawBytes: certDer.toString('base64') }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' } } } } };
+    const hr = {
+      apiVersion: '0.0.2',
+      kind: 'hashedrekord',
+      spec: {
+        hashedRekordV002: {
+          signature: { content: 'x', verifier: { x509Certificate: { rawBytes: certDer.toString('base64') }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' } },
+        },
+      },
+    };
     checkTLogKeyBinding([entry(hr)], { kind: 'certificate', der: certDer });
-    const ds = { apiVersion: '0.0.2', kind: 'dsse', spec: { dsseV002: { signatures: [{ content: 'x', verifier: { publicKey: { rawBytes: key.toString('base64') } } }] } } };
+    const ds = {
+      apiVersion: '0.0.2',
+      kind: 'dsse',
+      spec: { dsseV002: { signatures: [{ content: 'x', verifier: { publicKey: { rawBytes: key.toString('base64') } } }] } },
+    };
     checkTLogKeyBinding([entry(ds)], { kind: 'key', name: 'k', spki: key });
     rejects(() => checkTLogKeyBinding([entry(ds)], { kind: 'certificate', der: certDer }), 'TLOG_KEY_MISMATCH');
   });
@@ -42,6 +58,10 @@ describe('recordedSigners / checkTLogKeyBinding', () => {
     rejects(() => recordedSigners(body({ apiVersion: '0.0.1', kind: 'rekord', spec: {} })), 'UNSUPPORTED');
     rejects(() => recordedSigners(body({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: {} })), 'SIGNATURE_MALFORMED');
     rejects(() => recordedSigners(Buffer.from('nope')), 'SIGNATURE_MALFORMED');
-    rejects(() => checkTLogKeyBinding([entry({ apiVersion: '0.0.1', kind: 'dsse', spec: { signatures: [] } })], { kind: 'certificate', der: certDer }), 'TLOG_KEY_MISMATCH', /records no/);
+    rejects(
+      () => checkTLogKeyBinding([entry({ apiVersion: '0.0.1', kind: 'dsse', spec: { signatures: [] } })], { kind: 'certificate', der: certDer }),
+      'TLOG_KEY_MISMATCH',
+      /records no/,
+    );
   });
 });

@@ -46,7 +46,11 @@ describe('loadTrust', () => {
     ['a file that is not JSON', '{', /not JSON/],
     ['a JSON list', '[]', /not a JSON object/],
     ['a wrong media type', JSON.stringify({ mediaType: 'application/json' }), /unsupported mediaType/],
-    ['a root with nothing in it', JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1' }), /neither certificate authorities nor transparency logs/],
+    [
+      'a root with nothing in it',
+      JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1' }),
+      /neither certificate authorities nor transparency logs/,
+    ],
   ])('rejects %s as trusted_root_file', async (_name, content, message) => {
     const path = join(tempDir(), 'root.json');
     if (content !== null) writeFileSync(path, content);
@@ -78,7 +82,11 @@ describe('loadTrust', () => {
     await rejectsAsync(() => loadTrust({ trustedRootFile: path, keys: [] }), 'TRUST_ROOT_INVALID', /refused: .*root\.json can be modified by others/);
     const key = writeKey(dir, 'release', ecKeys().publicKey);
     chmodSync(key, 0o646);
-    await rejectsAsync(() => loadTrust({ trustedRootFile: undefined, keys: [{ name: 'release', path: key }] }), 'KEY_INVALID', /key "release" .*refused: .*can be modified by others/);
+    await rejectsAsync(
+      () => loadTrust({ trustedRootFile: undefined, keys: [{ name: 'release', path: key }] }),
+      'KEY_INVALID',
+      /key "release" .*refused: .*can be modified by others/,
+    );
   });
 
   it('loads keys by name and exposes them through a KeyFinderFunc', async () => {
@@ -93,7 +101,11 @@ describe('loadTrust', () => {
 
   it('names the key whose file is missing or bad', async () => {
     const dir = tempDir();
-    await rejectsAsync(() => loadTrust({ trustedRootFile: undefined, keys: [{ name: 'gone', path: join(dir, 'nope.pub') }] }), 'KEY_INVALID', /key "gone" .*cannot read/);
+    await rejectsAsync(
+      () => loadTrust({ trustedRootFile: undefined, keys: [{ name: 'gone', path: join(dir, 'nope.pub') }] }),
+      'KEY_INVALID',
+      /key "gone" .*cannot read/,
+    );
     const bad = join(dir, 'bad.pub');
     writeFileSync(bad, 'hello');
     await rejectsAsync(() => loadTrust({ trustedRootFile: undefined, keys: [{ name: 'bad', path: bad }] }), 'KEY_INVALID', /key "bad" \(.*bad\.pub\)/);
@@ -102,7 +114,18 @@ describe('loadTrust', () => {
   it('rejects two keys with the same name', async () => {
     const dir = tempDir();
     const path = writeKey(dir, 'k', ecKeys().publicKey);
-    await rejectsAsync(() => loadTrust({ trustedRootFile: undefined, keys: [{ name: 'k', path }, { name: 'k', path }] }), 'KEY_INVALID', /twice/);
+    await rejectsAsync(
+      () =>
+        loadTrust({
+          trustedRootFile: undefined,
+          keys: [
+            { name: 'k', path },
+            { name: 'k', path },
+          ],
+        }),
+      'KEY_INVALID',
+      /twice/,
+    );
   });
 });
 

@@ -57,7 +57,9 @@ const policy = `identity {\n issuer = "${ISSUER}"\n subject = "${SUBJECT}"\n}\n`
 describe('TUF refresh of the trusted root', () => {
   it('is never required at start-up: an unreachable mirror keeps the embedded root', async () => {
     const before = served;
-    const config = buildConfig(`${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-down')}"\n root_file = "${rootFile}"\n}\n`);
+    const config = buildConfig(
+      `${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-down')}"\n root_file = "${rootFile}"\n}\n`,
+    );
     const checker = new SignatureChecker(config.signatures, silentLogger);
     await checker.ready();
     expect(checker.trustSource).toBe('the embedded Sigstore public-good trusted root');
@@ -102,7 +104,10 @@ describe('TUF refresh of the trusted root', () => {
     const [mirrorDir] = readdirSync(tampered);
     writeFileSync(join(tampered, mirrorDir ?? '', 'targets', 'trusted_root.json'), JSON.stringify(attacker.trustedRoot));
     const forged = await keylessLegacy(attacker, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
-    const fooled = new SignatureChecker(buildConfig(`${policy}tuf {\n mirror_url = "${url}"\n cache_dir = "${tampered}"\n root_file = "${rootFile}"\n}\n`).signatures, silentLogger);
+    const fooled = new SignatureChecker(
+      buildConfig(`${policy}tuf {\n mirror_url = "${url}"\n cache_dir = "${tampered}"\n root_file = "${rootFile}"\n}\n`).signatures,
+      silentLogger,
+    );
     await fooled.ready();
     expect(fooled.trustSource).toBe('the embedded Sigstore public-good trusted root');
     expect(fooled.verifyOne(forged.candidate).accepted).toHaveLength(0);
@@ -134,8 +139,11 @@ describe('TUF refresh of the trusted root', () => {
     const openRoot = join(dir, 'open-root.json');
     writeFileSync(openRoot, readFileSync(rootFile));
     chmodSync(openRoot, 0o666);
-    const rootConfig = buildConfig(`${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-x')}"\n root_file = "${openRoot}"\n}\n`);
-    await expect(new SignatureChecker(rootConfig.signatures, silentLogger).ready()).rejects.toThrow(/refusing tuf root_file .*open-root\.json.*can be modified by others/);
+    const rootConfig = buildConfig(
+      `${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-x')}"\n root_file = "${openRoot}"\n}\n`,
+    );
+    await expect(new SignatureChecker(rootConfig.signatures, silentLogger).ready()).rejects.toThrow(
+      /refusing tuf root_file .*open-root\.json.*can be modified by others/,
+    );
   });
-
 });

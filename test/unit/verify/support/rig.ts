@@ -115,7 +115,10 @@ export function randomDigest(): Digest {
 }
 
 export function pem(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
@@ -244,10 +247,19 @@ export interface Keyless {
 export async function keylessLegacy(
   sigstore: MockSigstore,
   imageDigest: Digest,
-  options: { payload?: Buffer; cert?: Buffer; keys?: KeyPair; tlog?: boolean; san?: string; extensions?: { oid: string; value: string; legacy?: boolean }[] } = {},
+  options: {
+    payload?: Buffer;
+    cert?: Buffer;
+    keys?: KeyPair;
+    tlog?: boolean;
+    san?: string;
+    extensions?: { oid: string; value: string; legacy?: boolean }[];
+  } = {},
 ): Promise<Keyless> {
   const keys = options.keys ?? ecKeys();
-  const cert = options.cert ?? (await issueCert(sigstore.ca, keys, { ...(options.san ? { san: options.san } : {}), ...(options.extensions ? { extensions: options.extensions } : {}) }));
+  const cert =
+    options.cert ??
+    (await issueCert(sigstore.ca, keys, { ...(options.san ? { san: options.san } : {}), ...(options.extensions ? { extensions: options.extensions } : {}) }));
   const payload = options.payload ?? simpleSigningPayload(imageDigest);
   const signature = signPayload(payload, keys.privateKey);
   const entry = options.tlog === false ? undefined : await logEntry(sigstore.tlog, hashedrekord(payload, signature, pem(cert)));
