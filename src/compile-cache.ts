@@ -11,6 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { constants, enableCompileCache, getCompileCacheDir } from 'node:module';
 
+import { messageOf } from './errors.js';
 import { checkTrustedPath } from './util/trusted-path.js';
 
 export type CompileCacheOutcome = { readonly enabled: true; readonly dir: string } | { readonly enabled: false; readonly reason: string };
@@ -26,7 +27,7 @@ export function enablePrivateCompileCache(dir: string): CompileCacheOutcome {
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return { enabled: false, reason: `cannot create ${dir}: ${(err as Error).message}` };
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return { enabled: false, reason: `cannot create ${dir}: ${messageOf(err)}` };
   }
   const check = checkTrustedPath(dir, { kind: 'directory', private: true });
   if (!check.ok) return { enabled: false, reason: check.reason };

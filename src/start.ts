@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { isSea } from 'node:sea';
 
 import { enablePrivateCompileCache } from './compile-cache.js';
+import { messageOf } from './errors.js';
 import { isPluginLaunch } from './plugin/handshake.js';
 
 import type { CompileCacheOutcome } from './compile-cache.js';
@@ -41,9 +42,7 @@ async function main(): Promise<void> {
     try {
       await runPlugin(compileCache);
     } catch (err) {
-      process.stderr.write(
-        `${JSON.stringify({ '@level': 'error', '@message': `plugin failed to start: ${err instanceof Error ? err.message : String(err)}` })}\n`,
-      );
+      process.stderr.write(`${JSON.stringify({ '@level': 'error', '@message': `plugin failed to start: ${messageOf(err)}` })}\n`);
       process.exit(1);
     }
     return;

@@ -4,7 +4,10 @@
 // instance it started with.
 
 import { buildConfig } from '../config/build.js';
-import { AttestorError } from '../errors.js';
+import { AttestorError, ERROR_CODES } from '../errors.js';
+
+// Configuration errors: the codes the CLI exits 2 for; Validate turns them into notes.
+const EXIT_USAGE = 2;
 
 import type { Attestor } from '../attest/attestor.js';
 import type { PluginConfig } from '../attest/types.js';
@@ -55,7 +58,7 @@ export class AttestorService {
       }
       return { valid: true, notes: [] };
     } catch (err) {
-      if (err instanceof AttestorError && (err.code === 'CONFIG_SYNTAX' || err.code === 'CONFIG_INVALID')) {
+      if (err instanceof AttestorError && ERROR_CODES[err.code].exit === EXIT_USAGE) {
         return { valid: false, notes: [err.message] };
       }
       throw err;

@@ -2,7 +2,7 @@
 // skip). Registry errors fail the attestation under `require`; under
 // `prefer` they only withhold the digest selectors.
 
-import { AttestorError, isAttestorError } from '../errors.js';
+import { AttestorError, codeInfo, messageOf } from '../errors.js';
 import { checkBinding, notBoundError } from '../registry/binding.js';
 import { parseReference } from '../registry/reference.js';
 
@@ -14,8 +14,6 @@ import type { ContainerFacts, ImageFacts } from '../runtime/types.js';
 
 export type BindingReport =
   BindingResult | { readonly outcome: 'skipped'; readonly reason: string } | { readonly outcome: 'unavailable'; readonly reason: string };
-
-const REGISTRY_ERRORS = new Set(['REGISTRY_UNAVAILABLE', 'REGISTRY_AUTH', 'REGISTRY_RESPONSE', 'DIGEST_MISMATCH', 'TOO_LARGE']);
 
 function modeFor(config: RegistryConfig, imageRef: string): { mode: BindingMode; registry: string | undefined } {
   try {
@@ -54,9 +52,9 @@ export async function bindImage(
       signal,
     );
   } catch (err) {
-    if (mode === 'prefer' && isAttestorError(err) && REGISTRY_ERRORS.has(err.code)) {
-      log.warn('registry binding unavailable', { image: container.imageRef, error: err.message });
-      return { outcome: 'unavailable', reason: err.message };
+    if (mode === 'prefer' && codeInfo(err)?.registryCouldNotTell === true) {
+      log.warn('registry binding unavailable', { image: container.imageRef, error: messageOf(err) });
+      return { outcome: 'unavailable', reason: messageOf(err) };
     }
     throw err;
   }

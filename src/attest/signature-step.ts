@@ -7,7 +7,7 @@
 // A cached load runs under its own deadline, not under the first caller's,
 // so one impatient caller cannot poison the entry for the others.
 
-import { isAttestorError } from '../errors.js';
+import { isAttestorError, messageOf } from '../errors.js';
 import { describeSigner, evaluate, satisfiedRuleNames } from '../policy/index.js';
 import { discoverSignatures } from '../signatures/discover.js';
 import { raceAbort } from '../util/abort.js';
@@ -29,14 +29,16 @@ import type { Logger } from '../log.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { DiscoveryProblem } from '../signatures/discover.js';
-import type { SignatureCandidate, TrustContext, TufSettings, VerifiedSignature } from '../verify/index.js';
+import type { SignatureCandidate, SignatureErrorCode, TrustContext, TufSettings, VerifiedSignature } from '../verify/index.js';
+import type { ErrorCode } from '../errors.js';
 
 export interface RejectedSignature {
   readonly format: SignatureCandidate['format'];
   readonly imageDigest: Digest;
   // Legacy layer digest or bundle referrer manifest digest.
   readonly digest: Digest;
-  readonly code: string;
+  // Why it proves nothing: a verification code, or INTERNAL for a bug.
+  readonly code: SignatureErrorCode | ErrorCode;
   readonly error: string;
 }
 
@@ -97,7 +99,7 @@ export class SignatureChecker {
     this.#policy = config.policy;
     this.#tuf = config.tuf;
     this.#trust = this.#initialTrust(config).catch((err: unknown) => {
-      throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${messageOf(err)}`, { cause: err });
     });
     this.#trust.then(
       (trust) => {
@@ -134,7 +136,7 @@ export class SignatureChecker {
           return await loadTrust({ root: { json: cached.root, source: cached.path }, trustedRootFile: undefined, keys: config.keys });
         } catch (err) {
           if (isSignatureError(err) && err.code === 'KEY_INVALID') throw err;
-          this.#log.warn('cached TUF trusted root unusable; starting from the embedded root', { error: err instanceof Error ? err.message : String(err) });
+          this.#log.warn('cached TUF trusted root unusable; starting from the embedded root', { error: messageOf(err) });
         }
       } else if (cached.kind === 'invalid') {
         this.#log.warn('cached TUF trusted root does not verify; starting from the embedded root', { error: cached.error });
@@ -163,7 +165,7 @@ export class SignatureChecker {
       this.#log.info('trusted root refreshed through TUF', { mirror: tuf.mirrorUrl });
       return true;
     } catch (err) {
-      this.#log.warn('TUF delivered an unusable trusted root; keeping the current one', { error: err instanceof Error ? err.message : String(err) });
+      this.#log.warn('TUF delivered an unusable trusted root; keeping the current one', { error: messageOf(err) });
       return false;
     }
   }
@@ -225,7 +227,7 @@ export class SignatureChecker {
           imageDigest: candidate.imageDigest,
           digest: candidateDigest(candidate),
           code: known ? err.code : 'INTERNAL',
-          error: err instanceof Error ? err.message : String(err),
+          error: messageOf(err),
         });
       }
     }

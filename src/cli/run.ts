@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 
 import { createAttestor } from '../app/compose.js';
 import { buildConfig } from '../config/build.js';
-import { isAttestorError } from '../errors.js';
+import { ERROR_CODES, isAttestorError, messageOf } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { HELP } from './help.js';
 import { humanReport, verifyBundleFile, verifyInRegistry } from './verify.js';
@@ -27,7 +27,7 @@ async function readConfigText(file: string | undefined): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read --config file ${file}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read --config file ${file}: ${messageOf(err)}`);
   }
 }
 
@@ -102,9 +102,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     }
     if (isAttestorError(err)) {
       io.err(`error [${err.code}]: ${err.message}\n`);
-      return err.code === 'CONFIG_SYNTAX' || err.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.failed;
+      return ERROR_CODES[err.code].exit;
     }
-    io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`error: ${messageOf(err)}\n`);
     return EXIT.failed;
   }
 }

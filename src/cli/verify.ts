@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 
 import { registryClientOptions } from '../app/compose.js';
 import { SignatureChecker } from '../attest/signature-step.js';
-import { AttestorError } from '../errors.js';
+import { AttestorError, messageOf } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { createRegistryClient, nodePlatform, parseReference, selectPlatform } from '../registry/index.js';
 import { normalizeSelectors, selector, SELECTOR } from '../selectors/names.js';
@@ -96,7 +96,7 @@ export async function verifyBundleFile(config: PluginConfig, imageRef: string, b
   try {
     bundle = JSON.parse(await readFile(bundleFile, 'utf8'));
   } catch (err) {
-    throw new AttestorError('CONFIG_INVALID', `cannot read bundle file ${bundleFile}: ${(err as Error).message}`);
+    throw new AttestorError('CONFIG_INVALID', `cannot read bundle file ${bundleFile}: ${messageOf(err)}`);
   }
   const checker = new SignatureChecker(config.signatures, silentLogger);
   try {

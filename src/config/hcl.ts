@@ -8,7 +8,7 @@
 
 import hclV1 from 'js-hcl-parser';
 
-import { AttestorError } from '../errors.js';
+import { AttestorError, messageOf } from '../errors.js';
 
 export type HclValue = string | number | boolean | null | HclValue[] | HclObject;
 export interface HclObject {
@@ -65,7 +65,7 @@ export function parseHcl(text: string): HclObject {
   try {
     out = hclV1.parse(text);
   } catch (err) {
-    throw new AttestorError('CONFIG_SYNTAX', `plugin_data: HCL parser failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new AttestorError('CONFIG_SYNTAX', `plugin_data: HCL parser failed: ${messageOf(err)}`);
   }
   if (out.startsWith(ERROR_PREFIX)) throw syntaxError(out);
   const decoded: unknown = JSON.parse(out);

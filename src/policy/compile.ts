@@ -2,6 +2,7 @@
 // The configuration is validated by this same code (policyProblems), so what
 // validates is exactly what runs. Every mistake names the rule it is in.
 
+import { messageOf } from '../errors.js';
 import { SignatureError } from '../verify/errors.js';
 import { CLAIMS, isClaimName } from '../verify/claims.js';
 
@@ -71,7 +72,7 @@ function identityProblems(rule: IdentityRule, where: string, report: (key: strin
       try {
         wholeValueRegExp(regexp);
       } catch (err) {
-        report(`${where}.${what}_regexp`, `${JSON.stringify(regexp)} is not a valid regular expression: ${err instanceof Error ? err.message : String(err)}`);
+        report(`${where}.${what}_regexp`, `${JSON.stringify(regexp)} is not a valid regular expression: ${messageOf(err)}`);
       }
     }
   }

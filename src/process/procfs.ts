@@ -6,7 +6,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { AttestorError } from '../errors.js';
+import { AttestorError, messageOf } from '../errors.js';
 import { MAX_CGROUP_BYTES } from './cgroup.js';
 
 export interface ProcReader {
@@ -38,7 +38,7 @@ function mapReadError(pid: number, file: string, err: unknown): AttestorError {
   if (code === 'ENOENT' || code === 'ESRCH') {
     return new AttestorError('PID_GONE', `process ${pid} no longer exists`, { cause: err });
   }
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = messageOf(err);
   return new AttestorError('PROC_UNREADABLE', `cannot read ${file}: ${reason}`, { cause: err });
 }
 

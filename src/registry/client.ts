@@ -16,7 +16,7 @@
 
 import { readFile } from 'node:fs/promises';
 
-import { AttestorError } from '../errors.js';
+import { AttestorError, messageOf } from '../errors.js';
 import { whyUntrusted } from '../util/trusted-path.js';
 import { silentLogger } from '../log.js';
 import { RegistryAuth, pingRegistry } from './auth.js';
@@ -77,7 +77,7 @@ function checkReference(ref: ImageReference): void {
   try {
     again = parseReference(formatReference(ref));
   } catch (err) {
-    throw referenceError(`invalid image reference ${formatReference(ref)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw referenceError(`invalid image reference ${formatReference(ref)}: ${messageOf(err)}`);
   }
   if (again.registry !== ref.registry || again.repository !== ref.repository) {
     throw referenceError(`invalid image reference: registry ${JSON.stringify(ref.registry)}, repository ${JSON.stringify(ref.repository)}`);

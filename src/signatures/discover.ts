@@ -10,7 +10,7 @@
 // towards the number of signatures considered, only towards a larger bound
 // on registry fetches.
 
-import { isAttestorError } from '../errors.js';
+import { codeInfo, messageOf } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
 
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
@@ -52,14 +52,10 @@ function legacyTag(digest: Digest): string {
   return `${digest.replace(':', '-')}.sig`;
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 // Registry outages are not "a bad signature": they abort discovery (and so
 // the attestation), while a malformed candidate is skipped.
 function isOutage(err: unknown): boolean {
-  return isAttestorError(err) && (err.code === 'REGISTRY_UNAVAILABLE' || err.code === 'REGISTRY_AUTH' || err.code === 'CANCELLED');
+  return codeInfo(err)?.outage === true;
 }
 
 // Counts what one digest's discovery of one format took: candidates kept and

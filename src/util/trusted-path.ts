@@ -20,6 +20,8 @@
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
+import { messageOf } from '../errors.js';
+
 import type { Stats } from 'node:fs';
 
 export type TrustedKind = 'file' | 'directory' | 'socket' | 'executable';
@@ -63,7 +65,7 @@ function lstatOrFailure(path: string): Stats | Failure {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENOTDIR'
       ? failure('missing', `${path} does not exist`)
-      : failure('unreadable', `cannot inspect ${path}: ${(err as Error).message}`);
+      : failure('unreadable', `cannot inspect ${path}: ${messageOf(err)}`);
   }
 }
 

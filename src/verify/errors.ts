@@ -1,7 +1,10 @@
 // Typed failures of signature verification. Every check that rejects a
 // signature throws a SignatureError whose message says which check failed
-// and why, in operator-facing words. The attestor maps the codes onto its
-// own error codes; nothing here is ever "maybe valid".
+// and why, in operator-facing words. A rejected signature proves nothing
+// and gives no selectors; it never fails the attestation by itself (the
+// signature step records the code). Nothing here is ever "maybe valid".
+
+import { CodedError, messageOf } from '../errors.js';
 
 export type SignatureErrorCode =
   // trust material: the trusted root or a configured key could not be loaded
@@ -32,21 +35,12 @@ export type SignatureErrorCode =
   // cryptographically valid, but the signer is not one the policy accepts
   | 'UNTRUSTED_SIGNER';
 
-export class SignatureError extends Error {
-  readonly code: SignatureErrorCode;
-
-  constructor(code: SignatureErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = 'SignatureError';
-  }
+export class SignatureError extends CodedError<SignatureErrorCode> {
+  override readonly name = 'SignatureError';
 }
 
 export function isSignatureError(value: unknown): value is SignatureError {
   return value instanceof SignatureError;
 }
 
-// The message of anything thrown, for wrapping a dependency's error.
-export function messageOf(value: unknown): string {
-  return value instanceof Error ? value.message : String(value);
-}
+export { messageOf };

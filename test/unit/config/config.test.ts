@@ -3,18 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { buildConfig, DEFAULTS } from '../../../src/config/build.js';
 import { parseHcl } from '../../../src/config/hcl.js';
 import { ConfigReader } from '../../../src/config/reader.js';
-import { AttestorError } from '../../../src/errors.js';
+import type { AttestorError } from '../../../src/errors.js';
+import { thrown } from '../../support/errors.js';
 import { TEST_POLICY } from '../../support/policy.js';
 
-function errorOf(fn: () => unknown): AttestorError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AttestorError) return err;
-    throw err;
-  }
-  throw new Error('expected an AttestorError');
-}
+const errorOf = (fn: () => unknown): AttestorError => thrown(fn);
 
 describe('parseHcl (HCL v1 and JSON)', () => {
   it('reads quoted and bare keys the way SPIRE re-prints plugin_data', () => {

@@ -10,21 +10,14 @@ import {
   parseCgroupFile,
 } from '../../../src/process/cgroup.js';
 import type { ContainerMatch, RuntimeHint } from '../../../src/process/cgroup.js';
+import { codeThrown } from '../../support/errors.js';
 import { ID_A, ID_B, ID_C, POD_UID, POD_UID_US, lines } from './fixtures.js';
 
 function locate(text: string): ContainerMatch | undefined {
   return containerIdFromCgroups(parseCgroupFile(text));
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AttestorError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+const codeOf = codeThrown;
 
 describe('parseCgroupFile', () => {
   it('splits each line on the first two colons only', () => {

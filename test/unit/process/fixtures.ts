@@ -4,8 +4,6 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach } from 'vitest';
 
-import { AttestorError } from '../../../src/errors.js';
-
 // Shared fixture IDs: 64 lowercase hex, as Docker/containerd/CRI-O/podman
 // generate them. Distinct so an ambiguity or wrong-ID bug cannot hide.
 
@@ -21,16 +19,8 @@ export function lines(...ls: string[]): string {
   return `${ls.join('\n')}\n`;
 }
 
-// The AttestorError code a promise rejects with; undefined when it resolves.
-export async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AttestorError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+// The code a promise rejects with; undefined when it resolves.
+export { codeRejected as codeOf } from '../../support/errors.js';
 
 // A fresh directory laid out like /proc for each test: root() is its path,
 // writeCgroup() creates <root>/<pid>/cgroup.

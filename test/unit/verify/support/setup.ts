@@ -5,6 +5,8 @@ import { generateKeyPairSync } from 'node:crypto';
 
 import { expect } from 'vitest';
 
+import { rejected, thrown } from '../../../support/errors.js';
+
 import { compilePolicy } from '../../../../src/policy/compile.js';
 import { SignatureError } from '../../../../src/verify/errors.js';
 import { loadTrust } from '../../../../src/verify/trust.js';
@@ -58,31 +60,17 @@ export function keyPolicy(names: readonly KeyName[], config: Partial<PolicyRules
   return policy({ identities: [], keys: names.map((name) => ({ name, path: `/keys/${name}.pub` })), ...config });
 }
 
-// Runs `fn`, expects a SignatureError with `code`, returns its message.
+// Runs `fn`, expects a SignatureError with `code` (and `message`), returns its message.
 export function rejects(fn: () => unknown, code: SignatureErrorCode, message?: RegExp): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected a SignatureError').toBeInstanceOf(SignatureError);
-  const err = caught as SignatureError;
-  if (process.env['SHOW_ERRORS']) console.log(`${err.code}: ${err.message}`);
-  expect({ code: err.code, message: err.message }).toMatchObject({ code });
-  if (message) expect(err.message).toMatch(message);
-  return err.message;
+  return expectSignatureError(thrown(fn, SignatureError), code, message);
 }
 
 export async function rejectsAsync(fn: () => Promise<unknown>, code: SignatureErrorCode, message?: RegExp): Promise<string> {
-  let caught: unknown;
-  try {
-    await fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, 'expected a SignatureError').toBeInstanceOf(SignatureError);
-  const err = caught as SignatureError;
+  return expectSignatureError(await rejected(fn(), SignatureError), code, message);
+}
+
+function expectSignatureError(err: SignatureError, code: SignatureErrorCode, message: RegExp | undefined): string {
+  if (process.env['SHOW_ERRORS']) console.log(`${err.code}: ${err.message}`);
   expect({ code: err.code, message: err.message }).toMatchObject({ code });
   if (message) expect(err.message).toMatch(message);
   return err.message;
