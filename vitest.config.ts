@@ -13,6 +13,10 @@ export default defineConfig({
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
+      // From the whole suite (unit + integration + e2e) on 2026-12-01:
+      // statements 82.2 %, branches 78.1 %, functions 78.9 %, lines 84.4 %.
+      // Raise them as tests are added; never lower them.
+      thresholds: { statements: 81, branches: 77, functions: 78, lines: 83 },
     },
     projects: [
       {

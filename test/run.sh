@@ -6,8 +6,9 @@
 #     older than the lockfile),
 #  3. the rig: test/env/up.sh installs and builds what is missing, starts it,
 #  4. the plugin, and its single executable (tested too),
-#  5. every test: unit, integration, end to end (vitest; extra arguments are
-#     passed on, e.g. `npm test -- --project unit`).
+#  5. every test: unit, integration, end to end, with coverage and its
+#     thresholds (vitest; extra arguments are passed on instead, e.g.
+#     `npm test -- --project unit`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +19,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 test/env/up.sh
 npm run -s build:sea
+# The whole suite is measured against the coverage thresholds
+# (vitest.config.ts); a run narrowed by arguments is not.
+if [ "$#" -eq 0 ]; then
+  exec node_modules/.bin/vitest run --coverage
+fi
 exec node_modules/.bin/vitest run "$@"
