@@ -13,16 +13,17 @@ import { AttestorError } from '../errors.js';
 import { raceAbort, throwIfAborted } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
 import { bindImage } from './binding-step.js';
-import { SignatureChecker } from './signature-step.js';
+import { TrustSource } from '../verify/trust-source.js';
+import { checkSignatures, readyTrust } from './signature-step.js';
 
 import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
 import type { ContainerMatch, ProcReader } from '../process/index.js';
 import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
-import type { RegistryApi } from '../registry/types.js';
+import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { RuntimeClient } from '../runtime/types.js';
 import type { BindingReport } from './binding-step.js';
-import type { SignatureCacheOptions, SignatureReport } from './signature-step.js';
+import type { SignatureReport } from './signature-step.js';
 
 // What the plugin protocol and the CLI need of an attestor.
 export interface Attestor {
@@ -51,7 +52,6 @@ export interface AttestorDeps {
   checkSocket: (socketPath: string) => Promise<void>;
   registry: RegistryApi;
   retry?: RetryPolicy;
-  signatureCache?: SignatureCacheOptions;
   // Releases what the attestor owns (the registry client it created); an
   // injected dependency stays its caller's.
   release?: () => Promise<void>;
@@ -71,6 +71,9 @@ export const CACHE_TTL = {
   maxEntries: 4096,
 } as const;
 
+// Signature reports: 5 minutes for results, 5 seconds for failures.
+const SIGNATURE_CACHE = { ttlMs: 5 * 60_000, failureTtlMs: 5_000, maxEntries: 1024, loadTimeoutMs: 30_000 } as const;
+
 function bindingKey(runtime: RuntimeFindings): string {
   const image = runtime.image;
   const digests = [...(image?.repoDigests ?? [])].sort().join(',');
@@ -82,7 +85,9 @@ export class PipelineAttestor implements Attestor {
   readonly #config: PluginConfig;
   readonly #deps: AttestorDeps;
   readonly #log: Logger;
-  readonly #signatures: SignatureChecker;
+  readonly #trust: TrustSource;
+  // Signature reports per image (repository and digests) and trust generation.
+  readonly #signatures: VerdictCache<SignatureReport>;
   readonly #containers = new VerdictCache<RuntimeFindings>({
     ttlMs: CACHE_TTL.containerMs,
     failureTtlMs: 0,
@@ -95,17 +100,18 @@ export class PipelineAttestor implements Attestor {
     maxEntries: CACHE_TTL.maxEntries,
   });
 
-  // Throws CONFIG_INVALID for a policy that cannot be compiled; ready()
-  // rejects when the trusted root or a key file cannot be loaded.
+  // ready() rejects (CONFIG_INVALID) when the trusted root or a key file
+  // cannot be loaded.
   constructor(config: PluginConfig, deps: AttestorDeps, log: Logger) {
     this.#config = config;
     this.#deps = deps;
     this.#log = log;
-    this.#signatures = new SignatureChecker(config.signatures, log, deps.signatureCache);
+    this.#trust = new TrustSource(config.signatures, log);
+    this.#signatures = new VerdictCache(SIGNATURE_CACHE);
   }
 
-  ready(): Promise<void> {
-    return this.#signatures.ready();
+  async ready(): Promise<void> {
+    await readyTrust(this.#trust);
   }
 
   // Signature discoveries + verifications actually performed.
@@ -145,7 +151,7 @@ export class PipelineAttestor implements Attestor {
     let signatures: SignatureReport | undefined;
     if (binding.outcome === 'bound') {
       const digests = binding.indexDigest ? [binding.indexDigest, binding.manifestDigest] : [binding.manifestDigest];
-      signatures = await this.#signatures.check(this.#deps.registry, binding.reference, digests, signal);
+      signatures = await this.#signatureReport(binding.reference, digests, signal);
     }
 
     // Last: the PID may have exited and been reused during the lookups.
@@ -158,6 +164,16 @@ export class PipelineAttestor implements Attestor {
       ...(signatures ? signatureSelectors(signatures.accepted, this.#config.signatures.signerSelectors) : []),
     ]);
     return { pid, outcome: 'container', container: match, runtime, binding, ...(signatures ? { signatures } : {}), selectors };
+  }
+
+  async #signatureReport(ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<SignatureReport> {
+    const trust = await raceAbort(readyTrust(this.#trust), signal);
+    const key = [this.#trust.generation, `${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
+    const step = { registry: this.#deps.registry, trust, policy: this.#config.signatures.policy, log: this.#log };
+    return raceAbort(
+      this.#signatures.get(key, () => checkSignatures(step, ref, digests, AbortSignal.timeout(SIGNATURE_CACHE.loadTimeoutMs))),
+      signal,
+    );
   }
 
   // Container and image facts (cached per container ID), confirmed against
@@ -208,7 +224,7 @@ export class PipelineAttestor implements Attestor {
 
   async close(): Promise<void> {
     // dockerode keeps no connections open between calls.
-    this.#signatures.close();
+    this.#trust.close();
     await this.#deps.release?.();
   }
 }

@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 
 import { registryClientOptions } from '../app/compose.js';
-import { SignatureChecker } from '../attest/signature-step.js';
+import { acceptCandidates, checkSignatures, readyTrust } from '../attest/signature-step.js';
+import { TrustSource } from '../verify/trust-source.js';
 import { AttestorError, messageOf } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { createRegistryClient, nodePlatform, parseReference, selectPlatform } from '../registry/index.js';
@@ -69,11 +70,10 @@ function platformDigest(fetched: FetchedManifest): Digest | undefined {
 
 export async function verifyInRegistry(config: PluginConfig, imageRef: string, signal: AbortSignal): Promise<VerifyResult> {
   const ref = parseReference(imageRef);
-  // The checker first: it throws for a bad policy before anything is open.
-  const checker = new SignatureChecker(config.signatures, silentLogger);
+  const trustSource = new TrustSource(config.signatures, silentLogger);
   const registry = createRegistryClient(registryClientOptions(config));
   try {
-    await checker.ready();
+    const trust = await readyTrust(trustSource);
     const digest = ref.digest ?? (await registry.resolve(ref, signal));
     if (!digest) throw new AttestorError('IMAGE_NOT_FOUND', `${imageRef}: not found in its registry`);
     const at: ImageReference = { registry: ref.registry, repository: ref.repository, digest, original: imageRef };
@@ -81,9 +81,10 @@ export async function verifyInRegistry(config: PluginConfig, imageRef: string, s
     if (!fetched) throw new AttestorError('IMAGE_NOT_FOUND', `${imageRef}: manifest ${digest} not found`);
     const child = platformDigest(fetched);
     const digests = child ? [digest, child] : [digest];
-    return result(imageRef, digest, digests, await checker.check(registry, at, digests, signal), config.signatures.signerSelectors);
+    const report = await checkSignatures({ registry, trust, policy: config.signatures.policy, log: silentLogger }, at, digests, signal);
+    return result(imageRef, digest, digests, report, config.signatures.signerSelectors);
   } finally {
-    checker.close();
+    trustSource.close();
     await registry.close();
   }
 }
@@ -98,13 +99,14 @@ export async function verifyBundleFile(config: PluginConfig, imageRef: string, b
   } catch (err) {
     throw new AttestorError('CONFIG_INVALID', `cannot read bundle file ${bundleFile}: ${messageOf(err)}`);
   }
-  const checker = new SignatureChecker(config.signatures, silentLogger);
+  const trustSource = new TrustSource(config.signatures, silentLogger);
   try {
-    await checker.ready();
-    const report = checker.verifyOne({ format: 'bundle', imageDigest: ref.digest, bundle, manifestDigest: ref.digest });
+    const trust = await readyTrust(trustSource);
+    const candidate = { format: 'bundle', imageDigest: ref.digest, bundle, manifestDigest: ref.digest } as const;
+    const report = acceptCandidates(trust, config.signatures.policy, [candidate], []);
     return result(imageRef, ref.digest, [ref.digest], report, config.signatures.signerSelectors);
   } finally {
-    checker.close();
+    trustSource.close();
   }
 }
 

@@ -11,13 +11,15 @@ import { tufHandlers } from '@tufjs/repo-mock/dist/handler.js';
 import { initializeTUFRepo } from '@tufjs/repo-mock/dist/repo.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SignatureChecker } from '../../../src/attest/signature-step.js';
+import { acceptCandidates } from '../../../src/attest/signature-step.js';
+import { TrustSource } from '../../../src/verify/trust-source.js';
 import { buildConfig } from '../../../src/config/build.js';
 import { silentLogger } from '../../../src/log.js';
 import { freePort } from '../../support/registries.js';
 import { fulcioExtensions, ISSUER, keylessLegacy, mockSigstore, randomDigest, SUBJECT } from './support/rig.js';
 
 import type { Server } from 'node:http';
+import type { LegacyCandidate } from '../../../src/verify/types.js';
 import type { MockSigstore } from './support/rig.js';
 
 let server: Server;
@@ -53,6 +55,14 @@ afterAll(() => {
 });
 
 const policy = `identity {\n issuer = "${ISSUER}"\n subject = "${SUBJECT}"\n}\n`;
+const compiled = buildConfig(policy).signatures.policy;
+
+// One candidate through verification and policy with the trust in use.
+function verifyOne(trust: TrustSource, candidate: LegacyCandidate): ReturnType<typeof acceptCandidates> {
+  const loaded = trust.loaded;
+  if (loaded === undefined) throw new Error('trust not loaded yet');
+  return acceptCandidates(loaded, compiled, [candidate], []);
+}
 
 describe('TUF refresh of the trusted root', () => {
   it('is never required at start-up: an unreachable mirror keeps the embedded root', async () => {
@@ -60,13 +70,13 @@ describe('TUF refresh of the trusted root', () => {
     const config = buildConfig(
       `${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-down')}"\n root_file = "${rootFile}"\n}\n`,
     );
-    const checker = new SignatureChecker(config.signatures, silentLogger);
+    const checker = new TrustSource(config.signatures, silentLogger);
     await checker.ready();
-    expect(checker.trustSource).toBe('the embedded Sigstore public-good trusted root');
-    expect(await checker.refreshTrust()).toBe(false);
+    expect(checker.source).toBe('the embedded Sigstore public-good trusted root');
+    expect(await checker.refresh()).toBe(false);
     // A signature under the test Sigstore is not trusted by public-good.
     const { candidate } = await keylessLegacy(sigstore, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
-    expect(checker.verifyOne(candidate).rejected[0]?.code).toBe('CERTIFICATE_INVALID');
+    expect(verifyOne(checker, candidate).rejected[0]?.code).toBe('CERTIFICATE_INVALID');
     expect(served).toBe(before);
     checker.close();
   });
@@ -78,22 +88,22 @@ describe('TUF refresh of the trusted root', () => {
   it('starts on the embedded root, then verifies with the root TUF delivered', async () => {
     const cache = join(dir, 'cache-ok');
     const config = buildConfig(`${policy}tuf {\n mirror_url = "${url}"\n cache_dir = "${cache}"\n root_file = "${rootFile}"\n}\n`);
-    const checker = new SignatureChecker(config.signatures, silentLogger);
+    const checker = new TrustSource(config.signatures, silentLogger);
     await checker.ready();
     const { candidate } = await keylessLegacy(sigstore, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
     // The background refresh may already have run; refresh explicitly.
-    expect(await checker.refreshTrust()).toBe(true);
-    expect(checker.trustSource).toBe(`TUF ${url}`);
-    expect(checker.verifyOne(candidate).accepted).toHaveLength(1);
+    expect(await checker.refresh()).toBe(true);
+    expect(checker.source).toBe(`TUF ${url}`);
+    expect(verifyOne(checker, candidate).accepted).toHaveLength(1);
     checker.close();
 
     // Restarted while the mirror is down: the cached root is used.
     await new Promise((resolve) => server.close(resolve));
-    const restarted = new SignatureChecker(config.signatures, silentLogger);
+    const restarted = new TrustSource(config.signatures, silentLogger);
     await restarted.ready();
-    expect(restarted.trustSource).toMatch(/cache-ok\/127\.0\.0\.1%3A\d+\/targets\/trusted_root\.json$/);
-    expect(restarted.verifyOne(candidate).accepted).toHaveLength(1);
-    expect(await restarted.refreshTrust()).toBe(false);
+    expect(restarted.source).toMatch(/cache-ok\/127\.0\.0\.1%3A\d+\/targets\/trusted_root\.json$/);
+    expect(verifyOne(restarted, candidate).accepted).toHaveLength(1);
+    expect(await restarted.refresh()).toBe(false);
     restarted.close();
 
     // Security review F4: the cached target must match the cached, signed
@@ -104,13 +114,13 @@ describe('TUF refresh of the trusted root', () => {
     const [mirrorDir] = readdirSync(tampered);
     writeFileSync(join(tampered, mirrorDir ?? '', 'targets', 'trusted_root.json'), JSON.stringify(attacker.trustedRoot));
     const forged = await keylessLegacy(attacker, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
-    const fooled = new SignatureChecker(
+    const fooled = new TrustSource(
       buildConfig(`${policy}tuf {\n mirror_url = "${url}"\n cache_dir = "${tampered}"\n root_file = "${rootFile}"\n}\n`).signatures,
       silentLogger,
     );
     await fooled.ready();
-    expect(fooled.trustSource).toBe('the embedded Sigstore public-good trusted root');
-    expect(fooled.verifyOne(forged.candidate).accepted).toHaveLength(0);
+    expect(fooled.source).toBe('the embedded Sigstore public-good trusted root');
+    expect(verifyOne(fooled, forged.candidate).accepted).toHaveLength(0);
     fooled.close();
   });
 
@@ -121,11 +131,11 @@ describe('TUF refresh of the trusted root', () => {
     writeFileSync(join(cache, '127.0.0.1%3A9', 'root.json'), readFileSync(rootFile));
     writeFileSync(join(targets, 'trusted_root.json'), JSON.stringify(sigstore.trustedRoot));
     const config = buildConfig(`${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${cache}"\n root_file = "${rootFile}"\n}\n`);
-    const checker = new SignatureChecker(config.signatures, silentLogger);
+    const checker = new TrustSource(config.signatures, silentLogger);
     await checker.ready();
-    expect(checker.trustSource).toBe('the embedded Sigstore public-good trusted root');
+    expect(checker.source).toBe('the embedded Sigstore public-good trusted root');
     const { candidate } = await keylessLegacy(sigstore, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
-    expect(checker.verifyOne(candidate).rejected[0]?.code).toBe('CERTIFICATE_INVALID');
+    expect(verifyOne(checker, candidate).rejected[0]?.code).toBe('CERTIFICATE_INVALID');
     checker.close();
   });
 
@@ -134,7 +144,7 @@ describe('TUF refresh of the trusted root', () => {
     mkdirSync(open);
     chmodSync(open, 0o777);
     const openConfig = buildConfig(`${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${open}"\n root_file = "${rootFile}"\n}\n`);
-    const refused = new SignatureChecker(openConfig.signatures, silentLogger);
+    const refused = new TrustSource(openConfig.signatures, silentLogger);
     await expect(refused.ready()).rejects.toThrow(/refusing tuf cache_dir .*cache-open.*can be modified by others/);
     const openRoot = join(dir, 'open-root.json');
     writeFileSync(openRoot, readFileSync(rootFile));
@@ -142,7 +152,7 @@ describe('TUF refresh of the trusted root', () => {
     const rootConfig = buildConfig(
       `${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-x')}"\n root_file = "${openRoot}"\n}\n`,
     );
-    await expect(new SignatureChecker(rootConfig.signatures, silentLogger).ready()).rejects.toThrow(
+    await expect(new TrustSource(rootConfig.signatures, silentLogger).ready()).rejects.toThrow(
       /refusing tuf root_file .*open-root\.json.*can be modified by others/,
     );
   });
