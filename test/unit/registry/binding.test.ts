@@ -1,56 +1,14 @@
 // The binding rules over a hand-written in-memory registry.
 
-import { createHash } from 'node:crypto';
-
 import { describe, expect, it } from 'vitest';
 
 import { checkBinding } from '../../../src/registry/binding.js';
 
-import type { Descriptor, Digest, FetchedManifest, ImageReference, Manifest, RegistryApi } from '../../../src/registry/types.js';
+import { MemoryRegistry, digestOf, image } from '../../support/memory-registry.js';
 
-const digestOf = (text: string): Digest => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 const CONFIG_A = digestOf('config-a');
 const CONFIG_B = digestOf('config-b');
 const REPO = '127.0.0.1:5000/acme/app';
-
-class MemoryRegistry implements RegistryApi {
-  readonly manifests = new Map<string, FetchedManifest>();
-  readonly tags = new Map<string, Digest>();
-  calls = 0;
-
-  put(manifest: Manifest, tag?: string): Digest {
-    const bytes = Buffer.from(JSON.stringify(manifest));
-    const digest = digestOf(bytes.toString());
-    this.manifests.set(digest, { digest, mediaType: manifest.mediaType, bytes, manifest });
-    if (tag) this.tags.set(tag, digest);
-    return digest;
-  }
-
-  async resolve(ref: ImageReference): Promise<Digest | undefined> {
-    this.calls++;
-    return ref.digest ?? (ref.tag ? this.tags.get(ref.tag) : undefined);
-  }
-  async getManifest(ref: ImageReference): Promise<FetchedManifest | undefined> {
-    this.calls++;
-    const digest = ref.digest ?? (ref.tag ? this.tags.get(ref.tag) : undefined);
-    return digest ? this.manifests.get(digest) : undefined;
-  }
-  async referrers(): Promise<Descriptor[]> {
-    return [];
-  }
-  async getBlob(): Promise<Buffer> {
-    throw new Error('not used');
-  }
-}
-
-function image(config: Digest): Manifest {
-  return {
-    kind: 'manifest',
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 10 },
-    layers: [],
-  };
-}
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
 const signal = AbortSignal.timeout(5_000);
