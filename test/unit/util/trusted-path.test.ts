@@ -6,16 +6,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { checkTrustedPath } from '../../../src/util/trusted-path.js';
+import { describeAsRoot } from '../../support/rig.js';
 
 import type { Server } from 'node:net';
 
 const NOBODY = 65534;
-const isRoot = process.getuid?.() === 0;
 
-describe.skipIf(!isRoot)('checkTrustedPath [needs root to own files as another uid]', () => {
+describeAsRoot('checkTrustedPath over a tree with entries owned by nobody', () => {
   let dir: string;
   let server: Server;
   const at = (...parts: string[]): string => join(dir, ...parts);
