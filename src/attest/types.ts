@@ -2,7 +2,7 @@
 // here, with its consumer; config/ builds it from plugin_data.
 
 import type { LogLevel } from '../log.js';
-import type { CompiledPolicy, IdentityRule } from '../policy/types.js';
+import type { CompiledPolicy, PolicyRules } from '../policy/types.js';
 import type { RegistrySettings } from '../registry/options.js';
 import type { TufSettings } from '../verify/tuf.js';
 import type { KeyRule } from '../verify/types.js';
@@ -14,15 +14,11 @@ export interface PluginConfig {
   readonly signatures: SignaturePolicyConfig;
 }
 
-// Who may sign, and the trust to check signatures with.
-export interface SignaturePolicyConfig {
-  readonly identities: readonly IdentityRule[];
+// Who may sign (the rules, with require_tlog / require_sct defaulting to
+// true), and the trust to check signatures with.
+export interface SignaturePolicyConfig extends PolicyRules {
   readonly keys: readonly KeyRule[];
-  // Require a verified transparency-log entry (default true).
-  readonly requireTlog: boolean;
-  // Require a verified SCT in keyless certificates (default true).
-  readonly requireSct: boolean;
-  // The rules above, compiled (config/ validated them with the same code).
+  // The rules, compiled (config/ validated them with the same code).
   readonly policy: CompiledPolicy;
   // A Sigstore trusted_root.json replacing the embedded public-good root.
   readonly trustedRootFile: string | undefined;

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { describeWithRig, docker, type Rig } from '../support/rig.js';
-import { attestations, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
+import { attestations, fetchX509InContainer, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
@@ -62,30 +62,7 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
   const pushedTag = `${rig.registry}/ssa-e2e/app-${run}:1`;
 
   // Runs the workload in a container and returns what the client printed.
-  async function fetchInContainer(image: string): Promise<{ code: number; output: string }> {
-    const r = await docker(
-      rig,
-      [
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '-v',
-        `${dir}/agent:/run/spire`,
-        image,
-        '/bin/spire-agent',
-        'api',
-        'fetch',
-        'x509',
-        '-socketPath',
-        '/run/spire/agent.sock',
-        '-timeout',
-        '5s',
-      ],
-      { timeoutMs: 60_000 },
-    );
-    return { code: r.code, output: r.stdout + r.stderr };
-  }
+  const fetchInContainer = (image: string): Promise<{ code: number; output: string }> => fetchX509InContainer(rig, `${dir}/agent`, image);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ssa-e2e-c-'));

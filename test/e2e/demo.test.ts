@@ -20,7 +20,18 @@ import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { PLUGIN_BIN, REPO_ROOT } from '../support/plugin-process.js';
 import { pushLegacySignature } from '../support/push-signature.js';
 import { describeWithRig, docker, rigStateDir, type Rig } from '../support/rig.js';
-import { agentEnv, attestations, freePort, runSpireAgent, runSpireServer, sha256File, TRUST_DOMAIN, waitAgentHealthy, waitFor } from '../support/spire.js';
+import {
+  agentEnv,
+  attestations,
+  fetchX509InContainer,
+  freePort,
+  runSpireAgent,
+  runSpireServer,
+  sha256File,
+  TRUST_DOMAIN,
+  waitAgentHealthy,
+  waitFor,
+} from '../support/spire.js';
 import { fulcioExtensions, keylessLegacy, mockSigstore } from '../unit/verify/support/rig.js';
 
 import type { Digest } from '../../src/registry/types.js';
@@ -153,7 +164,8 @@ describeWithRig('demo: SPIRE issues SVIDs only to signed containers', ['spire', 
       PLUGIN_SHA256: sha256File(pluginCmd),
     };
     writeFileSync(join(state, 'server.conf'), render(readFileSync(join(REPO_ROOT, 'conf/demo/server.conf'), 'utf8'), vars));
-    server = await runSpireServer(rig.spireServer, join(state, 'server.conf'), join(state, 'server/server.sock'), port);
+    const spire = await runSpireServer(rig.spireServer, join(state, 'server.conf'), join(state, 'server/server.sock'), port);
+    server = spire;
     const out = await server.cli(['token', 'generate', '-spiffeID', `spiffe://${TRUST_DOMAIN}/demo-node`]);
     const token = /Token:\s*(\S+)/.exec(out)?.[1] ?? '';
     const parent = `spiffe://${TRUST_DOMAIN}/spire/agent/join_token/${token}`;
@@ -165,54 +177,18 @@ describeWithRig('demo: SPIRE issues SVIDs only to signed containers', ['spire', 
     chmodSync(join(state, 'agent'), 0o755);
 
     progress('5/6 registration entries by signer');
-    await server.cli([
-      'entry',
-      'create',
-      '-parentID',
-      parent,
-      '-spiffeID',
-      `spiffe://${TRUST_DOMAIN}/demo/payments`,
-      '-selector',
-      'docker:image-signature-identity:release',
-    ]);
-    await server.cli([
-      'entry',
-      'create',
-      '-parentID',
-      parent,
-      '-spiffeID',
-      `spiffe://${TRUST_DOMAIN}/demo/batch`,
-      '-selector',
-      'docker:image-signature-key:demo-release',
-    ]);
+    const entry = (path: string, selector: string): Promise<string> =>
+      spire.cli(['entry', 'create', '-parentID', parent, '-spiffeID', `spiffe://${TRUST_DOMAIN}/demo/${path}`, '-selector', selector]);
+    await entry('payments', 'docker:image-signature-identity:release');
+    await entry('batch', 'docker:image-signature-key:demo-release');
     // Let the agent sync the entries.
     await waitFor('entries synced', () => (agent?.log().match(/Entry created/g) ?? []).length >= 3, 30_000);
 
     progress('6/6 workloads ask the Workload API for an X.509-SVID');
     for (const w of WORKLOADS) {
       const before = agent.log().length;
-      const r = await docker(
-        rig,
-        [
-          'run',
-          '--rm',
-          '--network',
-          'none',
-          '-v',
-          `${join(state, 'agent')}:/run/spire`,
-          tagOf(w.name),
-          '/bin/spire-agent',
-          'api',
-          'fetch',
-          'x509',
-          '-socketPath',
-          '/run/spire/agent.sock',
-          '-timeout',
-          '5s',
-        ],
-        { timeoutMs: 60_000 },
-      );
-      const output = r.stdout + r.stderr;
+      const r = await fetchX509InContainer(rig, join(state, 'agent'), tagOf(w.name));
+      const output = r.output;
       const svid = /SPIFFE ID:\s*(\S+)/.exec(output)?.[1];
       const selectors = selectorsFor(agent.log().slice(before), `demo.workload:${w.name}`);
       const got = r.code === 0 && svid !== undefined;

@@ -188,6 +188,12 @@ export async function startRegistry(auth: RegistryAuthConfig = { kind: 'none' },
 
 // ---------------------------------------------------------------- token issuer
 
+// A throw-away P-256 key and self-signed certificate (2 days) made by openssl.
+export function selfSignedCert(keyFile: string, certFile: string, subject: string, ...extensions: string[]): void {
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2'];
+  execFileSync('openssl', [...args, '-subj', subject, ...extensions.flatMap((e) => ['-addext', e])], { stdio: 'ignore', timeout: 10_000 });
+}
+
 export interface IssuerUser {
   readonly password: string;
   /** Actions granted on every repository, e.g. ['pull', 'push']. */
@@ -284,27 +290,8 @@ export async function startTokenIssuer(options: TokenIssuerOptions): Promise<Tok
   const dir = mkdtempSync(join(tmpdir(), 'ssa-issuer-'));
   const keyFile = join(dir, 'issuer.key');
   const certFile = join(dir, 'issuer.crt');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=ssa-test-token-issuer',
-    ],
-    { stdio: 'ignore', timeout: 10_000 },
-  );
+  selfSignedCert(keyFile, certFile, '/CN=ssa-test-token-issuer');
+
   const privateKey = createPrivateKey(readFileSync(keyFile));
   const kid = libtrustKeyId(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }));
   const service = options.service ?? 'ssa-test-registry';

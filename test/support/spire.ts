@@ -11,10 +11,12 @@ import { promisify } from 'node:util';
 
 import { PLUGIN_BIN } from './plugin-process.js';
 import { freePort } from './registries.js';
+import { docker } from './rig.js';
 
 export { freePort };
 
 import type { ChildProcess } from 'node:child_process';
+import type { Rig } from './rig.js';
 
 const run = promisify(execFile);
 
@@ -215,6 +217,15 @@ export async function fetchX509(agentBin: string, socketPath: string, timeoutSec
   child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
   const [code] = (await once(child, 'exit')) as [number | null];
   return { pid: child.pid ?? -1, code, output };
+}
+
+// Runs `image` in a container of the rig's dockerd with the agent's socket
+// directory mounted at /run/spire, and asks the Workload API for an X.509
+// SVID from inside it (the static spire-agent in the image is the client).
+export async function fetchX509InContainer(rig: Rig, agentDir: string, image: string): Promise<{ code: number; output: string }> {
+  const fetch = ['/bin/spire-agent', 'api', 'fetch', 'x509', '-socketPath', '/run/spire/agent.sock', '-timeout', '5s'];
+  const r = await docker(rig, ['run', '--rm', '--network', 'none', '-v', `${agentDir}:/run/spire`, image, ...fetch], { timeoutMs: 60_000 });
+  return { code: r.code, output: r.stdout + r.stderr };
 }
 
 export interface Selector {

@@ -1,7 +1,6 @@
 // The registry client against misbehaving peers: node:http(s) servers on
 // 127.0.0.1 that the tests script (faults, redirects, auth, TLS). No rig.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { parseReference } from '../../../src/registry/reference.js';
 import { MEDIA_TYPE } from '../../../src/registry/types.js';
 import { attestorFailure } from '../../support/errors.js';
 import { insecure, registryClientKit, sha256, sig } from '../../support/registry-client.js';
-import { freePort, startTestServer } from '../../support/registries.js';
+import { freePort, selfSignedCert, startTestServer } from '../../support/registries.js';
 
 import type { TestServer } from '../../support/registries.js';
 
@@ -267,29 +266,8 @@ describe('registry client: https with a private CA', () => {
   beforeAll(async () => {
     const key = join(scratch, 'tls.key');
     caFile = join(scratch, 'tls.crt');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        caFile,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore', timeout: 10_000 },
-    );
+    selfSignedCert(key, caFile, '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1');
+
     plainRealm = await startTestServer((_req, res) => res.writeHead(200).end('{"token":"t"}'));
     const realm = `${plainRealm.url}/token`;
     server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(caFile) }, (req, res) => {
