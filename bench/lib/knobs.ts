@@ -1,0 +1,25 @@
+// The benchmark's counts and time caps (recorded as `knobs` in the JSON):
+// every loop is bounded by one of these.
+
+export const KNOBS = {
+  warmCallsPerN: 2_000,
+  warmConcurrency: [1, 16, 128],
+  warmupCalls: 500,
+  phaseCapMs: 60_000,
+  coldSamples: 10,
+  stampedeContainers: 20,
+  stampedeCallsPerContainer: 10,
+  footprintImages: 20,
+  footprintAttests: 10_000,
+  footprintConcurrency: 16,
+  handshakeRuns: 20,
+  cosignSamples: 20,
+  agentFetches: 40,
+  agentWarmup: 2,
+  profileCalls: 5_000,
+  inProcessWarmCalls: 2_000,
+} as const;
+
+// V8's young generation: semi-spaces of at most 1 MiB instead of the default
+// (up to 16 MiB each on 64-bit), for the memory what-ifs.
+export const SEMI_SPACE_FLAG = '--max-semi-space-size=1';

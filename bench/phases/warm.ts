@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { cpus } from 'node:os';
+
+import { buildConfig } from '../../src/config/build.js';
+import { silentLogger } from '../../src/log.js';
+import { attestorWithProc, instrumentedAttestor, syncProcReader } from '../lib/inprocess.js';
+import { KNOBS } from '../lib/knobs.js';
+import { launch, stopPlugin } from '../lib/live.js';
+import { isVerifiedBound, load } from '../lib/load.js';
+import { LAUNCHER } from '../lib/paths.js';
+import { attestCaller, cpuMsOf, initAndConfigure, SERVICE, unary } from '../lib/plugin.js';
+import { result, row } from '../lib/result.js';
+import { round, summarize, type Summary } from '../lib/stats.js';
+
+import type { Measured } from '../report.js';
+import type { World } from '../lib/world.js';
+
+// 1. Warm Attest through gRPC, and what it is made of.
+export async function warmPhase(w: World): Promise<void> {
+  const target = w.footprint[0];
+  if (!target) throw new Error('no container');
+  const plugin = await launch(LAUNCHER);
+  try {
+    await initAndConfigure(plugin, w.hcl);
+    const attest = attestCaller(plugin);
+    const first = await attest(target.pid);
+    if (!isVerifiedBound(first.selector_values)) throw new Error(`unexpected selectors for ${target.image.tag}: ${first.selector_values.join(' ')}`);
+    await load(attest, [target.pid], KNOBS.warmupCalls, 16, KNOBS.phaseCapMs);
+
+    // The gRPC floor: Health/Check on the same connection and process.
+    const health = plugin.client(SERVICE.health);
+    const healthLat: number[] = [];
+    for (let i = 0; i < KNOBS.warmCallsPerN; i++) {
+      const s = performance.now();
+      await unary(health, 'Check', { service: 'plugin' });
+      healthLat.push(performance.now() - s);
+    }
+
+    // The gRPC ceiling: Health/Check with 128 callers, and its CPU per call.
+    const hc0 = cpuMsOf(plugin.pid);
+    const hs0 = process.cpuUsage();
+    const hcStart = performance.now();
+    const healthCeiling: number[] = [];
+    let hcIssued = 0;
+    await Promise.all(
+      Array.from({ length: 128 }, async () => {
+        while (hcIssued < KNOBS.warmCallsPerN) {
+          hcIssued++;
+          const s = performance.now();
+          await unary(health, 'Check', { service: 'plugin' });
+          healthCeiling.push(performance.now() - s);
+        }
+      }),
+    );
+    const hcWall = performance.now() - hcStart;
+    const hcPluginCpu = (cpuMsOf(plugin.pid) - hc0) / healthCeiling.length;
+    const hcSelf = process.cpuUsage(hs0);
+    const grpcCeiling = {
+      what: 'Health/Check (no attestation work) with 128 concurrent callers on the same channel',
+      latencyMs: summarize(healthCeiling),
+      throughputPerS: round(healthCeiling.length / (hcWall / 1000), 0),
+      pluginCpuMsPerCall: round(hcPluginCpu, 4),
+      clientCpuMsPerCall: round((hcSelf.user + hcSelf.system) / 1000 / healthCeiling.length, 4),
+    };
+
+    const perN: Record<string, unknown> = {};
+    for (const n of KNOBS.warmConcurrency) {
+      const cpu0 = cpuMsOf(plugin.pid);
+      const self0 = process.cpuUsage();
+      const r = await load(attest, [target.pid], KNOBS.warmCallsPerN, n, KNOBS.phaseCapMs);
+      const pluginCpu = cpuMsOf(plugin.pid) - cpu0;
+      const self = process.cpuUsage(self0);
+      const s = summarize(r.latencies);
+      const throughput = r.completed / (r.wallMs / 1000);
+      perN[`N=${n}`] = {
+        latencyMs: s,
+        throughputPerS: round(throughput, 0),
+        wallMs: round(r.wallMs, 1),
+        completed: r.completed,
+        errors: r.errors,
+        firstError: r.firstError,
+        unexpectedSelectors: r.unexpected,
+        pluginCpuMsPerAttest: round(pluginCpu / Math.max(1, r.completed), 4),
+        clientCpuMsPerAttest: round((self.user + self.system) / 1000 / Math.max(1, r.completed), 4),
+      };
+      row(`warm Attest gRPC, N=${n}`, 'ms', s, `${round(throughput, 0)} Attests/s`);
+    }
+    const healthS = summarize(healthLat);
+    row('gRPC floor: Health/Check, N=1', 'ms', healthS, 'same process, same channel');
+    row('gRPC ceiling: Health/Check, N=128', 'ms', grpcCeiling.latencyMs, `${grpcCeiling.throughputPerS} calls/s`);
+    result.figures['warmGrpc'] = {
+      what: `Attest{pid} on one container of a pushed, key-signed image (${target.image.tag}); verdicts cached (first call and ${KNOBS.warmupCalls} warm-up calls not counted); grpc-js client in the bench process, plugin via bin/ launcher`,
+      pid: target.pid,
+      selectors: first.selector_values,
+      byConcurrency: perN,
+      grpcFloorHealthCheckMs: healthS,
+      grpcCeiling,
+      note: `client and plugin share this machine's ${cpus().length} cores; throughput is bounded by both processes' CPU`,
+    };
+  } finally {
+    await stopPlugin(plugin);
+  }
+
+  // In process: the same pipeline without gRPC, with every /proc read timed,
+  // and how long one /proc/<pid>/cgroup read costs done two ways.
+  const config = buildConfig(w.hcl);
+  const inst = instrumentedAttestor(config, silentLogger);
+  await inst.attestor.ready();
+  await inst.attestor.explain(target.pid, AbortSignal.timeout(30_000));
+  inst.recorder.take();
+  const total: number[] = [];
+  const proc: number[] = [];
+  const procCalls: number[] = [];
+  const other: number[] = [];
+  const until = performance.now() + KNOBS.phaseCapMs;
+  for (let i = 0; i < KNOBS.inProcessWarmCalls && performance.now() < until; i++) {
+    const s = performance.now();
+    await inst.attestor.explain(target.pid, AbortSignal.timeout(30_000));
+    const t = performance.now() - s;
+    const calls = inst.recorder.take();
+    const p = calls.filter((c) => c.kind === 'proc.readCgroup');
+    const pm = p.reduce((a, c) => a + (c.end - c.start), 0);
+    total.push(t);
+    proc.push(pm);
+    procCalls.push(p.length);
+    other.push(t - pm);
+    if (calls.some((c) => !c.kind.startsWith('proc.'))) throw new Error('warm in-process attestation reached docker or the registry');
+  }
+  await inst.registry.close();
+
+  // What-if through the attestor's injection seam: synchronous /proc reads.
+  const alt = attestorWithProc(config, silentLogger, syncProcReader());
+  await alt.ready();
+  await alt.explain(target.pid, AbortSignal.timeout(30_000));
+  const altLat: number[] = [];
+  for (let i = 0; i < KNOBS.inProcessWarmCalls && performance.now() < until + KNOBS.phaseCapMs; i++) {
+    const s = performance.now();
+    const r = await alt.explain(target.pid, AbortSignal.timeout(30_000));
+    altLat.push(performance.now() - s);
+    if (!isVerifiedBound(r.selectors)) throw new Error('what-if attestor: unexpected selectors');
+  }
+
+  // /proc/<pid>/cgroup: as the product reads it (fs/promises open + read + close)
+  // vs one synchronous read.
+  const file = `/proc/${target.pid}/cgroup`;
+  const promisesRead: number[] = [];
+  const syncRead: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    let s = performance.now();
+    const h = await open(file, 'r');
+    const buf = Buffer.alloc(64 * 1024 + 1);
+    await h.read(buf, 0, buf.length, null);
+    await h.read(buf, 0, buf.length, null);
+    await h.close();
+    promisesRead.push(performance.now() - s);
+    s = performance.now();
+    readFileSync(file);
+    syncRead.push(performance.now() - s);
+  }
+  const totalS = summarize(total);
+  const procS = summarize(proc);
+  row('warm Attest in-process (no gRPC)', 'ms', totalS, `${procCalls[0] ?? '?'} /proc reads per Attest`);
+  row('  of which /proc/<pid>/cgroup reads', 'ms', procS);
+  row('  what-if: same, synchronous /proc reads', 'ms', summarize(altLat), 'bench-side ProcReader via createAttestor overrides');
+  row('  one cgroup read: fs/promises open+read+close', 'ms', summarize(promisesRead));
+  row('  one cgroup read: readFileSync', 'ms', summarize(syncRead));
+  result.figures['warmInProcess'] = {
+    what: 'PipelineAttestor.explain(pid) in the bench process (same config, same container), /proc reads timed by a wrapped ProcReader',
+    totalMs: totalS,
+    procReadsMs: procS,
+    procReadsPerAttest: summarize(procCalls),
+    restOfPipelineMs: summarize(other),
+    whatIfSyncProcReadsMs: summarize(altLat),
+    cgroupReadFsPromisesMs: summarize(promisesRead),
+    cgroupReadSyncMs: summarize(syncRead),
+  };
+}
+
+// What the goals take from figure 1: the N=1 latency and the best
+// throughput. Read back from the figure, so they are there also when the
+// phase failed after writing it.
+export function measuredWarm(m: Measured): void {
+  const warm = result.figures['warmGrpc'] as { byConcurrency?: Record<string, { latencyMs: Summary; throughputPerS: number }> } | undefined;
+  if (warm?.byConcurrency) {
+    m.warm1 = warm.byConcurrency['N=1']?.latencyMs;
+    for (const [k, v] of Object.entries(warm.byConcurrency)) {
+      if (m.warmThroughput === undefined || v.throughputPerS > m.warmThroughput) {
+        m.warmThroughput = v.throughputPerS;
+        m.warmThroughputN = Number(k.slice(2));
+      }
+    }
+  }
+}
