@@ -14,7 +14,12 @@ import { constants, enableCompileCache, getCompileCacheDir } from 'node:module';
 import { messageOf } from './errors.js';
 import { checkTrustedPath } from './util/trusted-path.js';
 
-export type CompileCacheOutcome = { readonly enabled: true; readonly dir: string } | { readonly enabled: false; readonly reason: string };
+export type CompileCacheOutcome =
+  | { readonly enabled: true; readonly dir: string }
+  | { readonly enabled: false; readonly reason: string }
+  // NODE_COMPILE_CACHE turned it on, in a directory others can write: code
+  // may already have come from there. The caller must not go on.
+  | { readonly enabled: 'unsafe'; readonly reason: string };
 
 export function enablePrivateCompileCache(dir: string): CompileCacheOutcome {
   // NODE_COMPILE_CACHE enables it before any of our code runs (the launcher
@@ -22,7 +27,7 @@ export function enablePrivateCompileCache(dir: string): CompileCacheOutcome {
   const active = getCompileCacheDir();
   if (active !== undefined) {
     const check = checkTrustedPath(active, { kind: 'directory', private: true });
-    return check.ok ? { enabled: true, dir: active } : { enabled: false, reason: `NODE_COMPILE_CACHE names an untrusted directory: ${check.reason}` };
+    return check.ok ? { enabled: true, dir: active } : { enabled: 'unsafe', reason: `NODE_COMPILE_CACHE names a directory others can write: ${check.reason}` };
   }
   try {
     mkdirSync(dir, { mode: 0o700 });

@@ -21,7 +21,7 @@ async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise
   const log = new HclogLogger({ level: 'info' });
   // Dependencies that print go to stderr as debug lines, never stdout.
   console.log = console.info = console.debug = (...args: unknown[]) => log.debug(args.map(String).join(' '));
-  if (compileCache && !compileCache.enabled) log.warn('starting without the compile cache', { reason: compileCache.reason });
+  if (compileCache?.enabled === false) log.warn('starting without the compile cache', { reason: compileCache.reason });
   const service = new AttestorService({ log, createAttestor, onLogLevel: (level) => log.setLevel(level) });
   const host = {
     configure: (text: string) => service.configure(text),
@@ -38,6 +38,12 @@ async function main(): Promise<void> {
   // after the first. Only in a directory of our own (see compile-cache.ts);
   // the single executable has everything compiled in already.
   const compileCache = isSea() ? undefined : enablePrivateCompileCache(fileURLToPath(new URL('../.compile-cache', import.meta.url)));
+  if (compileCache?.enabled === 'unsafe') {
+    // Fail closed: what we run may already have been read from there.
+    const message = `refusing to start: ${compileCache.reason}; unset NODE_COMPILE_CACHE (the launcher does)`;
+    process.stderr.write(isPluginLaunch(process.env) ? `${JSON.stringify({ '@level': 'error', '@message': message })}\n` : `error: ${message}\n`);
+    process.exit(isPluginLaunch(process.env) ? 1 : 2);
+  }
   if (isPluginLaunch(process.env)) {
     try {
       await runPlugin(compileCache);

@@ -168,7 +168,8 @@ export class PipelineAttestor implements Attestor {
 
   async #signatureReport(ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<SignatureReport> {
     const trust = await raceAbort(readyTrust(this.#trust), signal);
-    const key = [this.#trust.generation, `${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
+    // The generation of the very trust the load will use.
+    const key = [this.#trust.generationOf(trust), `${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
     const step = { registry: this.#deps.registry, trust, policy: this.#config.signatures.policy, log: this.#log };
     return raceAbort(
       this.#signatures.get(key, () => checkSignatures(step, ref, digests, AbortSignal.timeout(SIGNATURE_CACHE.loadTimeoutMs))),

@@ -51,7 +51,10 @@ export function compilePolicy(rules: PolicyRules): CompiledPolicy {
 // Anchored: the expression must match the whole value, so "acme" cannot
 // match "evil-acme-x"; the group keeps alternations inside the anchors. The
 // `u` flag: Unicode semantics (code points, strict escapes), one meaning.
+// The source must be a regular expression on its own too, so that it cannot
+// close the group and escape the anchors (`a)|(.*`).
 export function wholeValueRegExp(source: string): RegExp {
+  new RegExp(source, 'u');
   return new RegExp(`^(?:${source})$`, 'u');
 }
 

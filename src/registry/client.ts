@@ -14,10 +14,8 @@
 //   getBlob      GET blob, capped, hashed; redirects to blob storage followed
 //                without credentials once the host changes
 
-import { readFile } from 'node:fs/promises';
-
 import { AttestorError, messageOf } from '../errors.js';
-import { whyUntrusted } from '../util/trusted-path.js';
+import { readFailure, readTrustedFile } from '../util/trusted-path.js';
 import { silentLogger } from '../log.js';
 import { RegistryAuth, pingRegistry } from './auth.js';
 import { CredentialStore } from './credentials.js';
@@ -121,6 +119,7 @@ function contentDigest(res: HttpResponse, what: string): Digest | undefined {
 }
 
 const MAX_NO_REFERRERS_ENTRIES = 4096;
+const MAX_CA_FILE_BYTES = 1024 * 1024;
 
 class Client implements RegistryClient {
   readonly #settings: Readonly<Record<string, RegistrySettings>>;
@@ -184,13 +183,9 @@ class Client implements RegistryClient {
     const insecure = settings?.insecure === true;
     let caPem: string | undefined;
     if (settings?.caFile !== undefined) {
-      const untrusted = whyUntrusted(settings.caFile, 'file');
-      if (untrusted !== undefined) throw new AttestorError('CONFIG_INVALID', `refusing ca_file ${settings.caFile} for registry ${registry}: ${untrusted}`);
-      try {
-        caPem = await readFile(settings.caFile, 'utf8');
-      } catch (err) {
-        throw new AttestorError('CONFIG_INVALID', `cannot read ca_file ${settings.caFile} for registry ${registry}`, { cause: err });
-      }
+      const read = readTrustedFile(settings.caFile, MAX_CA_FILE_BYTES);
+      if (!read.ok) throw new AttestorError('CONFIG_INVALID', `ca_file ${settings.caFile} for registry ${registry}: ${readFailure(read)}`);
+      caPem = read.bytes.toString('utf8');
     }
     const baseUrl = new URL(`${insecure ? 'http' : 'https'}://${registryHost(registry)}`);
     const dispatcher = createDispatcher(caPem);

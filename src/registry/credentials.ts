@@ -20,12 +20,11 @@
 // for the store's lifetime.
 
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 import { AttestorError } from '../errors.js';
-import { findTrustedExecutable, whyUntrusted } from '../util/trusted-path.js';
+import { findTrustedExecutable, readFailure, readTrustedFile } from '../util/trusted-path.js';
 import { abortError, throwIfAborted } from '../util/abort.js';
 import { DEFAULT_HELPER_TIMEOUT_MS } from './options.js';
 import { isDockerHub } from './reference.js';
@@ -50,6 +49,8 @@ export interface CredentialStoreOptions {
 const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/';
 const SECRET_FILE_MAX_BYTES = 64 * 1024;
 const DOCKER_CONFIG_MAX_BYTES = 1024 * 1024;
+// Where helpers are looked up when the environment has no PATH.
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const HELPER_OUTPUT_MAX_BYTES = 64 * 1024;
 const HELPER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -71,17 +72,9 @@ function errnoCode(err: unknown): string | undefined {
 
 // A secret from a file: trailing line breaks dropped, must not be empty.
 async function readSecretFile(path: string, what: string): Promise<string> {
-  const untrusted = whyUntrusted(path, 'file');
-  if (untrusted !== undefined) throw authError(`refusing ${what} ${path}: ${untrusted}`);
-  let text: string;
-  try {
-    const bytes = await readFile(path);
-    if (bytes.byteLength > SECRET_FILE_MAX_BYTES) throw authError(`${what} ${path} is larger than ${SECRET_FILE_MAX_BYTES} bytes`);
-    text = bytes.toString('utf8');
-  } catch (err) {
-    if (err instanceof AttestorError) throw err;
-    throw authError(`cannot read ${what} ${path}: ${errnoCode(err) ?? String(err)}`, err);
-  }
+  const read = readTrustedFile(path, SECRET_FILE_MAX_BYTES);
+  if (!read.ok) throw authError(`${what} ${path}: ${readFailure(read)}`);
+  const text = read.bytes.toString('utf8');
   const secret = text.replace(/[\r\n]+$/, '');
   if (secret === '') throw authError(`${what} ${path} is empty`);
   return secret;
@@ -249,17 +242,12 @@ export class CredentialStore {
   async #readDockerConfig(): Promise<Record<string, unknown> | undefined> {
     const path = this.#dockerConfigPath;
     // It names the credential helper programs we run as root.
-    const untrusted = whyUntrusted(path, 'file');
-    if (untrusted !== undefined) throw authError(`refusing docker config ${path}: ${untrusted}`);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw authError(`cannot read docker config ${path}: ${code ?? String(err)}`, err);
+    const read = readTrustedFile(path, DOCKER_CONFIG_MAX_BYTES);
+    if (!read.ok) {
+      if (read.problem === 'missing') return undefined;
+      throw authError(`docker config ${path}: ${readFailure(read)}`);
     }
-    if (bytes.byteLength > DOCKER_CONFIG_MAX_BYTES) throw authError(`docker config ${path} is larger than ${DOCKER_CONFIG_MAX_BYTES} bytes`);
+    const bytes = read.bytes;
     let parsed: unknown;
     try {
       parsed = JSON.parse(bytes.toString('utf8'));
@@ -307,7 +295,7 @@ export class CredentialStore {
 
   async #askHelper(name: string, serverUrl: string, signal: AbortSignal): Promise<Credential | undefined> {
     const command = `docker-credential-${name}`;
-    const lookup = findTrustedExecutable(command, this.#env['PATH']);
+    const lookup = findTrustedExecutable(command, this.#env['PATH'] ?? DEFAULT_PATH);
     if ('untrusted' in lookup) throw authError(`refusing credential helper ${command}: ${lookup.untrusted}`);
     if ('missing' in lookup) return undefined;
     const result = await runHelper(lookup.found, serverUrl, this.#env, this.#helperTimeoutMs, signal);

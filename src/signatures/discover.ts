@@ -5,10 +5,10 @@
 //  - legacy signatures: the `sha256-<hex>.sig` manifest, one simple-signing
 //    payload per layer with the signature material in layer annotations.
 // Counts and sizes are bounded. A candidate that cannot be read or parsed is
-// reported and skipped; it never hides the others: junk (wrong media or
-// artifact type, over its size cap, unreadable, unparseable) does not count
-// towards the number of signatures considered, only towards a larger bound
-// on registry fetches.
+// reported and skipped; it never hides the others. Cheap checks (media and
+// artifact type, declared size) come before any fetch and cost nothing;
+// what is fetched counts towards one bound of tries per digest and format,
+// and everything well-formed within it goes on to verification.
 
 import { codeInfo, messageOf } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
@@ -21,11 +21,10 @@ const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 
 export const DISCOVERY_LIMITS = {
-  // Well-formed signatures considered per image digest, per format.
-  maxBundles: 16,
-  maxLegacyLayers: 32,
-  // Fetches per image digest and format, junk included.
-  maxFetches: 64,
+  // Candidates tried (fetched) per image digest and format, junk included;
+  // every well-formed one is verified, so well-formed signatures that do
+  // not verify cannot crowd out the genuine one either, up to this bound.
+  maxTries: 64,
   // Bytes of one bundle / one simple-signing payload.
   maxBundleBytes: 256 * 1024,
   maxPayloadBytes: 64 * 1024,
@@ -58,29 +57,20 @@ function isOutage(err: unknown): boolean {
   return codeInfo(err)?.outage === true;
 }
 
-// Counts what one digest's discovery of one format took: candidates kept and
-// fetches made; says when to stop and reports why.
+// Counts the candidates one digest's discovery of one format tried; says
+// when to stop, and reports it once.
 class Budget {
-  #kept = 0;
-  #fetches = 0;
-  constructor(
-    private readonly maxKept: number,
-    private readonly report: (error: string) => void,
-  ) {}
+  #tries = 0;
+  constructor(private readonly report: (error: string) => void) {}
 
-  // Before a fetch: false (reported once) when a bound is reached.
+  // Before a fetch: false (reported) when the bound is reached.
   take(remaining: number): boolean {
-    if (this.#kept < this.maxKept && this.#fetches < DISCOVERY_LIMITS.maxFetches) {
-      this.#fetches++;
+    if (this.#tries < DISCOVERY_LIMITS.maxTries) {
+      this.#tries++;
       return true;
     }
-    const bound = this.#kept >= this.maxKept ? `${this.maxKept} well-formed signatures` : `${DISCOVERY_LIMITS.maxFetches} fetches`;
-    this.report(`limit of ${bound} reached; ${remaining} more not considered`);
+    this.report(`limit of ${DISCOVERY_LIMITS.maxTries} candidates tried reached; ${remaining} more not considered`);
     return false;
-  }
-
-  kept(): void {
-    this.#kept++;
   }
 }
 
@@ -89,7 +79,7 @@ async function discoverBundles(registry: RegistryApi, ref: ImageReference, image
   const listed = await registry.referrers(ref, imageDigest, BUNDLE_ARTIFACT_TYPE, signal);
   // Cheap filters first: they cost no fetch.
   const referrers = listed.filter((d) => d.artifactType === BUNDLE_ARTIFACT_TYPE);
-  const budget = new Budget(DISCOVERY_LIMITS.maxBundles, (error) => problem(`referrers of ${imageDigest}`, error));
+  const budget = new Budget((error) => problem(`referrers of ${imageDigest}`, error));
   for (const [i, desc] of referrers.entries()) {
     throwIfAborted(signal);
     const where = `referrer ${desc.digest}`;
@@ -115,7 +105,6 @@ async function discoverBundles(registry: RegistryApi, ref: ImageReference, image
       }
       const candidate: BundleCandidate = { format: 'bundle', imageDigest, bundle, manifestDigest: fetched.digest };
       out.candidates.push(candidate);
-      budget.kept();
     } catch (err) {
       if (isOutage(err)) throw err;
       problem(where, messageOf(err));
@@ -144,7 +133,7 @@ async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageD
     return;
   }
   const layers = fetched.manifest.layers;
-  const budget = new Budget(DISCOVERY_LIMITS.maxLegacyLayers, (error) => out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error }));
+  const budget = new Budget((error) => out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error }));
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(signal);
     const where = `${tag} layer ${layer.digest}`;
@@ -168,7 +157,6 @@ async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageD
         annotations: stringAnnotations(layer.annotations),
       };
       out.candidates.push(candidate);
-      budget.kept();
     } catch (err) {
       if (isOutage(err)) throw err;
       out.problems.push({ imageDigest, format: 'legacy', where, error: messageOf(err) });

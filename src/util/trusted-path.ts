@@ -17,7 +17,7 @@
 //    connect).
 // Synchronous: a handful of lstat calls, at configure time or on a cache miss.
 
-import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readlinkSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 
 import { messageOf } from '../errors.js';
@@ -121,34 +121,70 @@ export function checkTrustedPath(path: string, options: TrustedPathOptions): Tru
       if (isAbsolute(target)) current = '/';
       continue;
     }
-    const last = pending.length === 0;
-    if (!last) {
+    if (pending.length > 0) {
       if (!info.isDirectory()) return failure('missing', `${next} is not a directory`);
       if ((info.mode & GROUP_OR_OTHER_WRITE) !== 0 && (info.mode & STICKY) === 0) {
         return fail(`directory ${next} can be modified by others (owner uid ${info.uid}, mode ${octal(info.mode)})`);
       }
-      current = next;
-      continue;
     }
-    if (!typeOk(info, options.kind)) return failure('wrong-kind', `${next} is not ${kindName(options.kind)}`);
-    if (options.private === true) {
-      if (info.uid !== uid) return fail(`${next} is owned by uid ${info.uid}, not by uid ${uid}`);
-      if ((info.mode & GROUP_OR_OTHER_ANY) !== 0) return fail(`${next} is accessible to others (mode ${octal(info.mode)})`);
-    } else if (options.kind !== 'socket' && (info.mode & GROUP_OR_OTHER_WRITE) !== 0) {
-      return fail(`${next} can be modified by others (owner uid ${info.uid}, mode ${octal(info.mode)})`);
-    }
-    return { ok: true, realPath: next };
+    current = next;
   }
-  // The path resolved to / itself.
-  if (!typeOk(root, options.kind)) return failure('wrong-kind', `/ is not ${kindName(options.kind)}`);
-  return { ok: true, realPath: '/' };
+  // `current` is what the path names (after a trailing `..` too, or `/`).
+  const entry = lstatOrFailure(current);
+  if ('ok' in entry) return entry;
+  if (!typeOk(entry, options.kind)) return failure('wrong-kind', `${current} is not ${kindName(options.kind)}`);
+  if (!ownerOk(entry)) return fail(`${current} is owned by uid ${entry.uid}, not by root${uid === 0 ? '' : ` or uid ${uid}`}`);
+  if (options.private === true) {
+    if (entry.uid !== uid) return fail(`${current} is owned by uid ${entry.uid}, not by uid ${uid}`);
+    if ((entry.mode & GROUP_OR_OTHER_ANY) !== 0) return fail(`${current} is accessible to others (mode ${octal(entry.mode)})`);
+  } else if (options.kind !== 'socket' && (entry.mode & GROUP_OR_OTHER_WRITE) !== 0) {
+    return fail(`${current} can be modified by others (owner uid ${entry.uid}, mode ${octal(entry.mode)})`);
+  }
+  return { ok: true, realPath: current };
 }
 
-// Why an existing path is not to be trusted, or undefined when it is
-// trusted or does not exist (the caller's own read then says so).
-export function whyUntrusted(path: string, kind: TrustedKind): string | undefined {
-  const result = checkTrustedPath(path, { kind });
-  return result.ok || result.problem === 'missing' ? undefined : result.reason;
+export type TrustedRead = { readonly ok: true; readonly bytes: Buffer } | Failure;
+
+// Reads a file whose path is trusted, so that what is read is what was
+// checked: the path is checked, the resolved file opened without following
+// a link, the path checked again, and the opened file must be the one the
+// path names now (same device and inode). A file that appears, vanishes or
+// is replaced meanwhile is refused. At most `maxBytes`.
+export function readTrustedFile(path: string, maxBytes: number): TrustedRead {
+  const before = checkTrustedPath(path, { kind: 'file' });
+  if (!before.ok) return before;
+  let fd: number;
+  try {
+    fd = openSync(before.realPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    return failure('unreadable', `cannot open ${before.realPath}: ${messageOf(err)}`);
+  }
+  try {
+    const opened = fstatSync(fd);
+    const after = checkTrustedPath(path, { kind: 'file' });
+    if (!after.ok) return failure('untrusted', `${path} changed while being read: ${after.reason}`);
+    const now = lstatSync(after.realPath);
+    if (now.dev !== opened.dev || now.ino !== opened.ino) return failure('untrusted', `${path} changed while being read`);
+    if (opened.size > maxBytes) return failure('untrusted', `${path} is larger than ${maxBytes} bytes`);
+    const bytes = Buffer.alloc(opened.size);
+    let read = 0;
+    while (read < bytes.length) {
+      const n = readSync(fd, bytes, read, bytes.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return { ok: true, bytes: bytes.subarray(0, read) };
+  } catch (err) {
+    return failure('unreadable', `cannot read ${path}: ${messageOf(err)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// How a failed read reads in a message: "cannot read" when the file is not
+// there or cannot be read, "refused" when someone else could change it.
+export function readFailure(result: Failure): string {
+  return result.problem === 'missing' || result.problem === 'unreadable' ? `cannot read: ${result.reason}` : `refused: ${result.reason}`;
 }
 
 export type ExecutableLookup = { readonly found: string } | { readonly missing: true } | { readonly untrusted: string };

@@ -27,6 +27,7 @@ export class TrustSource {
   #trust: Promise<TrustContext>;
   #loaded: TrustContext | undefined;
   #generation = 0;
+  readonly #generations = new WeakMap<TrustContext, number>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(config: TrustSourceConfig, log: Logger) {
@@ -36,6 +37,7 @@ export class TrustSource {
     this.#trust.then(
       (trust) => {
         this.#loaded = trust;
+        this.#generations.set(trust, this.#generation);
         const tuf = config.tuf;
         if (tuf) {
           // In the background: attestations go on with the root we have.
@@ -56,6 +58,11 @@ export class TrustSource {
 
   current(): Promise<TrustContext> {
     return this.#trust;
+  }
+
+  // The generation a trust context belongs to (see generation).
+  generationOf(trust: TrustContext): number {
+    return this.#generations.get(trust) ?? -1;
   }
 
   // The trust in use, once loaded.
@@ -90,6 +97,7 @@ export class TrustSource {
       this.#trust = Promise.resolve(next);
       this.#loaded = next;
       this.#generation++;
+      this.#generations.set(next, this.#generation);
       this.#log.info('trusted root refreshed through TUF', { mirror: tuf.mirrorUrl });
       return true;
     } catch (err) {

@@ -14,7 +14,7 @@ import { getAsset, isSea } from 'node:sea';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, VerificationError, toTrustMaterial } from '@sigstore/verify';
 
-import { whyUntrusted } from '../util/trusted-path.js';
+import { readFailure, readTrustedFile } from '../util/trusted-path.js';
 import { SignatureError, messageOf } from './errors.js';
 
 import type { KeyObject } from 'node:crypto';
@@ -28,6 +28,8 @@ const TRUSTED_ROOT_MEDIA_TYPES = [
   'application/vnd.dev.sigstore.trustedroot.v0.2+json',
 ];
 const MIN_RSA_BITS = 2048;
+// A trusted_root.json or PEM key larger than this is not one.
+const MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024;
 
 export type KeyAlgorithm = 'ecdsa-p256' | 'ecdsa-p384' | 'ed25519' | 'rsa';
 
@@ -234,14 +236,9 @@ async function embeddedTrustedRoot(): Promise<unknown> {
 }
 
 async function readTrustedRootFile(path: string): Promise<unknown> {
-  const untrusted = whyUntrusted(path, 'file');
-  if (untrusted !== undefined) throw new SignatureError('TRUST_ROOT_INVALID', `trusted root ${path}: refused: ${untrusted}`);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new SignatureError('TRUST_ROOT_INVALID', `trusted root ${path}: cannot read: ${messageOf(err)}`, { cause: err });
-  }
+  const read = readTrustedFile(path, MAX_TRUST_FILE_BYTES);
+  if (!read.ok) throw new SignatureError('TRUST_ROOT_INVALID', `trusted root ${path}: ${readFailure(read)}`);
+  const text = read.bytes.toString('utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -250,13 +247,7 @@ async function readTrustedRootFile(path: string): Promise<unknown> {
 }
 
 async function readKeyFile(rule: KeyRule): Promise<string> {
-  const untrusted = whyUntrusted(rule.path, 'file');
-  if (untrusted !== undefined) throw new SignatureError('KEY_INVALID', `key ${JSON.stringify(rule.name)} (${rule.path}): refused: ${untrusted}`);
-  try {
-    return await readFile(rule.path, 'utf8');
-  } catch (err) {
-    throw new SignatureError('KEY_INVALID', `key ${JSON.stringify(rule.name)} (${rule.path}): cannot read: ${messageOf(err)}`, {
-      cause: err,
-    });
-  }
+  const read = readTrustedFile(rule.path, MAX_TRUST_FILE_BYTES);
+  if (!read.ok) throw new SignatureError('KEY_INVALID', `key ${JSON.stringify(rule.name)} (${rule.path}): ${readFailure(read)}`);
+  return read.bytes.toString('utf8');
 }

@@ -4,7 +4,7 @@
 // public-good root) and a failed refresh only logs; a successful one replaces
 // the root for later verifications.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -12,7 +12,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { getTrustedRoot } from '@sigstore/tuf';
 import { Metadata, MetadataKind } from '@tufjs/models';
 
-import { checkTrustedPath } from '../util/trusted-path.js';
+import { checkTrustedPath, readTrustedFile } from '../util/trusted-path.js';
 import { SignatureError, messageOf } from './errors.js';
 
 import type { Root, Snapshot, Targets, Timestamp } from '@tufjs/models';
@@ -71,11 +71,9 @@ export type CachedTrustedRoot =
   | { readonly kind: 'invalid'; readonly error: string };
 
 function readCapped(path: string, cap: number): Buffer {
-  const untrusted = checkTrustedPath(path, { kind: 'file' });
-  if (!untrusted.ok) throw new Error(untrusted.reason);
-  const bytes = readFileSync(path);
-  if (bytes.byteLength > cap) throw new Error(`${path} is larger than ${cap} bytes`);
-  return bytes;
+  const read = readTrustedFile(path, cap);
+  if (!read.ok) throw new Error(read.reason);
+  return read.bytes;
 }
 
 function metadata<K extends TopLevelKind>(kind: K, bytes: Buffer, path: string): Metadata<KindType[K]> {

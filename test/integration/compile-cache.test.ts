@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { plantForgedAttestor } from '../support/compile-cache-attack.js';
+import { asNobody, plantForgedAttestor } from '../support/compile-cache-attack.js';
 import { REPO_ROOT, SERVICE, expectHealthyAndInit, startPlugin, unary } from '../support/plugin-process.js';
 import { TEST_POLICY } from '../support/policy.js';
 import { describeAsRoot, run } from '../support/rig.js';
@@ -55,6 +55,18 @@ describeAsRoot('compile cache: code planted in a shared temp dir is never run', 
       env: { NODE_COMPILE_CACHE: join(planted.sharedTmp, 'node-compile-cache') },
     });
     expect(r.stdout).toBe(`pid ${process.pid}: no selectors (host)\n`);
+  });
+
+  it('without the launcher, a NODE_COMPILE_CACHE in a directory others can write makes the plugin refuse to start', async () => {
+    const args = [join(REPO_ROOT, 'dist/main.js'), 'attest', '--pid', String(process.pid), '--config', policyFile];
+    // Node itself starts writing there before any of our code runs, so a
+    // directory of its own, the attacker's too.
+    const theirs = join(planted.sharedTmp, 'their-cache');
+    asNobody(['mkdir', theirs]);
+    const r = await run(process.execPath, args, { env: { NODE_COMPILE_CACHE: theirs } });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/refusing to start: NODE_COMPILE_CACHE names a directory others can write/);
   });
 
   it('plugin mode: Attest for a host PID returns no selectors with the poisoned TMPDIR', async () => {

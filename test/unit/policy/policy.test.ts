@@ -88,6 +88,12 @@ describe('evaluate', () => {
     expect(evaluate(dot, signer('a\u{1F600}b'))).toBe(true);
   });
 
+  it('refuses a regexp that would close the anchoring group (a)|(.*)', () => {
+    expect(compileError(config([{ issuer: 'i', subjectRegexp: 'a)|(.*', claims: {} }])).message).toMatch(
+      /subject_regexp: "a\)\|\(\.\*" is not a valid regular expression/,
+    );
+  });
+
   it('config and policy accept and refuse the same patterns', () => {
     for (const pattern of ['a\\-b', 'x{', '(?<n>a)\\k<n>', '[\\d-z]']) {
       const viaConfig = (() => {

@@ -118,7 +118,6 @@ describe('discoverSignatures', () => {
       ...Array.from({ length: 4 }, (_, i) => referrer(reg, `{"other":${i}}`, { subject: sha256(`other image ${i}`) })),
       ...Array.from({ length: 4 }, (_, i) => referrer(reg, `{"layer":${i}}`, { layerType: 'application/octet-stream' })),
     ];
-    expect(junk).toHaveLength(DISCOVERY_LIMITS.maxBundles);
     reg.referrersOf.set(IMAGE, [...junk, referrer(reg, GENUINE_BUNDLE)]);
     const found = await discoverSignatures(reg, REF, [IMAGE], signal);
     expect(found.candidates).toHaveLength(1);
@@ -133,23 +132,21 @@ describe('discoverSignatures', () => {
       ...Array.from({ length: 8 }, (_, i) => reg.blob(`not json ${i}`, SIMPLE_SIGNING)),
       ...Array.from({ length: 8 }, (_, i) => reg.blob(`{"big":${i}}`, SIMPLE_SIGNING, DISCOVERY_LIMITS.maxPayloadBytes + 1)),
     ];
-    expect(junk).toHaveLength(DISCOVERY_LIMITS.maxLegacyLayers);
     legacyTag(reg, [...junk, reg.blob('{"genuine":true}', SIMPLE_SIGNING)]);
     const found = await discoverSignatures(reg, REF, [IMAGE], signal);
     expect(found.candidates).toHaveLength(1);
     expect(found.candidates[0]?.format === 'legacy' && found.candidates[0].payload.toString()).toBe('{"genuine":true}');
   });
 
-  it('bounds the work: at most maxBundles well-formed candidates and maxFetches fetches, and says so', async () => {
+  it('passes every well-formed candidate on to verification: unverifiable ones cannot crowd out the genuine one', async () => {
     const reg = new MemoryRegistry();
-    reg.referrersOf.set(
-      IMAGE,
-      Array.from({ length: DISCOVERY_LIMITS.maxBundles + 3 }, (_, i) => referrer(reg, `{"n":${i}}`)),
-    );
+    reg.referrersOf.set(IMAGE, [...Array.from({ length: 20 }, (_, i) => referrer(reg, `{"forged":${i}}`)), referrer(reg, GENUINE_BUNDLE)]);
     const found = await discoverSignatures(reg, REF, [IMAGE], signal);
-    expect(found.candidates).toHaveLength(DISCOVERY_LIMITS.maxBundles);
-    expect(found.problems.map((p) => p.error)).toEqual([`limit of ${DISCOVERY_LIMITS.maxBundles} well-formed signatures reached; 3 more not considered`]);
+    expect(found.candidates).toHaveLength(21);
+    expect(found.candidates.at(-1)).toMatchObject({ bundle: { genuine: true } });
+  });
 
+  it('bounds the work at maxTries candidates per digest and format, and says so', async () => {
     const flood = new MemoryRegistry();
     flood.referrersOf.set(
       IMAGE,
@@ -158,9 +155,9 @@ describe('discoverSignatures', () => {
     const flooded = await discoverSignatures(flood, REF, [IMAGE], signal);
     expect(flooded.candidates).toHaveLength(0);
     // One manifest and one blob fetch per referrer tried, and the legacy tag.
-    expect(flood.fetches).toBe(2 * DISCOVERY_LIMITS.maxFetches + 1);
+    expect(flood.fetches).toBe(2 * DISCOVERY_LIMITS.maxTries + 1);
     expect(flooded.problems.at(-1)?.error).toBe(
-      `limit of ${DISCOVERY_LIMITS.maxFetches} fetches reached; ${200 - DISCOVERY_LIMITS.maxFetches} more not considered`,
+      `limit of ${DISCOVERY_LIMITS.maxTries} candidates tried reached; ${200 - DISCOVERY_LIMITS.maxTries} more not considered`,
     );
   });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { checkTrustedPath } from '../../../src/util/trusted-path.js';
+import { checkTrustedPath, readTrustedFile } from '../../../src/util/trusted-path.js';
 import { describeAsRoot } from '../../support/rig.js';
 
 import type { Server } from 'node:net';
@@ -42,6 +42,7 @@ describeAsRoot('checkTrustedPath over a tree with entries owned by nobody', () =
     writeFileSync(at('sticky', 'root.pem'), 'k', { mode: 0o644 });
     writeFileSync(at('sticky', 'planted.pem'), 'k', { mode: 0o644 });
     chownSync(at('sticky', 'planted.pem'), NOBODY, NOBODY);
+    mkdirSync(at('sticky', 'mine'), { mode: 0o755 });
     mkdirSync(at('sticky', 'theirs'), { mode: 0o755 });
     chownSync(at('sticky', 'theirs'), NOBODY, NOBODY);
     writeFileSync(at('sticky', 'theirs', 'key.pem'), 'k', { mode: 0o644 });
@@ -95,6 +96,22 @@ describeAsRoot('checkTrustedPath over a tree with entries owned by nobody', () =
     expect(reason(at('safe', 'key.pem', 'x'), 'file')).toMatch(/key\.pem is not a directory/);
     expect(reason(at('safe', 'missing.pem'), 'file')).toMatch(/missing\.pem does not exist/);
     expect(reason(at('safe', 'loop'), 'file')).toMatch(/too many symbolic links/);
+  });
+
+  it('checks what a path ending in .. names, not only /', () => {
+    // Not path.join: it would fold the `..` away before the check sees it.
+    expect(reason(`${at('sticky', 'mine')}/..`, 'directory')).toMatch(/sticky can be modified by others/);
+    expect(reason(`${at('safe')}/..`, 'directory', { private: true })).toMatch(/accessible to others/);
+    expect(reason(`${at('safe', 'link.pem')}/..`, 'directory')).toMatch(/is not a directory/);
+  });
+
+  it('reads a trusted file, and never one that is missing, planted or others can change', () => {
+    const ok = readTrustedFile(at('safe', 'key.pem'), 1024);
+    expect(ok.ok && ok.bytes.toString()).toBe('k');
+    expect(readTrustedFile(at('safe', 'missing.pem'), 1024)).toMatchObject({ ok: false, problem: 'missing' });
+    expect(readTrustedFile(at('sticky', 'planted.pem'), 1024)).toMatchObject({ ok: false, problem: 'untrusted' });
+    expect(readTrustedFile(at('safe', 'open.pem'), 1024)).toMatchObject({ ok: false, problem: 'untrusted' });
+    expect(readTrustedFile(at('safe', 'key.pem'), 0)).toMatchObject({ ok: false, reason: expect.stringMatching(/larger than 0 bytes/) });
   });
 
   it('trusts entries of the given uid as well as root', () => {
