@@ -193,12 +193,15 @@ describe('credential sources another user could change are refused', () => {
     chmodSync(config, 0o666);
     await expect(new CredentialStore({ dockerConfigPath: config, env }).lookup('r.example', signal)).rejects.toMatchObject({
       code: 'REGISTRY_AUTH',
-      message: expect.stringMatching(/refusing docker config .* can be modified by others/),
+      message: expect.stringMatching(/docker config .*: refused: .* can be modified by others/),
     });
     const secret = file('s3cret\n');
     chmodSync(secret, 0o622);
     const store = new CredentialStore({ registries: { 'r.example': { username: 'alice', passwordFile: secret } }, dockerConfigPath: join(dir, 'none.json') });
-    await expect(store.lookup('r.example', signal)).rejects.toMatchObject({ code: 'REGISTRY_AUTH', message: expect.stringMatching(/refusing password_file/) });
+    await expect(store.lookup('r.example', signal)).rejects.toMatchObject({
+      code: 'REGISTRY_AUTH',
+      message: expect.stringMatching(/password_file .*: refused: /),
+    });
   });
 
   it('a credential helper found first on PATH in a directory others can write', async () => {
@@ -226,7 +229,7 @@ describe('credential sources another user could change are refused', () => {
     const ref = { registry: '127.0.0.1:9', repository: 'a/b', tag: 'v1', original: '127.0.0.1:9/a/b:v1' };
     await expect(client.getManifest(ref, signal)).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
-      message: expect.stringMatching(/refusing ca_file .* can be modified by others/),
+      message: expect.stringMatching(/ca_file .*: refused: .* can be modified by others/),
     });
     await client.close();
   });
