@@ -167,7 +167,8 @@ export class PipelineAttestor implements Attestor {
   }
 
   async #signatureReport(ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<SignatureReport> {
-    const trust = await raceAbort(readyTrust(this.#trust), signal);
+    // Loaded once; the warm path takes it without another await.
+    const trust = this.#trust.loaded ?? (await raceAbort(readyTrust(this.#trust), signal));
     // The generation of the very trust the load will use.
     const key = [this.#trust.generationOf(trust), `${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
     const step = { registry: this.#deps.registry, trust, policy: this.#config.signatures.policy, log: this.#log };
