@@ -5,12 +5,11 @@ export { checkCodeSigning, keylessSigner } from './certificate.js';
 export { COSIGN_SIGN_PREDICATE, checkContent, checkSimpleSigning, checkStatement } from './checks.js';
 export { SignatureError, isSignatureError } from './errors.js';
 export { ANNOTATION, prepareLegacy } from './legacy.js';
-export { CLAIMS, OID_ISSUER_V1, OID_ISSUER_V2, OID_OTHERNAME_SAN, isClaimName } from './claims.js';
 export { checkTLogKeyBinding } from './tlogbody.js';
 export { createTrust, keyFinder, loadTrust, parseKey } from './trust.js';
 export { verifyCandidate } from './verify.js';
-export { cachedTrustedRootPath, fetchTrustedRoot, prepareTufCache, readCachedTrustedRoot } from './tuf.js';
-export type { CachedTrustedRoot, TufSettings } from './tuf.js';
+export { cachedTrustedRootPath, fetchTrustedRoot } from './tuf.js';
+export type { TufSettings } from './tuf.js';
 
 export type { SignatureErrorCode } from './errors.js';
 export type { SigningKey } from './tlogbody.js';

@@ -60,7 +60,9 @@ export class TrustSource {
     return this.#trust;
   }
 
-  // The generation a trust context belongs to (see generation).
+  // The generation a trust context belongs to. It changes whenever a
+  // refresh replaces the trust: verdicts reached under an older generation
+  // are not reused.
   generationOf(trust: TrustContext): number {
     return this.#generations.get(trust) ?? -1;
   }
@@ -68,12 +70,6 @@ export class TrustSource {
   // The trust in use, once loaded.
   get loaded(): TrustContext | undefined {
     return this.#loaded;
-  }
-
-  // Changes whenever a refresh replaces the trust: verdicts reached under an
-  // older generation are not reused.
-  get generation(): number {
-    return this.#generation;
   }
 
   // Where the trusted root in use came from.
