@@ -17,8 +17,16 @@
 #   - registry   Debian's docker-registry (distribution) on 127.0.0.1:5055
 #   - podman     `podman system service` on unix://$SSA_STATE_DIR/podman.sock
 #                (optional: recorded as unavailable if it cannot work)
-#   - binaries   spire-agent / spire-server v1.15.3 and cosign, built from the
-#                Go module proxy into $SSA_CACHE_DIR/bin
+#   - containerd Debian's containerd 1.6 (/usr/bin/containerd, with its own
+#                shim) on $SSA_STATE_DIR/ctrd/containerd.sock, and containerd
+#                2.x (built, with its own shim) on
+#                $SSA_STATE_DIR/ctrd2/containerd.sock; own root, state and
+#                config, CRI disabled, no TCP listeners (optional: recorded
+#                as unavailable if they cannot work). Their images come from
+#                the registry: ssa-busybox:1 is pushed there as ssa/busybox:1
+#   - binaries   spire-agent / spire-server v1.15.3, cosign and containerd 2.x
+#                (containerd, ctr, containerd-shim-runc-v2), built from the Go
+#                module proxy into $SSA_CACHE_DIR/bin
 # and at the end $SSA_STATE_DIR/rig.json (read by test/support/rig.ts) and
 # $SSA_STATE_DIR/env.sh (`source` it to use the rig by hand).
 #
@@ -31,11 +39,12 @@
 #   SSA_STATE_DIR      sockets, data dirs, logs, pid files (default ${TMPDIR:-/tmp}/ssa-rig)
 #   SSA_REGISTRY_PORT  port of the plain registry on 127.0.0.1 (default 5055)
 #   SSA_COSIGN_VERSION cosign version to build (default below)
+#   SSA_CONTAINERD2_VERSION  containerd 2.x version to build (default below)
 #
 # Network rule: every server listens on a unix socket or on 127.0.0.1 only,
-# and the daemons that could pull images (dockerd, podman) get an HTTP(S)
-# proxy pointing at a closed loopback port, so any accidental pull of a
-# non-loopback image fails at once instead of leaving the machine. Only the
+# and the daemons that could pull images (dockerd, podman, containerd) get an
+# HTTP(S) proxy pointing at a closed loopback port, so any accidental pull of
+# a non-loopback image fails at once instead of leaving the machine. Only the
 # install steps (apt-get, the Go module proxy) talk to the outside.
 #
 # Stop with test/env/down.sh.
@@ -60,19 +69,32 @@ SSA_REGISTRY_PORT="${SSA_REGISTRY_PORT:-5055}"
 SPIRE_VERSION=v1.15.3
 SSA_COSIGN_VERSION="${SSA_COSIGN_VERSION:-v3.1.3}"
 BUSYBOX_IMAGE=ssa-busybox:1
+# The same image in the rig registry, where the containerd instances pull it.
+REGISTRY_BUSYBOX_REPO=ssa/busybox
+REGISTRY_BUSYBOX="127.0.0.1:$SSA_REGISTRY_PORT/$REGISTRY_BUSYBOX_REPO:1"
+SSA_CONTAINERD2_VERSION="${SSA_CONTAINERD2_VERSION:-v2.4.2}"
 APT_PACKAGES=(docker.io docker-registry busybox-static podman)
 
 STATE="$SSA_STATE_DIR"
 BIN="$SSA_CACHE_DIR/bin"
 DOCKER_SOCK="$STATE/docker.sock"
 PODMAN_SOCK="$STATE/podman.sock"
-# A closed loopback port used as HTTP(S) proxy for dockerd and podman (see
-# "Network rule" above). Go never proxies loopback addresses, so the local
-# registries keep working.
+# containerd 2.x: containerd, ctr and containerd-shim-runc-v2 in a folder of
+# their own, so 2.x's shim is never on the PATH of Debian's containerd 1.6.
+CTRD2_BIN="$BIN/containerd-$SSA_CONTAINERD2_VERSION"
+# PATH of Debian's containerd 1.6: system folders only, so its shim is
+# Debian's /usr/bin/containerd-shim-runc-v2 and its runc /usr/sbin/runc.
+SYSTEM_PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# A closed loopback port used as HTTP(S) proxy for dockerd, podman and
+# containerd (see "Network rule" above). Go never proxies loopback
+# addresses, so the local registries keep working.
 DEAD_PROXY=http://127.0.0.1:9
 
 # Parts that could not be brought up: part -> reason (goes into rig.json).
 declare -A UNAVAILABLE=()
+# containerd instances that are up: key (containerd, containerd2) -> their
+# rig.json object.
+declare -A CONTAINERD_JSON=()
 
 log() { echo "up.sh: $*" >&2; }
 die() { echo "up.sh: ERROR: $*" >&2; exit 1; }
@@ -469,6 +491,205 @@ EOF
   fi
 }
 
+# -------------------------------------------------------- registry busybox --
+
+# ssa-busybox:1 pushed to the rig registry as $REGISTRY_BUSYBOX_REPO:1, once
+# (a re-run only asks the registry for the manifest): the containerd
+# instances pull it from there. Sets REGISTRY_BUSYBOX_OK when it is there.
+REGISTRY_BUSYBOX_OK=
+ensure_registry_busybox() {
+  [ -z "${UNAVAILABLE[docker]:-}" ] && [ -z "${UNAVAILABLE[registry]:-}" ] || return 0
+  if registry_has_manifest "$REGISTRY_BUSYBOX_REPO" "${REGISTRY_BUSYBOX##*:}"; then
+    REGISTRY_BUSYBOX_OK=1
+    log "[image] $REGISTRY_BUSYBOX present in the registry"
+    return
+  fi
+  log "[image] pushing $BUSYBOX_IMAGE to the registry as $REGISTRY_BUSYBOX"
+  local logfile="$STATE/registry-busybox-push.log"
+  if docker_cli tag "$BUSYBOX_IMAGE" "$REGISTRY_BUSYBOX" >"$logfile" 2>&1 \
+      && docker_cli push "$REGISTRY_BUSYBOX" >>"$logfile" 2>&1; then
+    REGISTRY_BUSYBOX_OK=1
+  else
+    last_lines "$logfile"
+    log "[image] push of $REGISTRY_BUSYBOX failed (see $logfile)"
+  fi
+}
+
+registry_has_manifest() { # REPO TAG
+  curl -sf -o /dev/null -m 5 -I \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://127.0.0.1:$SSA_REGISTRY_PORT/v2/$1/manifests/$2"
+}
+
+# -------------------------------------------------------------- containerd --
+
+# Two instances, each our own daemon (never the machine's /run/containerd
+# one nor dockerd's): socket, root, state and config under one folder; CRI
+# disabled (tests make "pods" with `ctr run --cgroup`); no debug or metrics
+# listener, no NRI socket, no drop-in config imports; the dead proxy like
+# dockerd. Each runs its own shim: containerd looks the shim up on its PATH
+# first, and 2.x's PATH starts with its own binaries' folder while 1.6's
+# holds only the system folders.
+#   containerd   Debian's 1.6 (/usr/bin/containerd, /usr/bin/ctr) in $STATE/ctrd
+#   containerd2  2.x built by ensure_containerd2 (in $CTRD2_BIN) in $STATE/ctrd2
+# Shared with any other containerd, as usual: runc's state in
+# /run/containerd/runc/<namespace>/<id> and the shims' sockets in
+# /run/containerd/s (named by a hash of our socket path and the container),
+# so tests use container ids unique across both instances.
+
+# ctrd_config KEY DIR: the instance's config file on stdout.
+ctrd_config() {
+  local key=$1 dir=$2
+  echo '# written by test/env/up.sh — do not edit'
+  if [ "$key" = containerd ]; then
+    echo 'version = 2'
+    echo 'disabled_plugins = ["io.containerd.grpc.v1.cri"]'
+  else
+    # 2.x: CRI is three plugins, and the pod sandbox controller needs them;
+    # NRI would listen on /var/run/nri/nri.sock.
+    echo 'version = 3'
+    echo 'disabled_plugins = ["io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.grpc.v1.cri", "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.nri.v1.nri"]'
+  fi
+  cat <<EOF
+root = "$dir/root"
+state = "$dir/state"
+temp = "$dir/tmp"
+imports = []
+
+[grpc]
+  address = "$dir/containerd.sock"
+
+[ttrpc]
+  address = "$dir/containerd.sock.ttrpc"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$dir/opt"
+EOF
+  [ "$key" = containerd ] && return 0
+  # 2.x: image verifier plugins from our (empty) folder, not /opt/containerd.
+  printf '\n[plugins."io.containerd.image-verifier.v1.bindir"]\n  bin_dir = "%s/image-verifier"\n' "$dir"
+  # 2.x: `ctr images pull` unpacks in the daemon (transfer service), only
+  # into snapshotters listed here (the default lists overlayfs alone);
+  # optional: one that failed to load is left out instead of failing pulls.
+  local snap arch
+  case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+  for snap in overlayfs native; do
+    printf '\n[[plugins."io.containerd.transfer.v1.local".unpack_config]]\n  platform = "linux/%s"\n  snapshotter = "%s"\n  differ = "walking"\n  optional = true\n' "$arch" "$snap"
+  done
+}
+
+ctrd_ok() { "$1" --address "$2" version; }   # CTR SOCK
+ctrd_ready_or_dead() { # CTR SOCK PIDFILE NAME
+  ctrd_ok "$1" "$2" && return 0
+  pid_alive "$3" "$4" || return 0
+  return 1
+}
+
+# ctrd_smoke CTR SOCK SNAPSHOTTER LOGFILE: pull the registry's busybox with
+# that snapshotter and run `echo ok` in it.
+ctrd_smoke() {
+  local c=("$1" --address "$2" -n default) snap=$3 logfile=$4 out
+  "${c[@]}" tasks delete --force up-smoke >/dev/null 2>&1 || true
+  "${c[@]}" containers delete up-smoke >/dev/null 2>&1 || true
+  echo "--- $snap" >>"$logfile"
+  timeout 60 "${c[@]}" images pull --plain-http --snapshotter "$snap" "$REGISTRY_BUSYBOX" \
+    </dev/null >>"$logfile" 2>&1 || return 1
+  out=$(timeout 30 "${c[@]}" run --rm --snapshotter "$snap" "$REGISTRY_BUSYBOX" up-smoke echo ok \
+    </dev/null 2>>"$logfile") || return 1
+  [ "$out" = ok ]
+}
+
+# start_containerd KEY DIR DAEMON CTR DAEMON_PATH: one instance (see above),
+# restarted if its config changed. A daemon that was not yet checked is
+# smoke-tested once (its pid goes into DIR/ok), which also picks the
+# snapshotter: overlayfs, else native. Sets CONTAINERD_JSON[KEY] or
+# UNAVAILABLE[KEY].
+start_containerd() {
+  local key=$1 dir=$2 daemon=$3 ctr=$4 daemon_path=$5
+  local sock="$dir/containerd.sock" pidfile="$dir/containerd.pid" logfile="$dir/containerd.log"
+  local cfg="$dir/config.toml" okfile="$dir/ok"
+  local name="containerd --config $cfg"   # its command line (for pid_alive)
+  if ! PATH=$daemon_path command -v runc >/dev/null 2>&1; then
+    UNAVAILABLE[$key]="runc not found on $daemon_path (Debian package runc, installed with docker.io) — run test/env/up.sh"
+    log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+    return
+  fi
+  mkdir -p "$dir"
+  ctrd_config "$key" "$dir" | write_if_changed "$cfg"
+  if pid_alive "$pidfile" "$name" && [ "$cfg" -nt "$pidfile" ]; then
+    log "[$key] config changed; restarting"
+    stop_pid "$pidfile" "$name"
+  fi
+  if ! pid_alive "$pidfile" "$name" || ! ctrd_ok "$ctr" "$sock" >/dev/null 2>&1; then
+    if ! pid_alive "$pidfile" "$name"; then
+      rm -f "$pidfile" "$sock" "$sock.ttrpc" "$okfile"
+      mkdir -p "$dir/root" "$dir/state" "$dir/tmp"
+      log "[$key] starting $daemon (log: $logfile)"
+      launch "$pidfile" "$logfile" env PATH="$daemon_path" \
+        HTTP_PROXY=$DEAD_PROXY HTTPS_PROXY=$DEAD_PROXY NO_PROXY=localhost,127.0.0.0/8,::1 \
+        "$daemon" --config "$cfg"
+    fi
+    if ! wait_until 30 ctrd_ready_or_dead "$ctr" "$sock" "$pidfile" "$name" \
+        || ! ctrd_ok "$ctr" "$sock" >/dev/null 2>&1; then
+      last_lines "$logfile" 10
+      UNAVAILABLE[$key]="$daemon did not answer on $sock within 30 s (see $logfile)"
+      log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+      return
+    fi
+  fi
+  local pid ok snap="" version
+  pid=$(cat "$pidfile")
+  ok=$(cat "$okfile" 2>/dev/null) || true
+  if [ "${ok%% *}" = "$pid" ] && [ -n "${ok#* }" ] && [ "${ok#* }" != "$ok" ]; then
+    snap=${ok#* }
+  else
+    if [ -z "$REGISTRY_BUSYBOX_OK" ]; then
+      UNAVAILABLE[$key]="needs $REGISTRY_BUSYBOX in the rig registry, which could not be pushed (docker or registry unavailable?)"
+      log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+      return
+    fi
+    local s
+    : >"$dir/smoke.log"
+    for s in overlayfs native; do
+      if ctrd_smoke "$ctr" "$sock" "$s" "$dir/smoke.log"; then snap=$s; break; fi
+    done
+    if [ -z "$snap" ]; then
+      UNAVAILABLE[$key]="containerd cannot run a container here with the overlayfs or native snapshotter: $(grep -v '^---' "$dir/smoke.log" | tail -n 1) (see $dir/smoke.log)"
+      log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+      return
+    fi
+    echo "$pid $snap" >"$okfile"
+    log "[$key] pulled $REGISTRY_BUSYBOX and ran a test container (snapshotter $snap)"
+  fi
+  version=$("$daemon" --version 2>/dev/null | awk '{print $3}')
+  version=${version#v}; version=${version%%~*}   # v2.4.2 -> 2.4.2, 1.6.20~ds1 -> 1.6.20
+  CONTAINERD_JSON[$key]="{\"socket\": $(json_str "$sock"), \"ctr\": $(json_str "$ctr"), \"version\": $(json_str "$version"), \"snapshotter\": $(json_str "$snap")}"
+  log "[$key] containerd $version running (pid $pid) on $sock"
+}
+
+# Debian's containerd 1.6 (package containerd, installed with docker.io).
+start_containerd1() {
+  if [ ! -x /usr/bin/containerd ] || [ ! -x /usr/bin/ctr ]; then
+    UNAVAILABLE[containerd]="Debian's containerd not installed (/usr/bin/containerd, /usr/bin/ctr; installed with docker.io) — run test/env/up.sh"
+    log "[containerd] unavailable: not installed"
+    return
+  fi
+  start_containerd containerd "$STATE/ctrd" /usr/bin/containerd /usr/bin/ctr "$SYSTEM_PATH"
+}
+
+# containerd 2.x, built by ensure_containerd2.
+start_containerd2() {
+  [ -z "${UNAVAILABLE[containerd2]:-}" ] || return 0
+  start_containerd containerd2 "$STATE/ctrd2" "$CTRD2_BIN/containerd" "$CTRD2_BIN/ctr" "$CTRD2_BIN:$SYSTEM_PATH"
+}
+
 # ---------------------------------------------------------------- go tools --
 
 # binary_ok NAME VERSION CMD...: $BIN/NAME exists and CMD (its version
@@ -482,8 +703,9 @@ binary_ok() {
 }
 
 # go_build NAME PKG MODDIR GOMOD_BODY LDFLAGS: build Go package PKG into
-# $BIN/NAME in a throw-away module MODDIR whose go.mod requires the tool's
-# module at a fixed version. Why not `go install PKG@VERSION`: that asks the
+# $BIN/NAME (NAME may be DIR/FILE; the log is MODDIR/build-FILE.log) in a
+# throw-away module MODDIR whose go.mod requires the tool's module at a
+# fixed version. Why not `go install PKG@VERSION`: that asks the
 # proxy for /@v/list, which the proxy here answers with 403; a go.mod with
 # an explicit require only fetches .info/.mod/.zip of named versions.
 go_build() {
@@ -494,14 +716,14 @@ go_build() {
   # A go.mod that only changes when the tool version or Go changes, so Go's
   # caches stay valid; GOTOOLCHAIN=local: never download another toolchain.
   printf 'module %sbuild\n\ngo %s\n\n%s\n' "$(basename "$moddir")" "$gover" "$gomod" | write_if_changed "$moddir/go.mod"
-  local start=$SECONDS rc=0
-  log "[$name] building $pkg (log: $moddir/build-$name.log; several minutes when cold)"
+  local start=$SECONDS rc=0 buildlog="$moddir/build-${name##*/}.log"
+  log "[$name] building $pkg (log: $buildlog; several minutes when cold)"
   # -s -w: no symbol/DWARF tables, as in the upstream release builds.
   (cd "$moddir" && GOTOOLCHAIN=local go build -mod=mod -trimpath -ldflags "-s -w $ldflags" \
-      -o "$BIN/$name.partial" "$pkg") >"$moddir/build-$name.log" 2>&1 || rc=$?
+      -o "$BIN/$name.partial" "$pkg") >"$buildlog" 2>&1 || rc=$?
   if [ $rc -ne 0 ]; then
     rm -f "$BIN/$name.partial"
-    last_lines "$moddir/build-$name.log" 8
+    last_lines "$buildlog" 8
     return 1
   fi
   mv -f "$BIN/$name.partial" "$BIN/$name"
@@ -606,12 +828,69 @@ ensure_cosign() {
   flock -u 9
 }
 
+# containerd 2.x is optional too: containerd, ctr and its own
+# containerd-shim-runc-v2 from one module version, static (CGO_ENABLED=0:
+# only the btrfs snapshotter needs cgo), into $CTRD2_BIN. A failed build is
+# recorded and not retried on every run; delete the FAILED file to retry.
+# About 2 min when cold (empty Go caches) on 2 cores.
+CTRD2_MOD=github.com/containerd/containerd/v2
+containerd2_built() {
+  local d=${CTRD2_BIN#"$BIN/"} v=$SSA_CONTAINERD2_VERSION
+  binary_ok "$d/containerd" "$v" --version && binary_ok "$d/ctr" "$v" --version \
+    && binary_ok "$d/containerd-shim-runc-v2" "$v" -v
+}
+
+ensure_containerd2() {
+  local moddir="$SSA_CACHE_DIR/build/containerd2" v=$SSA_CONTAINERD2_VERSION failed
+  failed="$moddir/FAILED-$v"
+  if containerd2_built; then
+    log "[containerd2] containerd $v present in $CTRD2_BIN"
+    return
+  fi
+  if [ -f "$failed" ]; then
+    UNAVAILABLE[containerd2]="$(cat "$failed") (delete $failed to retry)"
+    log "[containerd2] unavailable: ${UNAVAILABLE[containerd2]}"
+    return
+  fi
+  if [ "$MODE" = no-install ]; then
+    UNAVAILABLE[containerd2]="containerd $v not built in $CTRD2_BIN — run test/env/up.sh"
+    log "[containerd2] unavailable: ${UNAVAILABLE[containerd2]}"
+    return
+  fi
+  find_go || die "Go is needed to build containerd $v (looked on PATH and in /usr/local/go/bin)"
+  flock 9
+  if ! containerd2_built; then
+    local b start=$SECONDS d=${CTRD2_BIN#"$BIN/"}
+    local ldflags="-X $CTRD2_MOD/version.Version=$v -X $CTRD2_MOD/version.Package=$CTRD2_MOD"
+    mkdir -p "$CTRD2_BIN" "$moddir"
+    for b in containerd ctr containerd-shim-runc-v2; do
+      binary_ok "$d/$b" "$v" "$([ $b = containerd-shim-runc-v2 ] && echo -v || echo --version)" && continue
+      if ! CGO_ENABLED=0 go_build "$d/$b" "$CTRD2_MOD/cmd/$b" "$moddir" "require $CTRD2_MOD $v" "$ldflags"; then
+        echo "go build of containerd $v ($b) failed: $(grep -m1 -E 'error|Forbidden|cannot|requires go' "$moddir/build-$b.log" || tail -n 1 "$moddir/build-$b.log")" >"$failed"
+        break
+      fi
+    done
+    if [ ! -f "$failed" ] && ! containerd2_built; then
+      echo "containerd $v was built but its binaries do not report version $v" >"$failed"
+    fi
+    if [ -f "$failed" ]; then
+      UNAVAILABLE[containerd2]="$(cat "$failed")"
+      log "[containerd2] unavailable: ${UNAVAILABLE[containerd2]}"
+    else
+      log "[containerd2] containerd $v built in $((SECONDS - start)) s"
+    fi
+  fi
+  flock -u 9
+}
+
 # ------------------------------------------------------------------ output --
 
 write_outputs() {
   local cosign=null podman=null k first=1 unavailable='{'
+  local regbusybox=null ctrd=${CONTAINERD_JSON[containerd]:-null} ctrd2=${CONTAINERD_JSON[containerd2]:-null}
   [ -z "${UNAVAILABLE[cosign]:-}" ] && [ -x "$BIN/cosign" ] && cosign=$(json_str "$BIN/cosign")
   [ -z "${UNAVAILABLE[podman]:-}" ] && podman=$(json_str "$PODMAN_SOCK")
+  [ -n "$REGISTRY_BUSYBOX_OK" ] && regbusybox=$(json_str "$REGISTRY_BUSYBOX")
   for k in $(printf '%s\n' "${!UNAVAILABLE[@]}" | sort); do
     [ -n "$first" ] || unavailable+=', '
     first=
@@ -630,6 +909,9 @@ write_outputs() {
   "spireAgentStatic": $(json_str "$BIN/spire-agent-static"),
   "cosign": $cosign,
   "podmanSocket": $podman,
+  "registryBusyboxImage": $regbusybox,
+  "containerd": $ctrd,
+  "containerd2": $ctrd2,
   "unavailable": $unavailable
 }
 EOF
@@ -645,6 +927,12 @@ export SPIRE_SERVER='$BIN/spire-server'
 export COSIGN='$([ "$cosign" = null ] || echo "$BIN/cosign")'
 # podman --remote / podman --url use this
 export CONTAINER_HOST='$([ "$podman" = null ] || echo "unix://$PODMAN_SOCK")'
+export SSA_REGISTRY_BUSYBOX_IMAGE='$([ "$regbusybox" = null ] || echo "$REGISTRY_BUSYBOX")'
+# ctr uses CONTAINERD_ADDRESS (the rig's containerd 1.6); for containerd 2.x:
+#   "\$SSA_CTR2" --address "\$SSA_CONTAINERD2_ADDRESS" ...
+export CONTAINERD_ADDRESS='$([ "$ctrd" = null ] || echo "$STATE/ctrd/containerd.sock")'
+export SSA_CONTAINERD2_ADDRESS='$([ "$ctrd2" = null ] || echo "$STATE/ctrd2/containerd.sock")'
+export SSA_CTR2='$([ "$ctrd2" = null ] || echo "$CTRD2_BIN/ctr")'
 case ":\$PATH:" in *':$BIN:'*) ;; *) export PATH='$BIN':"\$PATH" ;; esac
 EOF
 }
@@ -659,13 +947,17 @@ start_dockerd
 ensure_busybox_image
 start_registry default "$SSA_REGISTRY_PORT"
 start_podman
+ensure_registry_busybox
+start_containerd1
 flock -u 8
 
 ensure_spire
 ensure_spire_static
 ensure_cosign
+ensure_containerd2
 
 flock 8
+start_containerd2
 write_outputs
 flock -u 8
 
@@ -678,5 +970,5 @@ if [ ${#required_missing[@]} -gt 0 ]; then
   die "rig incomplete (details in $STATE/rig.json)"
 fi
 optional=""
-for part in podman cosign; do [ -z "${UNAVAILABLE[$part]:-}" ] || optional+=" $part"; done
+for part in podman cosign containerd containerd2; do [ -z "${UNAVAILABLE[$part]:-}" ] || optional+=" $part"; done
 log "rig ready: $STATE/rig.json${optional:+ (unavailable:$optional)}"

@@ -1,6 +1,6 @@
 // Access to the integration-test rig that test/env/up.sh starts (dockerd,
-// OCI registry, podman, spire and cosign binaries — all on loopback or unix
-// sockets). up.sh describes what it brought up in $SSA_STATE_DIR/rig.json.
+// OCI registry, podman, containerd 1.6 and 2.x, spire and cosign binaries —
+// all on loopback or unix sockets). up.sh describes what it brought up in $SSA_STATE_DIR/rig.json.
 //
 //   describeWithRig('docker integration', ['docker'], (rig) => {
 //     it('runs a container', async () => { await docker(rig, ['ps']); });
@@ -12,10 +12,31 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'vitest';
 
-export type RigPart = 'docker' | 'registry' | 'spire' | 'cosign' | 'podman';
+export type RigPart = 'docker' | 'registry' | 'spire' | 'cosign' | 'podman' | 'containerd' | 'containerd2';
+
+/**
+ * One containerd instance of the rig: its own daemon (never the machine's
+ * default one nor dockerd's), CRI disabled, images pulled from the rig
+ * registry. `containerd` is Debian's 1.6, `containerd2` a 2.x built by up.sh.
+ * runc's state (/run/containerd/runc/<namespace>) is shared by both: use
+ * container ids unique across instances.
+ */
+export interface RigContainerd {
+  /** Unix socket path of its gRPC API (`ctr --address`). */
+  socket: string;
+  /** The ctr binary of the same version. */
+  ctr: string;
+  /** Daemon version without a leading v or Debian suffix, e.g. "1.6.20", "2.4.2". */
+  version: string;
+  /** The snapshotter that works on this machine ("overlayfs" or "native"). */
+  snapshotter: string;
+}
+
+/** The rig's containerd instances, by part name. */
+export type RigContainerdPart = 'containerd' | 'containerd2';
 
 export interface Rig {
   stateDir: string;
@@ -29,6 +50,11 @@ export interface Rig {
   spireAgentStatic: string;
   cosign: string | null;
   podmanSocket: string | null;
+  // The optional fields below are absent in a rig.json of an older up.sh.
+  /** ssa-busybox:1 in the rig registry (127.0.0.1:PORT/ssa/busybox:1), for ctr pulls; null if it could not be pushed. */
+  registryBusyboxImage?: string | null;
+  containerd?: RigContainerd | null;
+  containerd2?: RigContainerd | null;
   unavailable: Record<string, string>;
 }
 
@@ -57,7 +83,20 @@ function strOrNull(o: Record<string, unknown>, key: string): string | null | und
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Reads $SSA_STATE_DIR/rig.json; undefined if absent or malformed. */
+// A containerd object of rig.json: the object, null, or undefined if absent or malformed.
+function containerdOrNull(o: Record<string, unknown>, key: string): RigContainerd | null | undefined {
+  const v = o[key];
+  if (v === null) return null;
+  if (!isRecord(v)) return undefined;
+  const socket = str(v, 'socket');
+  const ctr = str(v, 'ctr');
+  const version = str(v, 'version');
+  const snapshotter = str(v, 'snapshotter');
+  if (socket === undefined || ctr === undefined || version === undefined || snapshotter === undefined) return undefined;
+  return { socket, ctr, version, snapshotter };
+}
+
+/** Reads $SSA_STATE_DIR/rig.json; undefined if absent or malformed (optional fields: left out if malformed). */
 export function loadRig(): Rig | undefined {
   let raw: unknown;
   try {
@@ -96,7 +135,15 @@ export function loadRig(): Rig | undefined {
   for (const [k, v] of Object.entries(unavailableRaw)) {
     if (typeof v === 'string') unavailable[k] = v;
   }
+  const optional: Pick<Rig, 'registryBusyboxImage' | 'containerd' | 'containerd2'> = {};
+  const registryBusyboxImage = strOrNull(raw, 'registryBusyboxImage');
+  if (registryBusyboxImage !== undefined) optional.registryBusyboxImage = registryBusyboxImage;
+  for (const key of ['containerd', 'containerd2'] as const) {
+    const c = containerdOrNull(raw, key);
+    if (c !== undefined) optional[key] = c;
+  }
   return {
+    ...optional,
     stateDir,
     dockerHost,
     dockerSocket,
@@ -175,6 +222,20 @@ function partReason(rig: Rig, part: RigPart): string | undefined {
         return `podman service not running (no live service on ${rig.podmanSocket}) — ${UP_HINT}`;
       }
       return undefined;
+    case 'containerd':
+    case 'containerd2': {
+      const c = rig[part];
+      if (c === undefined || c === null) return `${part} unavailable — ${UP_HINT}`;
+      // up.sh keeps each instance's pid file next to its socket ($STATE/ctrd, $STATE/ctrd2).
+      if (!isSocket(c.socket) || !pidAlive(dirname(c.socket), 'containerd.pid')) {
+        return `${part} not running (no live daemon on ${c.socket}) — ${UP_HINT}`;
+      }
+      if (!isExecutable(c.ctr)) return `ctr binary missing: ${c.ctr} — ${UP_HINT}`;
+      if (rig.registryBusyboxImage === undefined || rig.registryBusyboxImage === null) {
+        return `${part}: no busybox image in the rig registry (registryBusyboxImage) — ${UP_HINT}`;
+      }
+      return undefined;
+    }
   }
 }
 
@@ -289,4 +350,22 @@ export function docker(rig: Rig, args: string[], opts: { input?: string; timeout
   if (opts.input !== undefined) runOpts.input = opts.input;
   if (opts.timeoutMs !== undefined) runOpts.timeoutMs = opts.timeoutMs;
   return run('docker', ['-H', rig.dockerHost, ...args], runOpts);
+}
+
+/**
+ * Runs one rig containerd instance's own ctr against its own socket (never
+ * the machine's default containerd), bounded by timeoutMs (default 60 s).
+ * CONTAINERD_NAMESPACE defaults to "default" and CONTAINERD_SNAPSHOTTER to
+ * the snapshotter that works here (both beat the caller's environment; -n
+ * and --snapshotter still win). containerd 2.x's ctr prints a cgroup v1
+ * deprecation warning on stderr on hosts like this one: don't expect an
+ * empty stderr.
+ */
+export function ctr(instance: RigContainerd, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  const runOpts: RunOptions = {
+    env: { CONTAINERD_NAMESPACE: 'default', CONTAINERD_SNAPSHOTTER: instance.snapshotter },
+  };
+  if (opts.input !== undefined) runOpts.input = opts.input;
+  if (opts.timeoutMs !== undefined) runOpts.timeoutMs = opts.timeoutMs;
+  return run(instance.ctr, ['--address', instance.socket, ...args], runOpts);
 }
