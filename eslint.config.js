@@ -3,7 +3,8 @@
 // may import only folders below it in the data flow
 //   main -> plugin/, cli/ -> app/ -> config/ -> attest/ -> signatures/
 //        -> registry/, runtime/ -> verify/, policy/, selectors/, process/ -> util/
-// and src/plugin/ (the go-plugin + SPIRE protocol) is imported by main only.
+// and src/plugin/ (the go-plugin + SPIRE protocol) is imported by main only
+// (it may use util/ like everyone).
 import eslint from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -12,7 +13,7 @@ const ALL = ['plugin', 'cli', 'app', 'config', 'attest', 'signatures', 'registry
 
 // folder -> the folders it must not import.
 const FORBIDDEN = {
-  plugin: ['cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'verify', 'policy', 'selectors', 'process', 'util'],
+  plugin: ['cli', 'app', 'config', 'attest', 'signatures', 'registry', 'runtime', 'verify', 'policy', 'selectors', 'process'],
   cli: ['plugin'],
   app: ['plugin', 'cli'],
   config: ['plugin', 'cli', 'app'],
@@ -27,23 +28,33 @@ const FORBIDDEN = {
   util: ALL.filter((f) => f !== 'util'),
 };
 
-const layering = Object.entries(FORBIDDEN).map(([folder, forbidden]) => ({
-  files: [`src/${folder}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: [
-          {
-            group: forbidden.flatMap((f) => [`../${f}/*`, `../${f}`, `../../${f}/*`]),
-            message: `src/${folder}/ may not import this folder: imports run down the data flow only (eslint.config.js).`,
-          },
-          { group: ['../*.js', '../../*.js', '!../errors.js', '!../log.js'], message: 'below main, only errors.js and log.js are shared from src/.' },
-        ],
-      },
-    ],
-  },
-}));
+// Files of src/<folder>/ and of its subfolders (one level: src/<folder>/<sub>/):
+// `up` is the way from the file to src/.
+const layering = Object.entries(FORBIDDEN).flatMap(([folder, forbidden]) =>
+  [
+    { files: [`src/${folder}/*.ts`], up: '../' },
+    { files: [`src/${folder}/*/**/*.ts`], up: '../../' },
+  ].map(({ files, up }) => ({
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: forbidden.flatMap((f) => [`${up}${f}/*`, `${up}${f}`]),
+              message: `src/${folder}/ may not import this folder: imports run down the data flow only (eslint.config.js).`,
+            },
+            {
+              group: [`${up}*.js`, `!${up}errors.js`, `!${up}log.js`],
+              message: 'below main, only errors.js and log.js are shared from src/.',
+            },
+          ],
+        },
+      ],
+    },
+  })),
+);
 
 export default tseslint.config(
   { ignores: ['dist/', 'dist-sea/', 'dist-bench/', 'coverage/', 'node_modules/', '.compile-cache/', 'bench/results/'] },

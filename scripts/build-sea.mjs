@@ -14,8 +14,8 @@
 //     loaded in try/catch) are replaced by a stub that throws, so those
 //     packages use their pure-JS fallbacks.
 //  2. What the program reads from files in dev becomes SEA assets:
-//     protos.json (proto/ parsed by protobufjs at build time, as
-//     src/plugin/protos.ts loads it), package.json (version), seeds.json
+//     protos.json and containerd-protos.json (proto/ parsed by protobufjs at build time, as
+//     src/util/protos.ts loads them), package.json (version), seeds.json
 //     (@sigstore/tuf: the embedded public-good trusted root).
 //  3. `node --experimental-sea-config` writes the preparation blob (no V8 code
 //     cache unless SSA_SEA_CODE_CACHE=1: see CODE_CACHE).
@@ -123,18 +123,26 @@ if (/\bimport\.meta\b/.test(bundled)) fail('the bundle still uses import.meta');
 step(`bundle: ${(bundled.length / 1024 / 1024).toFixed(2)} MiB from ${Object.keys(result.metafile.inputs).length} modules`);
 
 // 2. Assets.
-step('preparing assets (protos.json, package.json, seeds.json)');
-const protos = await import(pathToFileURL(join(DIST, 'plugin', 'protos.js')).href);
+step('preparing assets (proto sets, package.json, seeds.json)');
+const protoUtil = await import(pathToFileURL(join(DIST, 'util', 'protos.js')).href);
 const protoLoader = require('@grpc/proto-loader');
 // Load the files exactly as @grpc/proto-loader's loadSync does, keep the
-// parsed protobufjs root as JSON.
+// parsed protobufjs root as JSON: one asset per proto set.
 const { loadProtosWithOptionsSync } = require('@grpc/proto-loader/build/src/util.js');
-const root = loadProtosWithOptionsSync([...protos.PROTO_FILES], { ...protos.PROTO_LOAD_OPTIONS, includeDirs: [protos.PROTO_DIR] });
-const protoJson = JSON.stringify(root.toJSON());
-{
+const protoSets = [
+  { module: 'plugin/protos.js', set: 'PLUGIN_PROTOS', services: 'SERVICE' },
+  { module: 'runtime/containerd/protos.js', set: 'CONTAINERD_PROTOS', services: 'CONTAINERD_SERVICE' },
+];
+const protoAssets = {};
+for (const entry of protoSets) {
+  const mod = await import(pathToFileURL(join(DIST, entry.module)).href);
+  const set = mod[entry.set];
+  const options = { ...protoUtil.PROTO_LOAD_OPTIONS, includeDirs: [protoUtil.PROTO_DIR] };
+  const root = loadProtosWithOptionsSync([...set.files], options);
+  const protoJson = JSON.stringify(root.toJSON());
   // The embedded form must give the same services and messages as the files.
-  const fromFiles = protoLoader.loadSync([...protos.PROTO_FILES], { ...protos.PROTO_LOAD_OPTIONS, includeDirs: [protos.PROTO_DIR] });
-  const fromJson = protoLoader.fromJSON(JSON.parse(protoJson), protos.PROTO_LOAD_OPTIONS);
+  const fromFiles = protoLoader.loadSync([...set.files], options);
+  const fromJson = protoLoader.fromJSON(JSON.parse(protoJson), protoUtil.PROTO_LOAD_OPTIONS);
   const shape = (def) =>
     Object.fromEntries(
       Object.entries(def).map(([name, d]) =>
@@ -148,17 +156,18 @@ const protoJson = JSON.stringify(root.toJSON());
             ],
       ),
     );
-  if (!isDeepStrictEqual(shape(fromFiles), shape(fromJson))) fail('protos.json does not reproduce the .proto files');
-  for (const name of Object.values(protos.SERVICE)) {
-    if (!(name in fromJson)) fail(`protos.json lacks service ${name}`);
+  if (!isDeepStrictEqual(shape(fromFiles), shape(fromJson))) fail(`${set.asset} does not reproduce the .proto files`);
+  for (const name of Object.values(mod[entry.services])) {
+    if (!(name in fromJson)) fail(`${set.asset} lacks service ${name}`);
   }
+  protoAssets[set.asset] = protoJson;
 }
 const assets = {
-  [protos.PROTO_JSON_ASSET]: join(WORK, protos.PROTO_JSON_ASSET),
+  ...Object.fromEntries(Object.keys(protoAssets).map((name) => [name, join(WORK, name)])),
   'package.json': join(ROOT, 'package.json'),
   'seeds.json': require.resolve('@sigstore/tuf/seeds.json'),
 };
-writeFileSync(assets[protos.PROTO_JSON_ASSET], protoJson);
+for (const [name, json] of Object.entries(protoAssets)) writeFileSync(assets[name], json);
 
 // 3. Preparation blob.
 step(`writing the SEA blob with ${process.execPath} (${process.version}), code cache ${CODE_CACHE ? 'on' : 'off'}`);

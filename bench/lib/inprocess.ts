@@ -111,14 +111,13 @@ export function instrumentedAttestor(config: PluginConfig, log: Logger): Instrum
   const wrapRuntime = (client: RuntimeClient): RuntimeClient => ({
     kind: client.kind,
     endpoint: client.endpoint,
-    inspectContainer: (id, signal) => recorder.time(`${client.kind}.inspectContainer`, () => client.inspectContainer(id, signal)),
-    inspectImage: (id, signal) => recorder.time(`${client.kind}.inspectImage`, () => client.inspectImage(id, signal)),
+    inspect: (key, signal) => recorder.time(`${client.kind}.inspect`, () => client.inspect(key, signal)),
   });
   const attestor = createAttestor(config, log, {
     proc,
     registry,
-    docker: wrapRuntime(new DockerApiClient('docker', config.docker.dockerSocketPath)),
-    podman: wrapRuntime(new DockerApiClient('podman', config.docker.podmanSocketPath)),
+    docker: wrapRuntime(new DockerApiClient('docker', config.runtimes.dockerSocketPath)),
+    podman: wrapRuntime(new DockerApiClient('podman', config.runtimes.podmanSocketPath)),
   });
   return { attestor, registry: real, recorder };
 }

@@ -1,11 +1,12 @@
-// The composition root: the real parts (the /proc reader, the Docker and
-// Podman API clients, the socket check, a registry client of our own) wired
+// The composition root: the real parts (the /proc reader, the Docker,
+// Podman and containerd API clients, the socket check, a registry client of our own) wired
 // into an attestor for a configuration. Used by plugin mode (through the
 // service), the CLI and the benchmark; tests inject fakes through overrides.
 
 import { PipelineAttestor } from '../attest/attestor.js';
 import { createProcReader } from '../process/index.js';
 import { createRegistryClient } from '../registry/index.js';
+import { ContainerdClient } from '../runtime/containerd/client.js';
 import { DockerApiClient } from '../runtime/docker.js';
 import { checkSocketPath } from '../runtime/socket.js';
 
@@ -33,14 +34,16 @@ function registryDeps(config: PluginConfig, injected: RegistryApi | undefined): 
 }
 
 export function createAttestor(config: PluginConfig, log: Logger, overrides: Partial<AttestorDeps> = {}): PipelineAttestor {
-  const trustAnySocketDir = config.docker.allowUntrustedSocketDir;
+  const trustAnySocketDir = config.runtimes.allowUntrustedSocketDir;
   const deps: AttestorDeps = {
     proc: overrides.proc ?? createProcReader(),
-    docker: overrides.docker ?? new DockerApiClient('docker', config.docker.dockerSocketPath),
-    podman: overrides.podman ?? new DockerApiClient('podman', config.docker.podmanSocketPath),
+    docker: overrides.docker ?? new DockerApiClient('docker', config.runtimes.dockerSocketPath),
+    podman: overrides.podman ?? new DockerApiClient('podman', config.runtimes.podmanSocketPath),
+    containerd: overrides.containerd ?? new ContainerdClient(config.runtimes.containerdSocketPath, config.runtimes.containerdNamespaces),
     checkSocket: overrides.checkSocket ?? (trustAnySocketDir ? async () => undefined : (path) => checkSocketPath(path)),
     ...registryDeps(config, overrides.registry),
     ...(overrides.retry ? { retry: overrides.retry } : {}),
+    ...(overrides.socketPresent ? { socketPresent: overrides.socketPresent } : {}),
   };
   return new PipelineAttestor(config, deps, log);
 }

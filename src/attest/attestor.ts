@@ -4,7 +4,7 @@
 
 import { confirmInContainerCgroup, confirmSameCgroup, locateContainer } from '../process/index.js';
 import { lookupContainer } from '../runtime/lookup.js';
-import { socketPathOf } from '../runtime/socket.js';
+import { socketPathOf, socketPresent } from '../runtime/socket.js';
 import { bindingSelectors } from '../selectors/binding.js';
 import { containerSelectors } from '../selectors/container.js';
 import { signatureSelectors } from '../selectors/signature.js';
@@ -49,7 +49,10 @@ export interface AttestorDeps {
   proc: ProcReader;
   docker: RuntimeClient;
   podman: RuntimeClient;
+  containerd: RuntimeClient;
   checkSocket: (socketPath: string) => Promise<void>;
+  // Whether a runtime's socket is there at all (default: lstat).
+  socketPresent?: (socketPath: string) => boolean;
   registry: RegistryApi;
   retry?: RetryPolicy;
   // Releases what the attestor owns (the registry client it created); an
@@ -125,18 +128,18 @@ export class PipelineAttestor implements Attestor {
 
   async explain(pid: number, signal: AbortSignal): Promise<AttestReport> {
     const { proc } = this.#deps;
-    const located = await locateContainer(pid, proc);
+    const located = await locateContainer(pid, proc, this.#config.runtimes.containerdNamespaces);
     // Not a container: not ours to describe. No selectors, no error.
     if (located.kind === 'host') return { pid, outcome: 'host', selectors: [] };
 
     const match = located.match;
-    const client = this.#runtimeFor(match);
-    if (!client) {
+    const clients = this.#runtimesFor(match);
+    if (clients.length === 0) {
       this.#log.debug('container runtime not served', { pid, container_id: match.id, runtime: match.runtimeHint });
       return { pid, outcome: 'unsupported-runtime', container: match, selectors: [] };
     }
     throwIfAborted(signal);
-    const runtime = await this.#containerFacts(client, pid, located, signal);
+    const runtime = await this.#containerFacts(clients, pid, located, signal);
 
     // Is what runs exactly what the registry serves? Throws under `require`
     // when it is not (or the registry cannot tell).
@@ -159,7 +162,7 @@ export class PipelineAttestor implements Attestor {
     throwIfAborted(signal);
 
     const selectors = normalizeSelectors([
-      ...containerSelectors(runtime.container, { envSelectors: this.#config.docker.envSelectors }),
+      ...containerSelectors(runtime.container, { envSelectors: this.#config.runtimes.envSelectors }),
       ...(binding.outcome === 'bound' ? bindingSelectors(binding) : []),
       ...(signatures ? signatureSelectors(signatures.accepted, this.#config.signatures.signerSelectors) : []),
     ]);
@@ -183,25 +186,27 @@ export class PipelineAttestor implements Attestor {
   // workload must share the cgroup of that process. Cached facts that fail
   // the check (the container restarted: new first process) are reloaded once.
   async #containerFacts(
-    client: RuntimeClient,
+    clients: readonly RuntimeClient[],
     pid: number,
     located: { match: ContainerMatch; cgroupText: string },
     signal: AbortSignal,
   ): Promise<RuntimeFindings> {
-    const key = `${client.kind}:${located.match.id}`;
+    const { id, namespace } = located.match;
+    const key = `${clients.map((c) => c.kind).join('+')}:${namespace ?? ''}/${id}`;
     for (let attempt = 0; ; attempt++) {
       const runtime = await raceAbort(
         this.#containers.get(key, async () => {
-          await this.#deps.checkSocket(socketPathOf(client.endpoint));
-          return lookupContainer(client, located.match.id, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
+          for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
+          const containerKey = namespace === undefined ? { id } : { id, namespace };
+          return lookupContainer(clients, containerKey, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
         }),
         signal,
       );
       try {
         if (!runtime.container.running || runtime.container.initPid <= 0) {
-          throw new AttestorError('CONTAINER_NOT_FOUND', `container ${located.match.id} is not running`);
+          throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);
         }
-        await confirmInContainerCgroup(pid, located, runtime.container.initPid, this.#deps.proc);
+        await confirmInContainerCgroup(pid, located, runtime.container.initPid, this.#deps.proc, this.#config.runtimes.containerdNamespaces);
         return runtime;
       } catch (err) {
         this.#containers.delete(key);
@@ -210,22 +215,35 @@ export class PipelineAttestor implements Attestor {
     }
   }
 
-  #runtimeFor(match: ContainerMatch): RuntimeClient | undefined {
+  // Which runtimes may own a container of this cgroup form, in the order to
+  // ask them. None: the form's runtime is not served (CRI-O; containerd
+  // without a socket or namespaces), so the workload gets no selectors at once.
+  #runtimesFor(match: ContainerMatch): RuntimeClient[] {
+    const { docker, podman, containerd } = this.#deps;
+    const present = this.#deps.socketPresent ?? socketPresent;
+    const served = (client: RuntimeClient): boolean => present(socketPathOf(client.endpoint));
+    const containerdServed = this.#config.runtimes.containerdNamespaces.length > 0 && served(containerd);
     switch (match.runtimeHint) {
       case 'podman':
-        return this.#deps.podman;
+        return [podman];
       case 'docker':
-      case 'kubernetes':
       case 'unknown':
-        return this.#deps.docker;
+        return [docker];
       case 'containerd':
+        return containerdServed ? [containerd] : [];
+      case 'kubernetes':
+        // A kubelet's cgroupfs path names no runtime: containerd (CRI) first,
+        // then Docker (cri-dockerd), whichever is there.
+        return [...(containerdServed ? [containerd] : []), ...(served(docker) ? [docker] : [])];
       case 'crio':
-        return undefined;
+        return [];
     }
   }
 
   async close(): Promise<void> {
-    // dockerode keeps no connections open between calls.
+    // dockerode keeps no connections open between calls; containerd's
+    // channel does.
+    this.#deps.containerd.close?.();
     this.#trust.close();
     await this.#deps.release?.();
   }

@@ -9,7 +9,7 @@ import type { KeyRule } from '../verify/types.js';
 
 export interface PluginConfig {
   readonly logLevel: LogLevel;
-  readonly docker: RuntimeEndpoints;
+  readonly runtimes: RuntimeEndpoints;
   readonly registry: RegistryConfig;
   readonly signatures: SignaturePolicyConfig;
 }
@@ -62,6 +62,11 @@ export interface RuntimeEndpoints {
   readonly dockerSocketPath: string;
   // Rootful Podman's Docker-compatible API endpoint, `unix:///path`.
   readonly podmanSocketPath: string;
+  // containerd's gRPC API endpoint, `unix:///path`. A socket that is not
+  // there means containerd is not served: its containers get no selectors.
+  readonly containerdSocketPath: string;
+  // The containerd namespaces served (and recognised in `/<ns>/<id>` cgroups).
+  readonly containerdNamespaces: readonly string[];
   // Accept sockets that non-root users could replace.
   readonly allowUntrustedSocketDir: boolean;
   // Environment variable names whose values become `env:` selectors.

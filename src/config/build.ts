@@ -16,12 +16,18 @@ export const DEFAULTS = {
   logLevel: 'info',
   dockerSocketPath: 'unix:///var/run/docker.sock',
   podmanSocketPath: 'unix:///run/podman/podman.sock',
+  containerdSocketPath: 'unix:///run/containerd/containerd.sock',
+  // Kubernetes' CRI uses k8s.io; ctr and nerdctl use default.
+  containerdNamespaces: ['k8s.io', 'default'],
   registryTimeoutMs: 10_000,
 } as const;
 
 const REGISTRY_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+// containerd's namespace names (its identifier rule: at most 76 characters).
+const CONTAINERD_NAMESPACE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
 
 function unixSocket(reader: ConfigReader, key: string, fallback: string): string {
   const value = reader.string(key) ?? fallback;
@@ -36,9 +42,16 @@ function runtimeEndpoints(reader: ConfigReader): RuntimeEndpoints {
   for (const name of envSelectors) {
     if (!ENV_NAME.test(name)) reader.problem('env_selectors', `"${name}" is not an environment variable name`);
   }
+  const containerdNamespaces = reader.stringList('containerd_namespaces') ?? [...DEFAULTS.containerdNamespaces];
+  containerdNamespaces.forEach((name, i) => {
+    if (name.length > 76 || !CONTAINERD_NAMESPACE.test(name)) reader.problem('containerd_namespaces', `"${name}" is not a containerd namespace name`);
+    else if (containerdNamespaces.indexOf(name) !== i) reader.problem('containerd_namespaces', `"${name}" is named twice`);
+  });
   return {
     dockerSocketPath: unixSocket(reader, 'docker_socket_path', DEFAULTS.dockerSocketPath),
     podmanSocketPath: unixSocket(reader, 'podman_socket_path', DEFAULTS.podmanSocketPath),
+    containerdSocketPath: unixSocket(reader, 'containerd_socket_path', DEFAULTS.containerdSocketPath),
+    containerdNamespaces,
     allowUntrustedSocketDir: reader.boolean('allow_untrusted_socket_dir') ?? false,
     envSelectors,
   };
@@ -170,7 +183,7 @@ export function buildConfig(text: string): PluginConfig {
   const problems: string[] = [];
   const root = new ConfigReader(parseHcl(text), '', problems);
   const logLevel = root.oneOf('log_level', LOG_LEVELS) ?? DEFAULTS.logLevel;
-  const docker = runtimeEndpoints(root);
+  const runtimes = runtimeEndpoints(root);
   const registry = registryConfig(root);
   const signatures = signaturePolicy(root);
   root.finish();
@@ -178,5 +191,5 @@ export function buildConfig(text: string): PluginConfig {
     throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${problems.join('; ')}`);
   }
   // Cannot fail: policyProblems found nothing.
-  return { logLevel, docker, registry, signatures: { ...signatures, policy: compilePolicy(signatures) } };
+  return { logLevel, runtimes, registry, signatures: { ...signatures, policy: compilePolicy(signatures) } };
 }

@@ -23,8 +23,10 @@ export interface CgroupLine {
 export type RuntimeHint = 'docker' | 'podman' | 'containerd' | 'crio' | 'kubernetes' | 'unknown';
 
 export interface ContainerMatch {
-  /** 64 lowercase hex characters. */
+  /** 64 lowercase hex characters, or a containerd ID in a `/<namespace>/<id>` path. */
   id: string;
+  /** The containerd namespace, when the path names it (`/<namespace>/<id>`). */
+  namespace?: string;
   /** Which runtime's naming scheme the ID was found in; a hint, not a proof. */
   runtimeHint: RuntimeHint;
   /** The cgroup path the ID was taken from. */
@@ -126,7 +128,14 @@ const HEX64 = '[0-9a-f]{64}';
 const PLAIN_RE = new RegExp(`^(${HEX64})$`);
 
 /** systemd scope units created by the runtimes' systemd cgroup drivers. */
-const SCOPE_RE = new RegExp(`^(docker|libpod|cri-containerd|crio)-(${HEX64})\\.scope$`);
+const SCOPE_RE = new RegExp(`^(docker|libpod|cri-containerd|nerdctl|crio)-(${HEX64})\\.scope$`);
+
+/**
+ * containerd's own identifiers (ctr, nerdctl with cgroupfs): `/<namespace>/<id>`
+ * where <namespace> is one the plugin serves. Any ID containerd accepts.
+ */
+const CONTAINERD_ID_RE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+const CONTAINERD_ID_MAX = 76;
 
 /**
  * Conmon (the CRI-O / podman container monitor) gets its own scope named after
@@ -149,6 +158,7 @@ const PREFIX_HINT: Readonly<Record<string, RuntimeHint>> = {
   docker: 'docker',
   libpod: 'podman',
   'cri-containerd': 'containerd',
+  nerdctl: 'containerd',
   crio: 'crio',
 };
 
@@ -170,10 +180,15 @@ function hintFromAncestors(segments: readonly string[], index: number): RuntimeH
 interface SegmentMatch {
   id: string;
   runtimeHint: RuntimeHint;
+  namespace?: string;
 }
 
-function matchSegment(segments: readonly string[], index: number): SegmentMatch | undefined {
+function matchSegment(segments: readonly string[], index: number, namespaces: readonly string[]): SegmentMatch | undefined {
   const seg = segments[index] ?? '';
+  const parent = index > 0 ? segments[index - 1] : undefined;
+  if (parent !== undefined && namespaces.includes(parent) && seg.length <= CONTAINERD_ID_MAX && CONTAINERD_ID_RE.test(seg)) {
+    return { id: seg, runtimeHint: 'containerd', namespace: parent };
+  }
   if (seg.length < 64 || CONMON_RE.test(seg)) return undefined;
 
   const plain = PLAIN_RE.exec(seg);
@@ -195,10 +210,10 @@ interface PathMatch extends SegmentMatch {
   segments: string[];
 }
 
-function innermostInPath(path: string): PathMatch | undefined {
+function innermostInPath(path: string, namespaces: readonly string[]): PathMatch | undefined {
   const segments = path.split('/');
   for (let i = segments.length - 1; i >= 0; i--) {
-    const m = matchSegment(segments, i);
+    const m = matchSegment(segments, i, namespaces);
     if (m !== undefined) return { ...m, index: i, segments };
   }
   return undefined;
@@ -208,10 +223,12 @@ function innermostInPath(path: string): PathMatch | undefined {
  * The innermost container ID in one cgroup path: walk the `/` segments from
  * the last one backwards and stop at the first recognised segment. For nested
  * containers (`/docker/<outer>/docker/<inner>`) this yields the inner ID.
+ * `namespaces`: the containerd namespaces served (for `/<namespace>/<id>`).
  */
-export function containerIdFromPath(path: string): ContainerMatch | undefined {
-  const m = innermostInPath(path);
-  return m === undefined ? undefined : { id: m.id, runtimeHint: m.runtimeHint, path };
+export function containerIdFromPath(path: string, namespaces: readonly string[] = []): ContainerMatch | undefined {
+  const m = innermostInPath(path, namespaces);
+  if (m === undefined) return undefined;
+  return { id: m.id, runtimeHint: m.runtimeHint, path, ...(m.namespace !== undefined ? { namespace: m.namespace } : {}) };
 }
 
 /**
@@ -219,8 +236,8 @@ export function containerIdFromPath(path: string): ContainerMatch | undefined {
  * container ID came from (`/machine.slice/libpod-<id>.scope/container` ->
  * `/machine.slice/libpod-<id>.scope`). `undefined` when there is no ID.
  */
-export function containerCgroupRoot(path: string): string | undefined {
-  const m = innermostInPath(path);
+export function containerCgroupRoot(path: string, namespaces: readonly string[] = []): string | undefined {
+  const m = innermostInPath(path, namespaces);
   return m === undefined ? undefined : m.segments.slice(0, m.index + 1).join('/');
 }
 
@@ -234,14 +251,14 @@ export function containerCgroupRoot(path: string): string | undefined {
  *
  * `source` only names the input in error messages.
  */
-export function containerIdFromCgroups(lines: readonly CgroupLine[], source = 'cgroup file'): ContainerMatch | undefined {
+export function containerIdFromCgroups(lines: readonly CgroupLine[], source = 'cgroup file', namespaces: readonly string[] = []): ContainerMatch | undefined {
   let found: ContainerMatch | undefined;
   for (const line of lines) {
-    const m = containerIdFromPath(line.path);
+    const m = containerIdFromPath(line.path, namespaces);
     if (m === undefined) continue;
     if (found === undefined) {
       found = m;
-    } else if (found.id !== m.id) {
+    } else if (found.id !== m.id || found.namespace !== m.namespace) {
       throw new AttestorError('CONTAINER_AMBIGUOUS', `multiple container IDs in ${source}: "${found.id}", "${m.id}"`);
     }
   }

@@ -34,13 +34,14 @@ function parseFor(pid: number, text: string): CgroupLine[] {
  * container selectors for it. Nested containers resolve to the innermost ID.
  * Throws PID_INVALID, PID_GONE, PROC_UNREADABLE or CONTAINER_AMBIGUOUS.
  *
+ * `namespaces`: the containerd namespaces served (`/<namespace>/<id>` paths).
  * Keep `cgroupText` and pass it to confirmSameCgroup() after the runtime
  * lookups.
  */
-export async function locateContainer(pid: number, proc: ProcReader): Promise<Located> {
+export async function locateContainer(pid: number, proc: ProcReader, namespaces: readonly string[] = []): Promise<Located> {
   assertValidPid(pid);
   const cgroupText = await proc.readCgroup(pid);
-  const match = containerIdFromCgroups(parseFor(pid, cgroupText), cgroupSource(pid));
+  const match = containerIdFromCgroups(parseFor(pid, cgroupText), cgroupSource(pid), namespaces);
   return match === undefined ? { kind: 'host' } : { kind: 'container', match, cgroupText };
 }
 
@@ -61,7 +62,7 @@ export async function confirmSameCgroup(pid: number, proc: ProcReader, before: s
 
 /**
  * Anti-impersonation guard, for the runtime layer to call once it knows the
- * container's init PID (Docker/podman `State.Pid`, CRI `info.pid`).
+ * container's init PID (Docker/podman `State.Pid`, containerd's task PID).
  *
  * A cgroup directory name proves nothing by itself: any process that can
  * create cgroups (systemd user delegation on a plain host, rootless podman,
@@ -81,6 +82,7 @@ export async function confirmInContainerCgroup(
   located: { match: ContainerMatch; cgroupText: string },
   initPid: number,
   proc: ProcReader,
+  namespaces: readonly string[] = [],
 ): Promise<void> {
   assertValidPid(pid);
   assertValidPid(initPid);
@@ -89,15 +91,15 @@ export async function confirmInContainerCgroup(
   const initLines = parseFor(initPid, await proc.readCgroup(initPid));
   const initRoots = new Map<string, string | undefined>();
   for (const line of initLines) {
-    const m = containerIdFromPath(line.path);
-    initRoots.set(line.hierarchyId, m?.id === id ? containerCgroupRoot(line.path) : undefined);
+    const m = containerIdFromPath(line.path, namespaces);
+    initRoots.set(line.hierarchyId, m?.id === id ? containerCgroupRoot(line.path, namespaces) : undefined);
   }
 
   let compared = 0;
   for (const line of workloadLines) {
-    const m = containerIdFromPath(line.path);
+    const m = containerIdFromPath(line.path, namespaces);
     if (m?.id !== id) continue;
-    const mine = containerCgroupRoot(line.path);
+    const mine = containerCgroupRoot(line.path, namespaces);
     const theirs = initRoots.get(line.hierarchyId);
     if (mine === undefined || theirs === undefined || mine !== theirs) {
       throw new AttestorError(

@@ -1,5 +1,5 @@
 // Docker Engine API (Docker, and rootful Podman's compatible API) through
-// dockerode. Only two calls: container inspect and image inspect by ID.
+// dockerode. Only two calls: container inspect, then image inspect by ID.
 
 import Docker from 'dockerode';
 
@@ -7,7 +7,7 @@ import { AttestorError } from '../errors.js';
 import { raceAbort } from '../util/abort.js';
 import { socketPathOf } from './socket.js';
 
-import type { ContainerFacts, ImageFacts, RuntimeClient, RuntimeKind } from './types.js';
+import type { ContainerFacts, ContainerKey, ImageFacts, Inspected, RuntimeClient } from './types.js';
 
 // A local API answers in milliseconds; a hung daemon must not eat the
 // attestation deadline on its own.
@@ -42,11 +42,11 @@ function stringArray(value: unknown): string[] {
 }
 
 export class DockerApiClient implements RuntimeClient {
-  readonly kind: RuntimeKind;
+  readonly kind: 'docker' | 'podman';
   readonly endpoint: string;
   readonly #docker: Docker;
 
-  constructor(kind: RuntimeKind, endpoint: string) {
+  constructor(kind: 'docker' | 'podman', endpoint: string) {
     this.kind = kind;
     this.endpoint = endpoint;
     this.#docker = new Docker({ socketPath: socketPathOf(endpoint), timeout: REQUEST_TIMEOUT_MS });
@@ -59,7 +59,18 @@ export class DockerApiClient implements RuntimeClient {
     return new AttestorError('RUNTIME_UNAVAILABLE', `${what} via ${this.kind} API at ${this.endpoint}: ${detail}`, { cause: err });
   }
 
-  async inspectContainer(id: string, signal: AbortSignal): Promise<ContainerFacts | undefined> {
+  async inspect(key: ContainerKey, signal: AbortSignal): Promise<Inspected | undefined> {
+    const container = await this.#inspectContainer(key.id, signal);
+    if (!container) return undefined;
+    if (!container.imageId.startsWith('sha256:')) {
+      throw new AttestorError('IMAGE_NOT_FOUND', `container ${key.id} reports no image ID ("${container.imageId}")`);
+    }
+    // By ID, never by name: a local re-tag after the container started must
+    // not change what we report about the image it runs.
+    return { container, image: await this.#inspectImage(container.imageId, signal) };
+  }
+
+  async #inspectContainer(id: string, signal: AbortSignal): Promise<ContainerFacts | undefined> {
     let info: Docker.ContainerInspectInfo;
     try {
       info = await this.#docker.getContainer(id).inspect({ abortSignal: signal });
@@ -78,7 +89,7 @@ export class DockerApiClient implements RuntimeClient {
     };
   }
 
-  async inspectImage(id: string, signal: AbortSignal): Promise<ImageFacts | undefined> {
+  async #inspectImage(id: string, signal: AbortSignal): Promise<ImageFacts | undefined> {
     let info: Docker.ImageInspectInfo;
     try {
       // dockerode does not pass a signal through for image inspect.

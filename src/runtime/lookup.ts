@@ -2,12 +2,14 @@
 //
 // A workload that calls the Workload API as its first act can be faster than
 // the runtime's bookkeeping, so "no such container" is retried with a short,
-// bounded backoff inside the Attest deadline.
+// bounded backoff inside the Attest deadline. Where a cgroup form may belong
+// to more than one runtime (a kubelet's /kubepods/... path), each is asked in
+// turn on every attempt and the first that knows the container answers.
 
 import { AttestorError } from '../errors.js';
 import { sleep } from '../util/abort.js';
 
-import type { ContainerFacts, ImageFacts, RuntimeClient } from './types.js';
+import type { ContainerFacts, ContainerKey, ImageFacts, RuntimeClient } from './types.js';
 
 export interface RuntimeFindings {
   readonly runtime: RuntimeClient['kind'];
@@ -24,38 +26,25 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { delaysMs: [25, 50, 100, 200, 400] };
 
-export async function inspectWithRetry(
-  client: RuntimeClient,
-  containerId: string,
-  signal: AbortSignal,
-  retry: RetryPolicy = DEFAULT_RETRY,
-): Promise<ContainerFacts> {
-  for (let attempt = 0; ; attempt++) {
-    const facts = await client.inspectContainer(containerId, signal);
-    if (facts) return facts;
-    const delay = retry.delaysMs[attempt];
-    if (delay === undefined) {
-      throw new AttestorError(
-        'CONTAINER_NOT_FOUND',
-        `container ${containerId} not found via ${client.kind} API at ${client.endpoint} after ${attempt + 1} attempts`,
-      );
-    }
-    await sleep(delay, signal);
-  }
+function where(clients: readonly RuntimeClient[]): string {
+  return clients.map((c) => `${c.kind} API at ${c.endpoint}`).join(' or ');
 }
 
 export async function lookupContainer(
-  client: RuntimeClient,
-  containerId: string,
+  clients: readonly RuntimeClient[],
+  key: ContainerKey,
   signal: AbortSignal,
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<RuntimeFindings> {
-  const container = await inspectWithRetry(client, containerId, signal, retry);
-  if (!container.imageId.startsWith('sha256:')) {
-    throw new AttestorError('IMAGE_NOT_FOUND', `container ${containerId} reports no image ID ("${container.imageId}")`);
+  for (let attempt = 0; ; attempt++) {
+    for (const client of clients) {
+      const found = await client.inspect(key, signal);
+      if (found) return { runtime: client.kind, endpoint: client.endpoint, ...found };
+    }
+    const delay = retry.delaysMs[attempt];
+    if (delay === undefined) {
+      throw new AttestorError('CONTAINER_NOT_FOUND', `container ${key.id} not found via ${where(clients)} after ${attempt + 1} attempts`);
+    }
+    await sleep(delay, signal);
   }
-  // By ID, never by name: a local re-tag after the container started must not
-  // change what we report about the image it runs.
-  const image = await client.inspectImage(container.imageId, signal);
-  return { runtime: client.kind, endpoint: client.endpoint, container, image };
 }

@@ -3,6 +3,8 @@
 // does) a socket that a non-root user could replace is refused unless the
 // operator explicitly allows it.
 
+import { lstatSync } from 'node:fs';
+
 import { AttestorError } from '../errors.js';
 import { checkTrustedPath } from '../util/trusted-path.js';
 
@@ -30,4 +32,15 @@ export async function checkSocketPath(socketPath: string, trustedUid = process.g
     'RUNTIME_REFUSED',
     `refusing runtime socket ${socketPath}: ${result.reason}; only root may control the runtime API the plugin believes (set allow_untrusted_socket_dir = true to accept it anyway)`,
   );
+}
+
+// Is there anything at the socket path? (Whether to trust it is
+// checkSocketPath's question.)
+export function socketPresent(socketPath: string): boolean {
+  try {
+    lstatSync(socketPath);
+    return true;
+  } catch {
+    return false;
+  }
 }

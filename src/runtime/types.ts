@@ -2,8 +2,11 @@
 
 export interface ContainerFacts {
   readonly id: string;
+  // containerd only: the namespace the container lives in.
+  readonly namespace?: string;
   // The image ID: the digest of the image config (sha256:...). This is what
-  // the container runs, whatever names point where today.
+  // the container runs, whatever names point where today. '' when the
+  // container is not running (containerd proves it from the running one).
   readonly imageId: string;
   // The reference the container was created from (Config.Image), e.g.
   // registry.example/app:1.2. Only a name: a local re-tag can move it.
@@ -25,12 +28,27 @@ export interface ImageFacts {
   readonly variant?: string;
 }
 
-export type RuntimeKind = 'docker' | 'podman';
+export type RuntimeKind = 'docker' | 'podman' | 'containerd';
 
-// The two calls the attestor needs from a Docker-compatible API.
+// Which container to inspect: its ID and, when the cgroup path names it,
+// its containerd namespace.
+export interface ContainerKey {
+  readonly id: string;
+  readonly namespace?: string;
+}
+
+export interface Inspected {
+  readonly container: ContainerFacts;
+  // Undefined when the image was removed while the container kept running.
+  readonly image: ImageFacts | undefined;
+}
+
+// What the attestor needs from a container runtime: one inspection.
 export interface RuntimeClient {
   readonly kind: RuntimeKind;
   readonly endpoint: string;
-  inspectContainer(id: string, signal: AbortSignal): Promise<ContainerFacts | undefined>;
-  inspectImage(id: string, signal: AbortSignal): Promise<ImageFacts | undefined>;
+  // undefined: the runtime knows no such container.
+  inspect(key: ContainerKey, signal: AbortSignal): Promise<Inspected | undefined>;
+  // Releases connections the client keeps open.
+  close?(): void;
 }

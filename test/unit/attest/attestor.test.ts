@@ -10,7 +10,7 @@ import { silentLogger } from '../../../src/log.js';
 
 import type { ProcReader } from '../../../src/process/index.js';
 import type { RegistryApi } from '../../../src/registry/types.js';
-import type { ContainerFacts, RuntimeClient } from '../../../src/runtime/types.js';
+import type { ContainerFacts, ContainerKey, RuntimeClient } from '../../../src/runtime/types.js';
 import { TEST_POLICY } from '../../support/policy.js';
 
 const ID = 'c'.repeat(64);
@@ -26,18 +26,21 @@ function proc(files: Record<number, string | (() => string)>): ProcReader {
   };
 }
 
-function runtime(kind: 'docker' | 'podman', facts: Partial<ContainerFacts> | undefined): RuntimeClient & { used: number } {
+function runtime(kind: RuntimeClient['kind'], facts: Partial<ContainerFacts> | undefined): RuntimeClient & { used: number; keys: ContainerKey[] } {
   return {
     kind,
     endpoint: `unix:///${kind}.sock`,
     used: 0,
-    async inspectContainer(id) {
+    keys: [],
+    async inspect(key) {
+      const { id } = key;
       this.used++;
+      this.keys.push(key);
       if (!facts) return undefined;
-      return { id, imageId: IMAGE, imageRef: 'app:1', labels: {}, env: [], running: true, initPid: 100, ...facts };
-    },
-    async inspectImage(id) {
-      return { id, repoDigests: [], repoTags: [], os: 'linux', architecture: 'amd64' };
+      return {
+        container: { id, imageId: IMAGE, imageRef: 'app:1', labels: {}, env: [], running: true, initPid: 100, ...facts },
+        image: { id: IMAGE, repoDigests: [], repoTags: [], os: 'linux', architecture: 'amd64' },
+      };
     },
   };
 }
@@ -72,17 +75,88 @@ describe('PipelineAttestor', () => {
     expect([docker.used, podman.used]).toEqual([0, 1]);
   });
 
-  it('gives containerd and CRI-O containers no selectors (not served yet)', async () => {
-    const docker = runtime('docker', {});
-    const a = createAttestor(config, silentLogger, {
+  it('gives CRI-O containers, and containerd ones when its socket is not there, no selectors at once', async () => {
+    for (const line of [
+      `0::/system.slice/cri-containerd-${ID}.scope\n`,
+      `0::/system.slice/crio-${ID}.scope\n`,
+      '0::/default/app\n',
+      `0::/kubepods/pod1/${ID}\n`,
+    ]) {
+      const docker = runtime('docker', {});
+      const containerd = runtime('containerd', {});
+      const a = createAttestor(config, silentLogger, {
+        proc: proc({ 7: line }),
+        docker,
+        podman: runtime('podman', {}),
+        containerd,
+        checkSocket: noSocketCheck,
+        socketPresent: () => false,
+        registry,
+      });
+      expect(await a.explain(7, AbortSignal.timeout(1_000))).toMatchObject({ outcome: 'unsupported-runtime', selectors: [] });
+      expect([docker.used, containerd.used]).toEqual([0, 0]);
+    }
+  });
+
+  it('routes containerd forms to containerd, with the namespace a /<namespace>/<id> path names', async () => {
+    for (const [line, key] of [
+      ['0::/default/app', { id: 'app', namespace: 'default' }],
+      [`0::/system.slice/nerdctl-${ID}.scope`, { id: ID }],
+      [`0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-${ID}.scope`, { id: ID }],
+    ] as const) {
+      const docker = runtime('docker', {});
+      const containerd = runtime('containerd', {});
+      const a = createAttestor(config, silentLogger, {
+        proc: proc({ 7: `${line}\n`, 100: `${line}\n` }),
+        docker,
+        podman: runtime('podman', {}),
+        containerd,
+        checkSocket: noSocketCheck,
+        socketPresent: () => true,
+        registry,
+      });
+      expect(await a.attest(7, AbortSignal.timeout(1_000))).toEqual([`image_config_digest:${IMAGE}`, 'image_id:app:1']);
+      expect(containerd.keys).toEqual([key]);
+      expect(docker.used).toBe(0);
+    }
+  });
+
+  it('asks containerd, then Docker, for a kubelet cgroupfs container; only the runtimes whose socket is there', async () => {
+    const line = `0::/kubepods/besteffort/pod1/${ID}\n`;
+    const attestFor = async (present: (path: string) => boolean, containerdKnows: boolean) => {
+      const docker = runtime('docker', {});
+      const containerd = runtime('containerd', containerdKnows ? {} : undefined);
+      const a = createAttestor(config, silentLogger, {
+        proc: proc({ 7: line, 100: line }),
+        docker,
+        podman: runtime('podman', {}),
+        containerd,
+        checkSocket: noSocketCheck,
+        socketPresent: present,
+        registry,
+        retry: { delaysMs: [] },
+      });
+      const report = await a.explain(7, AbortSignal.timeout(1_000));
+      return { runtime: report.runtime?.runtime, used: [containerd.used, docker.used] };
+    };
+    expect(await attestFor(() => true, true)).toEqual({ runtime: 'containerd', used: [1, 0] });
+    expect(await attestFor(() => true, false)).toEqual({ runtime: 'docker', used: [1, 1] });
+    expect(await attestFor((p) => p === '/docker.sock', true)).toEqual({ runtime: 'docker', used: [0, 1] });
+  });
+
+  it('serves no containerd namespace at all with containerd_namespaces = []', async () => {
+    const containerd = runtime('containerd', {});
+    const a = createAttestor(buildConfig(`containerd_namespaces = []\nregistry "docker.io" { binding = "skip" }\n${TEST_POLICY}`), silentLogger, {
       proc: proc({ 7: `0::/system.slice/cri-containerd-${ID}.scope\n` }),
-      docker,
+      docker: runtime('docker', {}),
       podman: runtime('podman', {}),
+      containerd,
       checkSocket: noSocketCheck,
+      socketPresent: () => true,
       registry,
     });
     expect(await a.explain(7, AbortSignal.timeout(1_000))).toMatchObject({ outcome: 'unsupported-runtime', selectors: [] });
-    expect(docker.used).toBe(0);
+    expect(containerd.used).toBe(0);
   });
 
   it('fails when the workload is not in the cgroup of the container it names', async () => {

@@ -78,9 +78,11 @@ describe('buildConfig', () => {
   it('applies defaults to everything but the signer policy', () => {
     expect(buildConfig(TEST_POLICY)).toEqual({
       logLevel: 'info',
-      docker: {
+      runtimes: {
         dockerSocketPath: DEFAULTS.dockerSocketPath,
         podmanSocketPath: DEFAULTS.podmanSocketPath,
+        containerdSocketPath: 'unix:///run/containerd/containerd.sock',
+        containerdNamespaces: ['k8s.io', 'default'],
         allowUntrustedSocketDir: false,
         envSelectors: [],
       },
@@ -102,6 +104,8 @@ describe('buildConfig', () => {
     const config = buildConfig(`
       docker_socket_path = "unix:///run/d.sock"
       podman_socket_path = "unix:///run/p.sock"
+      containerd_socket_path = "unix:///run/c.sock"
+      containerd_namespaces = ["default", "nerdctl-ns"]
       allow_untrusted_socket_dir = true
       env_selectors = ["APP_ENV", "TIER"]
       log_level = "warn"
@@ -109,9 +113,11 @@ describe('buildConfig', () => {
     `);
     expect(config).toMatchObject({
       logLevel: 'warn',
-      docker: {
+      runtimes: {
         dockerSocketPath: 'unix:///run/d.sock',
         podmanSocketPath: 'unix:///run/p.sock',
+        containerdSocketPath: 'unix:///run/c.sock',
+        containerdNamespaces: ['default', 'nerdctl-ns'],
         allowUntrustedSocketDir: true,
         envSelectors: ['APP_ENV', 'TIER'],
       },
@@ -126,6 +132,9 @@ describe('buildConfig', () => {
     ['a non-boolean', 'allow_untrusted_socket_dir = "yes"', 'allow_untrusted_socket_dir: must be true or false'],
     ['a non-list', 'env_selectors = "A"', 'env_selectors: must be a list of strings'],
     ['a bad variable name', 'env_selectors = ["A-B"]', 'env_selectors: "A-B" is not an environment variable name'],
+    ['a non-unix containerd endpoint', 'containerd_socket_path = "/run/c.sock"', 'containerd_socket_path: must be a unix socket URL'],
+    ['a bad containerd namespace', 'containerd_namespaces = ["k8s io"]', 'containerd_namespaces: "k8s io" is not a containerd namespace name'],
+    ['a repeated containerd namespace', 'containerd_namespaces = ["a", "a"]', 'containerd_namespaces: "a" is named twice'],
     ['a block where a value belongs', 'log_level { x = 1 }', 'log_level: must be a string, got a list'],
   ])('rejects %s with CONFIG_INVALID naming the key', (_name, text, message) => {
     const err = errorOf(() => buildConfig(text));

@@ -390,3 +390,71 @@ describe('containerIdFromPath / containerCgroupRoot', () => {
     expect(containerIdFromPath(path)?.path).toBe(root === undefined ? undefined : path);
   });
 });
+
+describe('containerd forms', () => {
+  const NAMESPACES = ['k8s.io', 'default'];
+  // The lines a real containerd 1.6 / 2.4 task has on this cgroup v1 hybrid
+  // host (every hierarchy, then 0::), as the rig shows them.
+  const everyHierarchy = (path: string): string =>
+    lines(
+      ...['name=systemd', 'pids', 'blkio', 'freezer', 'devices', 'memory', 'cpuset', 'cpuacct', 'cpu'].map((c, i) => `${9 - i}:${c}:${path}`),
+      `0::${path}`,
+    );
+
+  it.each<[string, string, { id: string; hint: RuntimeHint; namespace?: string } | undefined]>([
+    ['ctr, default namespace, a non-hex ID', everyHierarchy('/default/myapp'), { id: 'myapp', hint: 'containerd', namespace: 'default' }],
+    ['ctr in k8s.io without --cgroup', everyHierarchy(`/k8s.io/${ID_A}`), { id: ID_A, hint: 'containerd', namespace: 'k8s.io' }],
+    ['an ID with dots, dashes and underscores', lines('0::/default/web-1.blue_2'), { id: 'web-1.blue_2', hint: 'containerd', namespace: 'default' }],
+    ['under containerd.service', lines('0::/system.slice/containerd.service/default/job7'), { id: 'job7', hint: 'containerd', namespace: 'default' }],
+    ['nerdctl, systemd driver', lines(`0::/system.slice/nerdctl-${ID_A}.scope`), { id: ID_A, hint: 'containerd' }],
+    [
+      'nerdctl, cgroup v1 systemd driver',
+      lines(`4:memory:/system.slice/nerdctl-${ID_A}.scope`, `1:name=systemd:/system.slice/nerdctl-${ID_A}.scope`),
+      { id: ID_A, hint: 'containerd' },
+    ],
+    ['kubelet cgroupfs (ctr --cgroup, as the rig runs it)', everyHierarchy(`/kubepods/besteffort/pod${POD_UID}/${ID_A}`), { id: ID_A, hint: 'kubernetes' }],
+    ['kubelet cgroupfs, guaranteed QoS (no QoS level)', lines(`0::/kubepods/pod${POD_UID}/${ID_A}`), { id: ID_A, hint: 'kubernetes' }],
+    [
+      'kubelet systemd driver, cri-containerd scope (cgroup v2)',
+      lines(`0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_UID_US}.slice/cri-containerd-${ID_A}.scope`),
+      { id: ID_A, hint: 'containerd' },
+    ],
+    [
+      'kubelet systemd driver under containerd.service (colon form)',
+      lines(`0::/system.slice/containerd.service/kubepods-besteffort-pod${POD_UID_US}.slice:cri-containerd:${ID_A}`),
+      { id: ID_A, hint: 'containerd' },
+    ],
+    ['a namespace not served', lines('0::/moby/myapp'), undefined],
+    ['a namespace segment alone', lines('0::/default'), undefined],
+    ['an ID containerd would refuse', lines('0::/default/-bad'), undefined],
+    ['an ID of 77 characters', lines(`0::/default/${'a'.repeat(77)}`), undefined],
+    ['a sub-cgroup of a ctr container still maps to it', lines('0::/default/app/worker'), { id: 'app', hint: 'containerd', namespace: 'default' }],
+  ])('%s', (_name, text, expected) => {
+    const match = containerIdFromCgroups(parseCgroupFile(text), 'cgroup file', NAMESPACES);
+    if (expected === undefined) {
+      expect(match).toBeUndefined();
+      return;
+    }
+    expect(match).toMatchObject({ id: expected.id, runtimeHint: expected.hint });
+    expect(match?.namespace).toBe(expected.namespace);
+  });
+
+  it('sees no /<namespace>/<id> container when no namespace is served', () => {
+    expect(containerIdFromCgroups(parseCgroupFile(lines('0::/default/myapp')))).toBeUndefined();
+  });
+
+  it('the innermost container wins: docker inside a ctr container', () => {
+    const match = containerIdFromPath(`/default/outer/docker/${ID_B}`, NAMESPACES);
+    expect(match).toMatchObject({ id: ID_B, runtimeHint: 'docker' });
+  });
+
+  it('cuts the container cgroup after the ID segment', () => {
+    expect(containerCgroupRoot('/default/myapp', NAMESPACES)).toBe('/default/myapp');
+    expect(containerCgroupRoot(`/system.slice/nerdctl-${ID_A}.scope/sub`, NAMESPACES)).toBe(`/system.slice/nerdctl-${ID_A}.scope`);
+  });
+
+  it('the same ID in two namespaces is ambiguous', () => {
+    const text = lines(`1:memory:/default/${ID_A}`, `0::/k8s.io/${ID_A}`);
+    expect(() => containerIdFromCgroups(parseCgroupFile(text), 'cgroup file', NAMESPACES)).toThrow(/multiple container IDs/);
+  });
+});

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { AttestorError } from '../../../src/errors.js';
-import { inspectWithRetry, lookupContainer } from '../../../src/runtime/lookup.js';
+import { lookupContainer } from '../../../src/runtime/lookup.js';
 import { checkSocketPath, socketPathOf } from '../../../src/runtime/socket.js';
 import { containerSelectors } from '../../../src/selectors/container.js';
 
@@ -30,31 +30,34 @@ const container: ContainerFacts = {
 function fakeClient(
   misses: number,
   image: ImageFacts | undefined = { id: IMAGE, repoDigests: [], repoTags: [], os: 'linux', architecture: 'amd64' },
+  kind: RuntimeClient['kind'] = 'docker',
 ): RuntimeClient & { calls: number } {
   return {
-    kind: 'docker',
-    endpoint: 'unix:///fake.sock',
+    kind,
+    endpoint: `unix:///${kind}.sock`,
     calls: 0,
-    async inspectContainer() {
+    async inspect() {
       this.calls++;
-      return this.calls > misses ? container : undefined;
-    },
-    async inspectImage() {
-      return image;
+      return this.calls > misses ? { container, image } : undefined;
     },
   };
 }
 
-describe('inspectWithRetry', () => {
+const KEY = { id: ID };
+
+describe('lookupContainer', () => {
   it('retries a container that is not visible yet', async () => {
     const client = fakeClient(2);
-    await expect(inspectWithRetry(client, ID, AbortSignal.timeout(5_000), { delaysMs: [1, 1, 1] })).resolves.toBe(container);
+    const found = await lookupContainer([client], KEY, AbortSignal.timeout(5_000), { delaysMs: [1, 1, 1] });
+    expect(found.container).toBe(container);
+    expect(found.image?.id).toBe(IMAGE);
+    expect(found.runtime).toBe('docker');
     expect(client.calls).toBe(3);
   });
 
   it('gives up after the bounded attempts with CONTAINER_NOT_FOUND', async () => {
     const client = fakeClient(10);
-    const err = await inspectWithRetry(client, ID, AbortSignal.timeout(5_000), { delaysMs: [1, 1] }).catch((e: unknown) => e);
+    const err = await lookupContainer([client], KEY, AbortSignal.timeout(5_000), { delaysMs: [1, 1] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AttestorError);
     expect((err as AttestorError).code).toBe('CONTAINER_NOT_FOUND');
     expect(client.calls).toBe(3);
@@ -64,16 +67,25 @@ describe('inspectWithRetry', () => {
     const client = fakeClient(10);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 20);
-    const err = await inspectWithRetry(client, ID, controller.signal, { delaysMs: [10_000] }).catch((e: unknown) => e);
+    const err = await lookupContainer([client], KEY, controller.signal, { delaysMs: [10_000] }).catch((e: unknown) => e);
     expect((err as AttestorError).code).toBe('CANCELLED');
   });
-});
 
-describe('lookupContainer', () => {
-  it('inspects the image by the container image ID', async () => {
-    const findings = await lookupContainer(fakeClient(0), ID, AbortSignal.timeout(1_000));
-    expect(findings.image?.id).toBe(IMAGE);
-    expect(findings.container).toBe(container);
+  it('asks each runtime in turn on every attempt; the first that knows the container answers', async () => {
+    const containerd = fakeClient(100, undefined, 'containerd');
+    const docker = fakeClient(1);
+    const found = await lookupContainer([containerd, docker], KEY, AbortSignal.timeout(5_000), { delaysMs: [1, 1] });
+    expect(found.runtime).toBe('docker');
+    expect(found.endpoint).toBe('unix:///docker.sock');
+    expect(containerd.calls).toBe(2);
+    expect(docker.calls).toBe(2);
+  });
+
+  it('names every runtime it asked when none knows the container', async () => {
+    const err = await lookupContainer([fakeClient(9, undefined, 'containerd'), fakeClient(9)], KEY, AbortSignal.timeout(5_000), { delaysMs: [] }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as AttestorError).message).toMatch(/containerd API at unix:\/\/\/containerd\.sock or docker API at unix:\/\/\/docker\.sock after 1 attempts/);
   });
 });
 
