@@ -17,3 +17,25 @@ describe('conf/examples', () => {
     });
   }
 });
+
+describe('conf/examples/agent-k8s-containerd.conf', () => {
+  const text = readFileSync(join(dir, 'agent-k8s-containerd.conf'), 'utf8');
+
+  it('runs the k8s attestor and this plugin, named "sigstore", side by side', () => {
+    expect(text).toMatch(/WorkloadAttestor "k8s" \{/);
+    expect(text).toMatch(/WorkloadAttestor "sigstore" \{/);
+  });
+
+  it("the sigstore plugin's plugin_data is valid and serves containerd's k8s.io namespace", () => {
+    const block = /WorkloadAttestor "sigstore" \{[\s\S]*?plugin_data \{\n([\s\S]*?)\n {4}\}\n/.exec(text)?.[1];
+    expect(block).toBeDefined();
+    const config = buildConfig(block ?? '');
+    expect(config.runtimes).toMatchObject({ containerdSocketPath: 'unix:///run/containerd/containerd.sock', containerdNamespaces: ['k8s.io'] });
+    expect(config.signatures.identities.map((i) => i.name)).toEqual(['payments-release']);
+  });
+
+  it('the entries combine k8s selectors with the signer rule the config names', () => {
+    const entries = readFileSync(join(dir, 'k8s-entries.sh'), 'utf8');
+    expect(entries).toMatch(/-selector k8s:ns:payments \\\n\s+-selector k8s:sa:api \\\n\s+-selector sigstore:image-signature-identity:payments-release\n/);
+  });
+});
