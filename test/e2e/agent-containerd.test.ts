@@ -8,7 +8,7 @@
 // first process.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,35 +16,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { ctrOk, removeContainer, removePodCgroup } from '../support/containerd.js';
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
-import { ctr, describeWithRig, docker, type Rig, type RigContainerd } from '../support/rig.js';
+import { ctr, describeWithRig, docker, type RigContainerd } from '../support/rig.js';
+import { buildWorkloadImage, pushImage } from '../support/workload-image.js';
 import { attestations, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
-
-async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
-  const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-// Push a FROM-scratch workload image (busybox + the static Workload API
-// client) to the rig registry; returns its manifest digest.
-async function pushWorkloadImage(rig: Rig, ref: string, marker: string): Promise<string> {
-  const ctx = mkdtempSync(join(tmpdir(), 'ssa-img-'));
-  try {
-    copyFileSync(rig.spireAgentStatic, join(ctx, 'spire-agent'));
-    chmodSync(join(ctx, 'spire-agent'), 0o755);
-    writeFileSync(join(ctx, 'marker'), marker);
-    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${rig.busyboxImage}\nCOPY spire-agent /bin/spire-agent\nCOPY marker /marker\n`);
-    await ok(rig, ['build', '-q', '-t', ref, ctx]);
-    await ok(rig, ['push', '-q', ref]);
-    const repoDigest = await ok(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', ref]);
-    return repoDigest.slice(repoDigest.indexOf('@') + 1);
-  } finally {
-    rmSync(ctx, { recursive: true, force: true });
-  }
-}
 
 describeWithRig(
   'spire-agent attests containerd workloads through the plugin',
@@ -88,8 +65,10 @@ describeWithRig(
       chmodSync(dir, 0o755);
       server = await startSpireServer(rig.spireServer, join(dir, 'server'));
       releaseKey = await generateKeyPair(rig, dir, 'release');
-      const signed = await pushWorkloadImage(rig, signedRef, `signed-${run}`);
-      await pushWorkloadImage(rig, unsignedRef, `unsigned-${run}`);
+      await buildWorkloadImage(rig, signedRef, `signed-${run}`);
+      const signed = await pushImage(rig, signedRef);
+      await buildWorkloadImage(rig, unsignedRef, `unsigned-${run}`);
+      await pushImage(rig, unsignedRef);
       await signWithKey(rig, `${signedRef.slice(0, signedRef.lastIndexOf(':'))}@${signed}`, releaseKey, 'bundle');
       const c1 = rig.containerd as RigContainerd;
       const c2 = rig.containerd2 as RigContainerd;

@@ -6,43 +6,19 @@
 //  - an image signed by cosign with the release key, by image-signature-key;
 //    an unsigned (but bound) image gets no signature selectors.
 
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
-import { describeWithRig, docker, type Rig } from '../support/rig.js';
+import { describeWithRig, docker } from '../support/rig.js';
+import { buildWorkloadImage, pushImage } from '../support/workload-image.js';
 import { attestations, fetchX509InContainer, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
-
-async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
-  const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-// A FROM-scratch image whose only program besides busybox is a static
-// Workload API client; `marker` makes each build's content distinct.
-async function buildWorkloadImage(rig: Rig, tag: string, marker: string): Promise<string> {
-  const ctx = mkdtempSync(join(tmpdir(), 'ssa-img-'));
-  try {
-    copyFileSync(rig.spireAgentStatic, join(ctx, 'spire-agent'));
-    chmodSync(join(ctx, 'spire-agent'), 0o755);
-    writeFileSync(join(ctx, 'marker'), marker);
-    writeFileSync(
-      join(ctx, 'Dockerfile'),
-      `FROM ${rig.busyboxImage}\nCOPY spire-agent /bin/spire-agent\nCOPY marker /marker\nLABEL com.example.app=${marker}\n`,
-    );
-    await ok(rig, ['build', '-q', '-t', tag, ctx]);
-    return await ok(rig, ['image', 'inspect', '-f', '{{.Id}}', tag]);
-  } finally {
-    rmSync(ctx, { recursive: true, force: true });
-  }
-}
 
 // Every selector the agent logged as attested, as type:value.
 function attestedSelectors(log: string): string[] {
@@ -137,9 +113,7 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
 
   it('binds a pushed image to its registry manifest and issues by image_digest; a local rebuild of the tag gets nothing', async () => {
     await buildWorkloadImage(rig, pushedTag, `pushed-${run}`);
-    await ok(rig, ['push', '-q', pushedTag]);
-    const repoDigest = await ok(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', pushedTag]);
-    const digest = repoDigest.slice(repoDigest.indexOf('@') + 1);
+    const digest = await pushImage(rig, pushedTag);
     await entry(`spiffe://${TRUST_DOMAIN}/bound-app`, `docker:image_digest:${digest}`);
     const got = await fetchUntil(pushedTag, /spiffe:\/\/example\.org\/bound-app/);
     expect(got.code).toBe(0);
@@ -162,9 +136,7 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
     const digests: Record<string, string> = {};
     for (const tag of [signedTag, unsignedTag]) {
       await buildWorkloadImage(rig, tag, tag.includes('unsigned') ? `unsigned-${run}` : `signed-${run}`);
-      await ok(rig, ['push', '-q', tag]);
-      const repoDigest = await ok(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', tag]);
-      digests[tag] = repoDigest.slice(repoDigest.indexOf('@') + 1);
+      digests[tag] = await pushImage(rig, tag);
     }
     await signWithKey(rig, `${signedTag.slice(0, signedTag.lastIndexOf(':'))}@${digests[signedTag] ?? ''}`, releaseKey, 'legacy');
     await entry(`spiffe://${TRUST_DOMAIN}/signed-app`, 'docker:image-signature-key:release');

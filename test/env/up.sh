@@ -792,6 +792,22 @@ ensure_spire_static() {
   flock -u 9
 }
 
+# optional_build_gate PART FAILEDFILE NOTBUILT: for an optional part that is
+# not built yet, return 0 when it should be built now; otherwise (an earlier
+# build failed, or --no-install) record why it stays unavailable and return 1.
+optional_build_gate() {
+  local part=$1 failed=$2
+  if [ -f "$failed" ]; then
+    UNAVAILABLE[$part]="$(cat "$failed") (delete $failed to retry)"
+  elif [ "$MODE" = no-install ]; then
+    UNAVAILABLE[$part]="$3 — run test/env/up.sh"
+  else
+    return 0
+  fi
+  log "[$part] unavailable: ${UNAVAILABLE[$part]}"
+  return 1
+}
+
 # cosign is optional for now: a failed build is recorded (with its reason)
 # and not retried on every run; delete the FAILED file to retry.
 ensure_cosign() {
@@ -801,16 +817,7 @@ ensure_cosign() {
     log "[cosign] cosign $SSA_COSIGN_VERSION present in $BIN"
     return
   fi
-  if [ -f "$failed" ]; then
-    UNAVAILABLE[cosign]="$(cat "$failed") (delete $failed to retry)"
-    log "[cosign] unavailable: ${UNAVAILABLE[cosign]}"
-    return
-  fi
-  if [ "$MODE" = no-install ]; then
-    UNAVAILABLE[cosign]="cosign $SSA_COSIGN_VERSION not built in $BIN — run test/env/up.sh"
-    log "[cosign] unavailable: ${UNAVAILABLE[cosign]}"
-    return
-  fi
+  optional_build_gate cosign "$failed" "cosign $SSA_COSIGN_VERSION not built in $BIN" || return 0
   find_go || die "Go is needed to build cosign (looked on PATH and in /usr/local/go/bin)"
   flock 9
   if ! binary_ok cosign "$SSA_COSIGN_VERSION" version; then
@@ -847,16 +854,7 @@ ensure_containerd2() {
     log "[containerd2] containerd $v present in $CTRD2_BIN"
     return
   fi
-  if [ -f "$failed" ]; then
-    UNAVAILABLE[containerd2]="$(cat "$failed") (delete $failed to retry)"
-    log "[containerd2] unavailable: ${UNAVAILABLE[containerd2]}"
-    return
-  fi
-  if [ "$MODE" = no-install ]; then
-    UNAVAILABLE[containerd2]="containerd $v not built in $CTRD2_BIN — run test/env/up.sh"
-    log "[containerd2] unavailable: ${UNAVAILABLE[containerd2]}"
-    return
-  fi
+  optional_build_gate containerd2 "$failed" "containerd $v not built in $CTRD2_BIN" || return 0
   find_go || die "Go is needed to build containerd $v (looked on PATH and in /usr/local/go/bin)"
   flock 9
   if ! containerd2_built; then

@@ -57,26 +57,14 @@ export class ContainerdConnection {
     return new AttestorError('RUNTIME_UNAVAILABLE', `${what} via containerd API at ${this.endpoint}: ${detail}`, { cause: err });
   }
 
-  unary(method: Method, request: object, namespace: string, signal: AbortSignal, what: string): Promise<unknown> {
-    throwIfAborted(signal);
-    return new Promise((resolve, reject) => {
-      const call = this.#channel().makeUnaryRequest(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
-        this.#metadata(namespace),
-        { deadline: Date.now() + CALL_TIMEOUT_MS },
-        (err: ServiceError | null, value?: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          if (err === null) resolve(value);
-          else if (err.code === status.NOT_FOUND) resolve(undefined);
-          else reject(this.#fail(what, err, signal));
-        },
-      );
-      const onAbort = (): void => call.cancel();
-      signal.addEventListener('abort', onAbort, { once: true });
+  // One answer. (On the wire a unary call is a stream of one message, so it
+  // goes the same way as the streams.)
+  async unary(method: Method, request: object, namespace: string, signal: AbortSignal, what: string): Promise<unknown> {
+    let answer: unknown;
+    const found = await this.stream(method, request, namespace, signal, what, (message) => {
+      answer = message;
     });
+    return found === undefined ? undefined : answer;
   }
 
   // All messages of a server stream; `accept` sees each one and may throw to
