@@ -10,6 +10,9 @@
 //     product's ProcReader or a synchronous one (the what-if), and the memory
 //     before and after: how much of the growth the /proc read path causes.
 
+// First: the product's proto/ where its compiled modules look for it.
+import './lib/proto-dir.js';
+
 import { readFileSync } from 'node:fs';
 
 const mb = (v: number): number => Math.round((v / 1024 / 1024) * 10) / 10;

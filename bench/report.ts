@@ -160,6 +160,22 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
         )}. In process: registry ${n(num('cold.inProcess.registryMs.median'), 2)} ms, docker inspect (container + image) ${n(num('cold.inProcess.dockerInspectMs.median'), 2)} ms, everything else ${n(num('cold.inProcess.restMs.median'), 2)} ms of ${n(num('cold.inProcess.latencyMs.median'), 2)} ms; signature verification alone is ${n(num('cold.verification.firstMs.median'))} ms for an image's first signature (${n(num('cold.verification.repeatedMs.median'))} ms repeated): the cold path is registry round trips, not cryptography.`,
     );
   }
+  const cmp = get('runtimeComparison.rows');
+  if (Array.isArray(cmp)) {
+    const rowsCmp = cmp as RuntimeRow[];
+    const measured = rowsCmp.filter((r) => r.skipped === undefined && r.runtime !== 'docker');
+    const docker = rowsCmp.find((r) => r.runtime === 'docker');
+    const skipped = rowsCmp.filter((r) => r.skipped !== undefined).map((r) => `${r.runtime}: ${r.skipped ?? ''}`);
+    if (measured.length > 0) {
+      const each = (pick: (r: RuntimeRow) => Summary | undefined, d = 3): string =>
+        measured.map((r) => `${n(pick(r)?.median, d)} (${r.runtime}, ${r.container})`).join(', ');
+      out.push(
+        `containerd next to Docker (figures.containerd, same loops and counts): warm Attest through gRPC at N=1 p50 ${each((r) => r.warmGrpcN1Ms)} ms vs Docker ${n(docker?.warmGrpcN1Ms?.median)} ms; in process ${each((r) => r.warmInProcessMs, 4)} ms vs Docker ${n(docker?.warmInProcessMs?.median, 4)} ms — the warm path is the same cached pipeline (its /proc reads), no runtime call. Cold through gRPC p50 ${each((r) => r.coldGrpcMs, 2)} ms vs Docker ${n(docker?.coldGrpcMs?.median, 2)} ms; in process the runtime's part is the containerd inspection (container and task Get, snapshot Stat, image Get, the image proof's content reads) ${each((r) => r.coldRuntimeInspectMs, 2)} ms vs docker inspect (container + image) ${n(docker?.coldRuntimeInspectMs?.median, 2)} ms; the registry part is the same requests.${skipped.length > 0 ? ` Skipped: ${skipped.join('; ')}.` : ''}`,
+      );
+    } else if (skipped.length > 0) {
+      out.push(`containerd figures not measured: ${skipped.join('; ')}.`);
+    }
+  }
   if (m.stampede) {
     out.push(
       `Stampede: ${KNOBS.stampedeContainers * KNOBS.stampedeCallsPerContainer} concurrent Attests of one new image made ${m.stampede.requests} registry requests (a single cold attestation makes ${n(m.coldRequests, 0)}), fetched the .sig ${m.stampede.sigGets} time(s) and ran ${m.stampede.loads} signature load (discovery + verification); the ${KNOBS.stampedeContainers} containers cost one docker inspect pair each (container facts are per container).`,
@@ -243,6 +259,131 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   return out;
 }
 
+// Warm and cold Attest by runtime, side by side (figures.runtimeComparison):
+// Docker from figures warmGrpc / warmInProcess / cold, each containerd
+// instance and container kind from figures.containerd. Read back from the
+// figures, so a phase that failed or was skipped leaves its cells empty.
+export interface RuntimeRow {
+  runtime: string;
+  container: string;
+  warmGrpcN1Ms?: Summary;
+  warmGrpcBestThroughputPerS?: number;
+  warmInProcessMs?: Summary;
+  coldGrpcMs?: Summary;
+  coldInProcessMs?: Summary;
+  coldRuntimeInspectMs?: Summary;
+  coldRegistryRequests?: number;
+  skipped?: string;
+  error?: string;
+}
+
+export function runtimeComparison(fig: Record<string, unknown>): { what: string; rows: RuntimeRow[] } {
+  const at = (o: unknown, path: string): unknown =>
+    path.split('.').reduce<unknown>((x, k) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>)[k] : undefined), o);
+  const summary = (o: unknown, path: string): Summary | undefined => {
+    const v = at(o, path);
+    return typeof v === 'object' && v !== null && typeof (v as Summary).median === 'number' ? (v as Summary) : undefined;
+  };
+  const best = (o: unknown): number | undefined => {
+    const by = at(o, 'byConcurrency');
+    if (typeof by !== 'object' || by === null) return undefined;
+    const t = Object.values(by as Record<string, { throughputPerS?: unknown }>)
+      .map((v) => v.throughputPerS)
+      .filter((v): v is number => typeof v === 'number');
+    return t.length > 0 ? Math.max(...t) : undefined;
+  };
+  // Absent figures leave their keys out (JSON has no undefined).
+  const defined = (o: Pick<RuntimeRow, 'runtime' | 'container'> & { [K in keyof RuntimeRow]?: RuntimeRow[K] | undefined }): RuntimeRow =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as unknown as RuntimeRow;
+  const rowsOut: RuntimeRow[] = [
+    defined({
+      runtime: 'docker',
+      container: 'docker run',
+      warmGrpcN1Ms: summary(fig, 'warmGrpc.byConcurrency.N=1.latencyMs'),
+      warmGrpcBestThroughputPerS: best(fig['warmGrpc']),
+      warmInProcessMs: summary(fig, 'warmInProcess.totalMs'),
+      coldGrpcMs: summary(fig, 'cold.grpcMs'),
+      coldInProcessMs: summary(fig, 'cold.inProcess.latencyMs'),
+      coldRuntimeInspectMs: summary(fig, 'cold.inProcess.dockerInspectMs'),
+      coldRegistryRequests: summary(fig, 'cold.registryRequestsAtRegistry')?.median,
+    }),
+  ];
+  const instances = at(fig, 'containerd.instances');
+  if (typeof instances === 'object' && instances !== null) {
+    for (const [part, inst] of Object.entries(instances as Record<string, Record<string, unknown>>)) {
+      const version = typeof inst['version'] === 'string' ? inst['version'] : '';
+      const runtime = `containerd${version === '' ? ` (${part})` : ` ${version}`}`;
+      if (typeof inst['skipped'] === 'string') {
+        rowsOut.push({ runtime, container: '-', skipped: inst['skipped'] });
+        continue;
+      }
+      for (const [flavor, container] of [
+        ['default', 'ctr run, ns default'],
+        ['kubelet', 'kubelet-style, ns k8s.io'],
+      ] as const) {
+        const t = inst[flavor];
+        if (typeof t !== 'object' || t === null) continue;
+        const errors = ['warmError', 'warmInProcessError', 'coldError'].map((k) => at(t, k)).filter((e): e is string => typeof e === 'string');
+        rowsOut.push(
+          defined({
+            runtime,
+            container,
+            warmGrpcN1Ms: summary(t, 'warmGrpc.byConcurrency.N=1.latencyMs'),
+            warmGrpcBestThroughputPerS: best(at(t, 'warmGrpc')),
+            warmInProcessMs: summary(t, 'warmInProcess.totalMs'),
+            coldGrpcMs: summary(t, 'cold.grpcMs'),
+            coldInProcessMs: summary(t, 'cold.inProcess.latencyMs'),
+            coldRuntimeInspectMs: summary(t, 'cold.inProcess.containerdInspectMs'),
+            coldRegistryRequests: summary(t, 'cold.registryRequestsAtRegistry')?.median,
+            error: errors.length > 0 ? errors.join('; ') : undefined,
+          }),
+        );
+      }
+    }
+  }
+  return {
+    what: 'warm Attest (gRPC N=1, best Attests/s over N = 1, 16, 128; in process) and cold Attest (gRPC, in process, the runtime inspection within it; registry requests at the registry) by runtime, from figures warmGrpc, warmInProcess, cold (Docker) and figures.containerd',
+    rows: rowsOut,
+  };
+}
+
+// The by-runtime table as Markdown (stdout), medians and p99 in ms.
+function runtimeTable(rowsIn: readonly RuntimeRow[]): string {
+  const ms = (s: Summary | undefined): string => {
+    if (!s || !Number.isFinite(s.median)) return '-';
+    const f = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+    return `${f(s.median)} / ${f(s.p99)}`;
+  };
+  const head = [
+    'runtime',
+    'container',
+    'warm gRPC N=1',
+    'warm Attests/s',
+    'warm in process',
+    'cold gRPC',
+    'cold in process',
+    'cold: runtime inspect',
+    'cold registry requests',
+  ];
+  const body = rowsIn.map((r) =>
+    r.skipped !== undefined
+      ? [r.runtime, `skipped: ${r.skipped}`, '', '', '', '', '', '', '']
+      : [
+          r.runtime,
+          r.error === undefined ? r.container : `${r.container} (error: ${r.error.split('\n')[0] ?? ''})`,
+          ms(r.warmGrpcN1Ms),
+          r.warmGrpcBestThroughputPerS === undefined ? '-' : String(r.warmGrpcBestThroughputPerS),
+          ms(r.warmInProcessMs),
+          ms(r.coldGrpcMs),
+          ms(r.coldInProcessMs),
+          ms(r.coldRuntimeInspectMs),
+          r.coldRegistryRequests === undefined ? '-' : String(r.coldRegistryRequests),
+        ],
+  );
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...body.map(line)].join('\n');
+}
+
 // Writes bench/results/latest.json and a timestamped copy.
 export function writeResults(r: Result): { latest: string; stamped: string } {
   const outDir = join(REPO, 'bench/results');
@@ -263,6 +404,13 @@ export function summaryText(r: Result, written: { latest: string; stamped: strin
   );
   lines.push('');
   lines.push(table(r.table));
+  const cmp = r.figures['runtimeComparison'] as { rows?: RuntimeRow[] } | undefined;
+  if (cmp?.rows && cmp.rows.length > 1) {
+    lines.push('');
+    lines.push('warm and cold Attest by runtime (ms, median / p99):');
+    lines.push('');
+    lines.push(runtimeTable(cmp.rows));
+  }
   lines.push('');
   lines.push('goals:');
   for (const goal of r.goals) lines.push(`  [${goal.met === null ? 'n/a' : goal.met ? 'met' : 'NOT MET'}] ${goal.goal}: ${goal.measured}`);

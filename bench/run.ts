@@ -8,8 +8,12 @@
 //   1. warm Attest through gRPC (N = 1, 16, 128 concurrent callers), its
 //      decomposition (gRPC floor, in-process pipeline, /proc reads) and a CPU
 //      profile of the plugin during the warm loop;
+//   1c. the same warm figures for containerd containers (1.6 and 2.x when the
+//      rig has them: a `ctr run` container in namespace default and a
+//      kubelet-style one in k8s.io);
 //   2. cold Attest (new image, new Configure per sample): latency, registry
 //      requests (counted at the registry and by the client), verification time;
+//   2b. the same cold figures for those containerd containers;
 //   3. stampede: 200 concurrent Attests for 20 containers of one new image;
 //   4. footprint: RSS after start / Configure / 10,000 Attests over 20 images,
 //      spawn -> handshake for the launcher and the single executable;
@@ -22,10 +26,14 @@
 // bench/phases/, what they share in bench/lib/, goals, findings and the
 // output in bench/report.ts.
 
+// First: the product's proto/ where its compiled modules look for it.
+import './lib/proto-dir.js';
+
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { loadRig, missingParts } from '../test/support/rig.js';
+import { CtrdFixtures } from './lib/containerd.js';
 import { stopAll } from './lib/live.js';
 import { LAUNCHER, REPO, SEA } from './lib/paths.js';
 import { phase } from './lib/phase.js';
@@ -35,6 +43,7 @@ import { finishResult, result, rows } from './lib/result.js';
 import { messageOf } from './lib/util.js';
 import { agentPhase } from './phases/agent.js';
 import { coldPhase } from './phases/cold.js';
+import { containerdColdPhase, containerdSetup, containerdWarmPhase, type CtrdWorld } from './phases/containerd.js';
 import { cosignPhase, sideBySide } from './phases/cosign.js';
 import { footprintPhase } from './phases/footprint.js';
 import { handshakePhase } from './phases/handshake.js';
@@ -44,7 +53,7 @@ import { setup } from './phases/setup.js';
 import { stampedePhase } from './phases/stampede.js';
 import { startupPhase } from './phases/startup.js';
 import { measuredWarm, warmPhase } from './phases/warm.js';
-import { findings, goals, summaryText, writeResults, type Measured } from './report.js';
+import { findings, goals, runtimeComparison, summaryText, writeResults, type Measured } from './report.js';
 
 import type { Fixtures } from './lib/images.js';
 
@@ -64,9 +73,13 @@ async function main(): Promise<number> {
   const runId = Date.now().toString(36);
   const m: Measured = {};
   let fixtures: Fixtures | undefined;
+  // containerd's containers, pod cgroups and pulled images (phases 1c, 2b).
+  const ctrdFixtures = new CtrdFixtures(runId);
   const cleanup = async (): Promise<void> => {
     await stopAll();
+    const containerd = await ctrdFixtures.cleanup().catch((e: unknown) => ({ error: messageOf(e) }));
     if (fixtures) result.cleanup = await fixtures.cleanup().catch((e: unknown) => ({ error: messageOf(e) }));
+    result.cleanup = { ...result.cleanup, containerd };
     rmSync(tmp, { recursive: true, force: true });
   };
   let interrupted = false;
@@ -89,12 +102,17 @@ async function main(): Promise<number> {
     await phase('1. warm Attest through gRPC (N = 1, 16, 128) and in process', () => warmPhase(w));
     measuredWarm(m);
     await phase('1b. CPU profile of the plugin in the warm loop', () => profilePhase(w));
+    // The containerd containers, made once for 1c and 2b (whichever runs first).
+    let ctrd: Promise<CtrdWorld> | undefined;
+    const ctrdWorld = (): Promise<CtrdWorld> => (ctrd ??= containerdSetup(w, ctrdFixtures));
+    await phase('1c. warm Attest, containerd 1.6 / 2.x (ctr default ns, kubelet-style k8s.io)', async () => containerdWarmPhase(await ctrdWorld()));
     const cold = await phase('2. cold Attest (new image, new Configure per sample)', () => coldPhase(w));
     if (cold) {
       m.coldRequests = cold['requestsMedian'];
       m.coldDepth = cold['depthMedian'];
       m.coldGrpc = cold['grpcMedian'];
     }
+    await phase('2b. cold Attest, containerd 1.6 / 2.x (new image, new Configure per sample)', async () => containerdColdPhase(w, await ctrdWorld()));
     const st = await phase('3. stampede: 200 concurrent Attests of one new image', () => stampedePhase(w, m.coldRequests));
     if (st) m.stampede = st;
     const fl = await phase('4. footprint (launcher): RSS after 10,000 Attests over 20 images', () => footprintPhase(w, LAUNCHER, 'launcher'));
@@ -127,6 +145,7 @@ async function main(): Promise<number> {
 
   result.machine['loadAverageAtEnd'] = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   result.setup['pluginSocketDirsLeftBySigtermRace'] = socketDirsLeft();
+  result.figures['runtimeComparison'] = runtimeComparison(result.figures);
   result.goals = goals(m);
   result.findings = findings(m, result.goals, result.figures);
   result.table = rows;

@@ -1,6 +1,7 @@
 // The same pipeline in this process (createAttestor with its real parts),
 // each external step wrapped so that every call is timed: /proc reads, the
-// Docker API, and the registry client's methods. The registry client's own
+// Docker, Podman and containerd APIs (one inspection each), and the registry
+// client's methods. The registry client's own
 // request counter (stats().requests) counts HTTP requests, including those a
 // method makes internally (the referrers tag fallback).
 
@@ -10,6 +11,7 @@ import { createAttestor, registryClientOptions } from '../../src/app/compose.js'
 import type { PipelineAttestor } from '../../src/attest/attestor.js';
 import { createProcReader, type ProcReader } from '../../src/process/index.js';
 import { createRegistryClient, type RegistryClient } from '../../src/registry/index.js';
+import { ContainerdClient } from '../../src/runtime/containerd/client.js';
 import { DockerApiClient } from '../../src/runtime/docker.js';
 
 import type { PluginConfig } from '../../src/config/types.js';
@@ -112,12 +114,15 @@ export function instrumentedAttestor(config: PluginConfig, log: Logger): Instrum
     kind: client.kind,
     endpoint: client.endpoint,
     inspect: (key, signal) => recorder.time(`${client.kind}.inspect`, () => client.inspect(key, signal)),
+    // containerd's client keeps a gRPC channel open: attestor.close() closes it.
+    ...(client.close ? { close: () => client.close?.() } : {}),
   });
   const attestor = createAttestor(config, log, {
     proc,
     registry,
     docker: wrapRuntime(new DockerApiClient('docker', config.runtimes.dockerSocketPath)),
     podman: wrapRuntime(new DockerApiClient('podman', config.runtimes.podmanSocketPath)),
+    containerd: wrapRuntime(new ContainerdClient(config.runtimes.containerdSocketPath, config.runtimes.containerdNamespaces)),
   });
   return { attestor, registry: real, recorder };
 }

@@ -3,44 +3,25 @@ import { silentLogger } from '../../src/log.js';
 import { compilePolicy } from '../../src/policy/index.js';
 import { discoverSignatures } from '../../src/signatures/discover.js';
 import { loadTrust, verifyCandidate } from '../../src/verify/index.js';
-import { byKind, coveredMs, instrumentedAttestor, sequentialDepth, type Call } from '../lib/inprocess.js';
+import { byKind, coveredMs, instrumentedAttestor, sequentialDepth, type Call, type Instrumented } from '../lib/inprocess.js';
 import { launch, stopPlugin } from '../lib/live.js';
 import { isVerifiedBound } from '../lib/load.js';
 import { LAUNCHER } from '../lib/paths.js';
 import { attestCaller, configure, initAndConfigure } from '../lib/plugin.js';
-import { breakdown, pluginRequests, shortKind } from '../lib/registry-log.js';
+import { breakdown, pluginRequests, shortKind, type AccessLine, type RegistryLog } from '../lib/registry-log.js';
 import { result, row } from '../lib/result.js';
-import { summarize } from '../lib/stats.js';
+import { round, summarize } from '../lib/stats.js';
 import { sleep } from '../lib/util.js';
 
+import type { AttestReport } from '../../src/attest/attestor.js';
+import type { PluginConfig } from '../../src/config/types.js';
 import type { Digest } from '../../src/registry/types.js';
+import type { BenchImage } from '../lib/images.js';
 import type { World } from '../lib/world.js';
 
 // 2. Cold Attest: a new image per sample, a new Configure (new caches) per sample.
 export async function coldPhase(w: World): Promise<Record<string, number>> {
-  const plugin = await launch(LAUNCHER);
-  const grpcLat: number[] = [];
-  const configureLat: number[] = [];
-  let from = 0;
-  try {
-    await initAndConfigure(plugin, w.hcl);
-    const attest = attestCaller(plugin, 30_000);
-    from = w.regLog.offset();
-    for (const c of w.cold) {
-      let s = performance.now();
-      await configure(plugin, w.hcl);
-      configureLat.push(performance.now() - s);
-      s = performance.now();
-      const r = await attest(c.pid);
-      grpcLat.push(performance.now() - s);
-      if (!isVerifiedBound(r.selector_values)) throw new Error(`cold ${c.image.tag}: unexpected selectors ${r.selector_values.join(' ')}`);
-    }
-  } finally {
-    await stopPlugin(plugin);
-  }
-  await sleep(500);
-  const lines = w.regLog.lines(from);
-  const perImage = w.cold.map((c) => pluginRequests(lines, c.image.repository));
+  const { grpcLat, configureLat, perImage } = await coldThroughGrpc(w.hcl, w.cold, w.regLog);
   const counts = perImage.map((l) => l.length);
   const grpcS = summarize(grpcLat);
   row('cold Attest gRPC (new image, new Configure)', 'ms', grpcS);
@@ -63,44 +44,32 @@ export async function coldPhase(w: World): Promise<Record<string, number>> {
   const kinds: Array<Record<string, { calls: number; ms: number }>> = [];
   const from2 = w.regLog.offset();
   for (const c of w.cold) {
-    const inst = instrumentedAttestor(config, silentLogger);
-    await inst.attestor.ready();
-    inst.recorder.take();
-    const before = inst.registry.stats().requests;
-    const s = performance.now();
-    const report = await inst.attestor.explain(c.pid, AbortSignal.timeout(30_000));
-    const t = performance.now() - s;
-    const calls: Call[] = inst.recorder.take();
-    inLat.push(t);
-    inReq.push(inst.registry.stats().requests - before);
-    const reg = calls.filter((x) => x.kind.startsWith('registry.'));
-    depth.push(sequentialDepth(reg));
-    const sum = (xs: readonly Call[]): number => xs.reduce((a, x) => a + (x.end - x.start), 0);
-    registryMs.push(coveredMs(reg));
-    const dock = calls.filter((x) => x.kind.startsWith('docker.') || x.kind.startsWith('podman.'));
-    dockerMs.push(sum(dock));
-    const pr = calls.filter((x) => x.kind.startsWith('proc.'));
-    procMs.push(sum(pr));
-    restMs.push(t - coveredMs(reg) - sum(dock) - sum(pr));
-    kinds.push(byKind(calls));
-    if (!isVerifiedBound(report.selectors)) throw new Error(`in-process cold ${c.image.tag}: unexpected selectors ${report.selectors.join(' ')}`);
-    // Verification alone, on the candidates discovery finds (not counted above).
-    const b = report.binding;
-    if (b?.outcome === 'bound' && b.reference) {
-      const digests: Digest[] = b.indexDigest ? [b.indexDigest, b.manifestDigest] : [b.manifestDigest];
-      const found = await discoverSignatures(inst.registry, b.reference, digests, AbortSignal.timeout(30_000));
-      for (const cand of found.candidates) {
-        let v = performance.now();
-        verifyCandidate(cand, trust, policy);
-        verifyFirst.push(performance.now() - v);
-        for (let i = 0; i < 20; i++) {
-          v = performance.now();
+    const sample = await coldInProcessSample(config, c, async (report, inst) => {
+      // Verification alone, on the candidates discovery finds (not counted above).
+      const b = report.binding;
+      if (b?.outcome === 'bound' && b.reference) {
+        const digests: Digest[] = b.indexDigest ? [b.indexDigest, b.manifestDigest] : [b.manifestDigest];
+        const found = await discoverSignatures(inst.registry, b.reference, digests, AbortSignal.timeout(30_000));
+        for (const cand of found.candidates) {
+          let v = performance.now();
           verifyCandidate(cand, trust, policy);
-          verifyRepeat.push(performance.now() - v);
+          verifyFirst.push(performance.now() - v);
+          for (let i = 0; i < 20; i++) {
+            v = performance.now();
+            verifyCandidate(cand, trust, policy);
+            verifyRepeat.push(performance.now() - v);
+          }
         }
       }
-    }
-    await inst.registry.close();
+    });
+    inLat.push(sample.latencyMs);
+    inReq.push(sample.requests);
+    depth.push(sample.depth);
+    registryMs.push(sample.registryMs);
+    dockerMs.push(sample.runtimeMs);
+    procMs.push(sample.procMs);
+    restMs.push(sample.restMs);
+    kinds.push(sample.kinds);
   }
   const inS = summarize(inLat);
   row('cold Attest in-process', 'ms', inS);
@@ -115,6 +84,7 @@ export async function coldPhase(w: World): Promise<Record<string, number>> {
   result.figures['cold'] = {
     what: `first attestation of a freshly pushed, key-signed image; ${w.cold.length} images, one container each; through gRPC a new Configure before each sample (new attestor, new caches, new registry connection); then in process on the same images with a new attestor each`,
     grpcMs: grpcS,
+    grpcSamplesMs: grpcLat.map((v) => round(v, 3)),
     configureMs: summarize(configureLat),
     registryRequestsAtRegistry: summarize(counts),
     registryRequestBreakdown: breakdown(perImage[0] ?? []),
@@ -136,4 +106,101 @@ export async function coldPhase(w: World): Promise<Record<string, number>> {
     },
   };
   return { grpcMedian: grpcS.median, requestsMedian: summarize(counts).median, depthMedian: summarize(depth).median };
+}
+
+export interface ColdGrpc {
+  grpcLat: number[];
+  configureLat: number[];
+  // The plugin's requests per image, from the registry access log.
+  perImage: AccessLine[][];
+}
+
+// Through gRPC (launcher): per container a new Configure (new attestor, new
+// caches, new registry and runtime connections), then its first Attest.
+// Shared by the Docker figure and the containerd ones.
+export async function coldThroughGrpc(hcl: string, containers: readonly ColdTarget[], regLog: RegistryLog): Promise<ColdGrpc> {
+  const plugin = await launch(LAUNCHER);
+  const grpcLat: number[] = [];
+  const configureLat: number[] = [];
+  let from = 0;
+  try {
+    await initAndConfigure(plugin, hcl);
+    const attest = attestCaller(plugin, 30_000);
+    from = regLog.offset();
+    for (const c of containers) {
+      let s = performance.now();
+      await configure(plugin, hcl);
+      configureLat.push(performance.now() - s);
+      s = performance.now();
+      const r = await attest(c.pid);
+      grpcLat.push(performance.now() - s);
+      if (!isVerifiedBound(r.selector_values)) throw new Error(`cold ${c.image.tag}: unexpected selectors ${r.selector_values.join(' ')}`);
+    }
+  } finally {
+    await stopPlugin(plugin);
+  }
+  await sleep(500);
+  const lines = regLog.lines(from);
+  return { grpcLat, configureLat, perImage: containers.map((c) => pluginRequests(lines, c.image.repository)) };
+}
+
+// What a cold sample needs of its container.
+export interface ColdTarget {
+  readonly pid: number;
+  readonly image: BenchImage;
+}
+
+export interface ColdSample {
+  latencyMs: number;
+  // Registry HTTP requests (the client's own counter).
+  requests: number;
+  depth: number;
+  registryMs: number;
+  // Container runtime inspections (Docker/Podman: container + image;
+  // containerd: one inspection of several API calls).
+  runtimeMs: number;
+  procMs: number;
+  restMs: number;
+  kinds: Record<string, { calls: number; ms: number }>;
+}
+
+// One cold attestation in process with a new attestor (new caches): its
+// time split by what it waited for. `after` sees the report before the
+// attestor goes (the Docker figure times verification on it).
+export async function coldInProcessSample(
+  config: PluginConfig,
+  c: ColdTarget,
+  after?: (report: AttestReport, inst: Instrumented) => Promise<void>,
+): Promise<ColdSample> {
+  const inst = instrumentedAttestor(config, silentLogger);
+  try {
+    await inst.attestor.ready();
+    inst.recorder.take();
+    const before = inst.registry.stats().requests;
+    const s = performance.now();
+    const report = await inst.attestor.explain(c.pid, AbortSignal.timeout(30_000));
+    const t = performance.now() - s;
+    const calls: Call[] = inst.recorder.take();
+    const requests = inst.registry.stats().requests - before;
+    const reg = calls.filter((x) => x.kind.startsWith('registry.'));
+    const sum = (xs: readonly Call[]): number => xs.reduce((a, x) => a + (x.end - x.start), 0);
+    const runtime = sum(calls.filter((x) => x.kind.startsWith('docker.') || x.kind.startsWith('podman.') || x.kind.startsWith('containerd.')));
+    const proc = sum(calls.filter((x) => x.kind.startsWith('proc.')));
+    if (!isVerifiedBound(report.selectors)) throw new Error(`in-process cold ${c.image.tag}: unexpected selectors ${report.selectors.join(' ')}`);
+    await after?.(report, inst);
+    return {
+      latencyMs: t,
+      requests,
+      depth: sequentialDepth(reg),
+      registryMs: coveredMs(reg),
+      runtimeMs: runtime,
+      procMs: proc,
+      restMs: t - coveredMs(reg) - runtime - proc,
+      kinds: byKind(calls),
+    };
+  } finally {
+    await inst.registry.close();
+    // Closes the containerd channel (the registry client is ours, closed above).
+    await inst.attestor.close();
+  }
 }

@@ -4,12 +4,12 @@ import { cpus } from 'node:os';
 
 import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
-import { attestorWithProc, instrumentedAttestor, syncProcReader } from '../lib/inprocess.js';
+import { attestorWithProc, instrumentedAttestor, syncProcReader, type Instrumented } from '../lib/inprocess.js';
 import { KNOBS } from '../lib/knobs.js';
 import { launch, stopPlugin } from '../lib/live.js';
 import { isVerifiedBound, load } from '../lib/load.js';
 import { LAUNCHER } from '../lib/paths.js';
-import { attestCaller, cpuMsOf, initAndConfigure, SERVICE, unary } from '../lib/plugin.js';
+import { attestCaller, cpuMsOf, initAndConfigure, SERVICE, unary, type AttestResponse, type Plugin } from '../lib/plugin.js';
 import { result, row } from '../lib/result.js';
 import { round, summarize, type Summary } from '../lib/stats.js';
 
@@ -64,28 +64,7 @@ export async function warmPhase(w: World): Promise<void> {
       clientCpuMsPerCall: round((hcSelf.user + hcSelf.system) / 1000 / healthCeiling.length, 4),
     };
 
-    const perN: Record<string, unknown> = {};
-    for (const n of KNOBS.warmConcurrency) {
-      const cpu0 = cpuMsOf(plugin.pid);
-      const self0 = process.cpuUsage();
-      const r = await load(attest, [target.pid], KNOBS.warmCallsPerN, n, KNOBS.phaseCapMs);
-      const pluginCpu = cpuMsOf(plugin.pid) - cpu0;
-      const self = process.cpuUsage(self0);
-      const s = summarize(r.latencies);
-      const throughput = r.completed / (r.wallMs / 1000);
-      perN[`N=${n}`] = {
-        latencyMs: s,
-        throughputPerS: round(throughput, 0),
-        wallMs: round(r.wallMs, 1),
-        completed: r.completed,
-        errors: r.errors,
-        firstError: r.firstError,
-        unexpectedSelectors: r.unexpected,
-        pluginCpuMsPerAttest: round(pluginCpu / Math.max(1, r.completed), 4),
-        clientCpuMsPerAttest: round((self.user + self.system) / 1000 / Math.max(1, r.completed), 4),
-      };
-      row(`warm Attest gRPC, N=${n}`, 'ms', s, `${round(throughput, 0)} Attests/s`);
-    }
+    const perN = await warmByConcurrency(plugin, attest, target.pid, (n) => `warm Attest gRPC, N=${n}`);
     const healthS = summarize(healthLat);
     row('gRPC floor: Health/Check, N=1', 'ms', healthS, 'same process, same channel');
     row('gRPC ceiling: Health/Check, N=128', 'ms', grpcCeiling.latencyMs, `${grpcCeiling.throughputPerS} calls/s`);
@@ -109,24 +88,8 @@ export async function warmPhase(w: World): Promise<void> {
   await inst.attestor.ready();
   await inst.attestor.explain(target.pid, AbortSignal.timeout(30_000));
   inst.recorder.take();
-  const total: number[] = [];
-  const proc: number[] = [];
-  const procCalls: number[] = [];
-  const other: number[] = [];
   const until = performance.now() + KNOBS.phaseCapMs;
-  for (let i = 0; i < KNOBS.inProcessWarmCalls && performance.now() < until; i++) {
-    const s = performance.now();
-    await inst.attestor.explain(target.pid, AbortSignal.timeout(30_000));
-    const t = performance.now() - s;
-    const calls = inst.recorder.take();
-    const p = calls.filter((c) => c.kind === 'proc.readCgroup');
-    const pm = p.reduce((a, c) => a + (c.end - c.start), 0);
-    total.push(t);
-    proc.push(pm);
-    procCalls.push(p.length);
-    other.push(t - pm);
-    if (calls.some((c) => !c.kind.startsWith('proc.'))) throw new Error('warm in-process attestation reached docker or the registry');
-  }
+  const { total, proc, procCalls, other } = await warmInProcessLoop(inst, target.pid, until);
   await inst.registry.close();
 
   // What-if through the attestor's injection seam: synchronous /proc reads.
@@ -175,6 +138,74 @@ export async function warmPhase(w: World): Promise<void> {
     cgroupReadFsPromisesMs: summarize(promisesRead),
     cgroupReadSyncMs: summarize(syncRead),
   };
+}
+
+// The warm load through gRPC at each of KNOBS.warmConcurrency (N callers,
+// KNOBS.warmCallsPerN calls each, bounded by KNOBS.phaseCapMs), with the
+// plugin's and this process's CPU per Attest; one table row per N. Shared by
+// the Docker figure and the containerd ones.
+export async function warmByConcurrency(
+  plugin: Plugin,
+  attest: (pid: number) => Promise<AttestResponse>,
+  pid: number,
+  rowLabel: (n: number) => string,
+): Promise<Record<string, unknown>> {
+  const perN: Record<string, unknown> = {};
+  for (const n of KNOBS.warmConcurrency) {
+    const cpu0 = cpuMsOf(plugin.pid);
+    const self0 = process.cpuUsage();
+    const r = await load(attest, [pid], KNOBS.warmCallsPerN, n, KNOBS.phaseCapMs);
+    const pluginCpu = cpuMsOf(plugin.pid) - cpu0;
+    const self = process.cpuUsage(self0);
+    const s = summarize(r.latencies);
+    const throughput = r.completed / (r.wallMs / 1000);
+    perN[`N=${n}`] = {
+      latencyMs: s,
+      throughputPerS: round(throughput, 0),
+      wallMs: round(r.wallMs, 1),
+      completed: r.completed,
+      errors: r.errors,
+      firstError: r.firstError,
+      unexpectedSelectors: r.unexpected,
+      pluginCpuMsPerAttest: round(pluginCpu / Math.max(1, r.completed), 4),
+      clientCpuMsPerAttest: round((self.user + self.system) / 1000 / Math.max(1, r.completed), 4),
+    };
+    row(rowLabel(n), 'ms', s, `${round(throughput, 0)} Attests/s`);
+  }
+  return perN;
+}
+
+export interface InProcessWarm {
+  total: number[];
+  proc: number[];
+  procCalls: number[];
+  other: number[];
+}
+
+// KNOBS.inProcessWarmCalls cached attestations of `pid` in this process (the
+// caller made the first, uncounted one), until `until` at the latest: each
+// one's time, the time and number of its /proc reads, and the rest. A call
+// that reaches a container runtime or the registry is an error: the path is
+// not warm. Shared by the Docker figure and the containerd ones.
+export async function warmInProcessLoop(inst: Instrumented, pid: number, until: number): Promise<InProcessWarm> {
+  const total: number[] = [];
+  const proc: number[] = [];
+  const procCalls: number[] = [];
+  const other: number[] = [];
+  for (let i = 0; i < KNOBS.inProcessWarmCalls && performance.now() < until; i++) {
+    const s = performance.now();
+    await inst.attestor.explain(pid, AbortSignal.timeout(30_000));
+    const t = performance.now() - s;
+    const calls = inst.recorder.take();
+    const p = calls.filter((c) => c.kind === 'proc.readCgroup');
+    const pm = p.reduce((a, c) => a + (c.end - c.start), 0);
+    total.push(t);
+    proc.push(pm);
+    procCalls.push(p.length);
+    other.push(t - pm);
+    if (calls.some((c) => !c.kind.startsWith('proc.'))) throw new Error('warm in-process attestation reached a container runtime or the registry');
+  }
+  return { total, proc, procCalls, other };
 }
 
 // What the goals take from figure 1: the N=1 latency and the best

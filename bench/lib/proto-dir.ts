@@ -1,0 +1,33 @@
+// The product finds its .proto files relative to its compiled module
+// (src/util/protos.ts: PROTO_DIR = <module>/../../proto/), which is the
+// repository's proto/ for dist/ but dist-bench/proto/ for the benchmark's own
+// build of src/ (dist-bench/src/...). The in-process attestor loads
+// containerd's protos from there when it first meets a containerd
+// container, so this module (the first import of run.ts and probe.ts) links
+// dist-bench/proto to proto/. Run from the sources (not compiled) it does
+// nothing.
+
+import { existsSync, lstatSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { REPO } from './paths.js';
+
+// <build root>/bench/lib/proto-dir.js -> <build root>/proto, the same
+// place <build root>/src/util/protos.js resolves ../../proto/ to.
+const buildRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const link = join(buildRoot, 'proto');
+const target = join(REPO, 'proto');
+if (buildRoot !== REPO && !existsSync(join(link, 'containerd'))) {
+  // A dangling link or an empty directory from an earlier build: replace it.
+  if (existsSync(link) || isLink(link)) rmSync(link, { recursive: true, force: true });
+  symlinkSync(relative(buildRoot, target), link, 'dir');
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
