@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stop what test/env/up.sh started: containers on the rig's dockerd and
 # podman, the containerd instances (1.6 in $SSA_STATE_DIR/ctrd, 2.x in
-# $SSA_STATE_DIR/ctrd2) with their containers and shims, then the
+# $SSA_STATE_DIR/ctrd2, 2.x with CRI in $SSA_STATE_DIR/ctrdcri, its pods
+# first) with their containers and shims, then the
 # registries, the podman service and dockerd, found by their pid files in
 # $SSA_STATE_DIR. Waits are bounded; a daemon that does
 # not stop on TERM within 20 s gets KILL.
@@ -137,8 +138,24 @@ stop_containerd() { # SUBDIR LABEL
       fi
     done
   done
-  rm -f "$sock" "$sock.ttrpc" "$dir/ok"
+  rm -f "$sock" "$sock.ttrpc" "$dir/ok" "$dir/cri-ok"
 }
+
+# The CRI instance's pods, through CRI (crictl next to its socket, linked
+# there by up.sh): stopped, then removed with their containers.
+stop_cri_pods() { # SUBDIR LABEL
+  local dir="$STATE/$1" label=$2 c ids
+  pid_alive "$dir/containerd.pid" "containerd --config $dir/config.toml" && [ -x "$dir/crictl" ] || return 0
+  c=("$dir/crictl" --config "$dir/crictl.yaml")
+  ids=$(timeout 20 "${c[@]}" pods -q 2>/dev/null) || return 0
+  [ -n "$ids" ] || return 0
+  log "[$label] stopping and removing $(echo "$ids" | wc -l) pod(s)"
+  # shellcheck disable=SC2086
+  timeout 60 "${c[@]}" stopp $ids >/dev/null 2>&1 || log "[$label] some pods could not be stopped"
+  timeout 60 "${c[@]}" rmp -a -f >/dev/null 2>&1 || log "[$label] some pods could not be removed"
+}
+stop_cri_pods ctrdcri containerdCri
+stop_containerd ctrdcri containerdCri
 stop_containerd ctrd2 containerd2
 stop_containerd ctrd containerd
 

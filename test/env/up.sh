@@ -24,9 +24,14 @@
 #                config, CRI disabled, no TCP listeners (optional: recorded
 #                as unavailable if they cannot work). Their images come from
 #                the registry: ssa-busybox:1 is pushed there as ssa/busybox:1
-#   - binaries   spire-agent / spire-server v1.15.3, cosign and containerd 2.x
-#                (containerd, ctr, containerd-shim-runc-v2), built from the Go
-#                module proxy into $SSA_CACHE_DIR/bin
+#   - containerd-cri  a third instance of the same 2.x with the CRI plugin
+#                on, for crictl (kubelet-style pods: host network, cgroupfs,
+#                no CNI) on $SSA_STATE_DIR/ctrdcri/containerd.sock; its
+#                sandbox image is ssa-pause:1 (FROM scratch + busybox
+#                sleeping), pushed to the registry as ssa/pause:1 (optional)
+#   - binaries   spire-agent / spire-server v1.15.3, cosign, containerd 2.x
+#                (containerd, ctr, containerd-shim-runc-v2) and crictl, built
+#                from the Go module proxy into $SSA_CACHE_DIR/bin
 # and at the end $SSA_STATE_DIR/rig.json (read by test/support/rig.ts) and
 # $SSA_STATE_DIR/env.sh (`source` it to use the rig by hand).
 #
@@ -40,6 +45,7 @@
 #   SSA_REGISTRY_PORT  port of the plain registry on 127.0.0.1 (default 5055)
 #   SSA_COSIGN_VERSION cosign version to build (default below)
 #   SSA_CONTAINERD2_VERSION  containerd 2.x version to build (default below)
+#   SSA_CRICTL_VERSION crictl (cri-tools) version to build (default below)
 #
 # Network rule: every server listens on a unix socket or on 127.0.0.1 only,
 # and the daemons that could pull images (dockerd, podman, containerd) get an
@@ -73,6 +79,10 @@ BUSYBOX_IMAGE=ssa-busybox:1
 REGISTRY_BUSYBOX_REPO=ssa/busybox
 REGISTRY_BUSYBOX="127.0.0.1:$SSA_REGISTRY_PORT/$REGISTRY_BUSYBOX_REPO:1"
 SSA_CONTAINERD2_VERSION="${SSA_CONTAINERD2_VERSION:-v2.4.2}"
+SSA_CRICTL_VERSION="${SSA_CRICTL_VERSION:-v1.37.0}"
+# The CRI instance's sandbox ("pause") image: built locally, pushed once.
+PAUSE_IMAGE=ssa-pause:1
+REGISTRY_PAUSE="127.0.0.1:$SSA_REGISTRY_PORT/ssa/pause:1"
 APT_PACKAGES=(docker.io docker-registry busybox-static podman)
 
 STATE="$SSA_STATE_DIR"
@@ -82,6 +92,10 @@ PODMAN_SOCK="$STATE/podman.sock"
 # containerd 2.x: containerd, ctr and containerd-shim-runc-v2 in a folder of
 # their own, so 2.x's shim is never on the PATH of Debian's containerd 1.6.
 CTRD2_BIN="$BIN/containerd-$SSA_CONTAINERD2_VERSION"
+# crictl, relative to $BIN, in a folder of its own (crictl also looks for a
+# crictl.yaml next to itself).
+CRICTL="cri-tools-$SSA_CRICTL_VERSION/crictl"
+CTRDCRI_DIR="$STATE/ctrdcri"
 # PATH of Debian's containerd 1.6: system folders only, so its shim is
 # Debian's /usr/bin/containerd-shim-runc-v2 and its runc /usr/sbin/runc.
 SYSTEM_PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -92,8 +106,8 @@ DEAD_PROXY=http://127.0.0.1:9
 
 # Parts that could not be brought up: part -> reason (goes into rig.json).
 declare -A UNAVAILABLE=()
-# containerd instances that are up: key (containerd, containerd2) -> their
-# rig.json object.
+# containerd instances that are up: key (containerd, containerd2,
+# containerdCri) -> their rig.json object.
 declare -A CONTAINERD_JSON=()
 
 log() { echo "up.sh: $*" >&2; }
@@ -283,44 +297,47 @@ start_dockerd() {
 
 # ---------------------------------------------------------- busybox image --
 
-# Build context: Debian's static busybox in an otherwise empty image. The
-# RUN step only runs busybox itself (--install makes the applet symlinks so
-# `docker run ssa-busybox:1 echo hi` works); it has no network.
-busybox_context() {
-  local ctx="$STATE/busybox-ctx"
+# build_busybox_image PART IMAGE CTX LOGFILE: unless dockerd has IMAGE,
+# build it from the Dockerfile on stdin in context folder CTX, which holds
+# only Debian's static busybox (as `busybox`). On failure UNAVAILABLE[PART]
+# says why and it returns 1.
+build_busybox_image() {
+  local part=$1 image=$2 ctx=$3 logfile=$4 dockerfile
+  dockerfile=$(cat)
+  if docker_cli image inspect "$image" >/dev/null 2>&1; then
+    log "[image] $image present"
+    return
+  fi
+  if ! file_is_static_busybox; then
+    UNAVAILABLE[$part]="/bin/busybox missing or not static (Debian package busybox-static) — run test/env/up.sh"
+    log "[image] unavailable: ${UNAVAILABLE[$part]}"
+    return 1
+  fi
+  log "[image] building $image from scratch + /bin/busybox"
   rm -rf "$ctx" && mkdir -p "$ctx"
   cp /bin/busybox "$ctx/busybox"
-  cat >"$ctx/Dockerfile" <<'EOF'
+  printf '%s\n' "$dockerfile" >"$ctx/Dockerfile"
+  # Legacy builder: Debian's docker.io has no buildx, and it needs no network.
+  if ! DOCKER_BUILDKIT=0 docker_cli build --network none -t "$image" "$ctx" >"$logfile" 2>&1; then
+    last_lines "$logfile" 10
+    UNAVAILABLE[$part]="docker build of $image failed (see $logfile)"
+    log "[image] unavailable: ${UNAVAILABLE[$part]}"
+    return 1
+  fi
+}
+
+# Debian's static busybox in an otherwise empty image. The RUN step only runs
+# busybox itself (--install makes the applet symlinks so
+# `docker run ssa-busybox:1 echo hi` works); it has no network.
+ensure_busybox_image() {
+  [ -z "${UNAVAILABLE[docker]:-}" ] || return 0
+  build_busybox_image docker "$BUSYBOX_IMAGE" "$STATE/busybox-ctx" "$STATE/image-build.log" <<'EOF' || true
 FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
 ENV PATH=/bin
 CMD ["sh"]
 EOF
-  echo "$ctx"
-}
-
-ensure_busybox_image() {
-  [ -z "${UNAVAILABLE[docker]:-}" ] || return 0
-  if docker_cli image inspect "$BUSYBOX_IMAGE" >/dev/null 2>&1; then
-    log "[image] $BUSYBOX_IMAGE present"
-    return
-  fi
-  if ! file_is_static_busybox; then
-    UNAVAILABLE[docker]="/bin/busybox missing or not static (Debian package busybox-static) — run test/env/up.sh"
-    log "[image] unavailable: ${UNAVAILABLE[docker]}"
-    return
-  fi
-  log "[image] building $BUSYBOX_IMAGE from scratch + /bin/busybox"
-  local ctx
-  ctx=$(busybox_context)
-  # Legacy builder: Debian's docker.io has no buildx, and it needs no network.
-  if ! DOCKER_BUILDKIT=0 docker_cli build --network none -t "$BUSYBOX_IMAGE" "$ctx" \
-      >"$STATE/image-build.log" 2>&1; then
-    last_lines "$STATE/image-build.log" 10
-    UNAVAILABLE[docker]="docker build of $BUSYBOX_IMAGE failed (see $STATE/image-build.log)"
-    log "[image] unavailable: ${UNAVAILABLE[docker]}"
-  fi
 }
 
 file_is_static_busybox() {
@@ -493,25 +510,56 @@ EOF
 
 # -------------------------------------------------------- registry busybox --
 
-# ssa-busybox:1 pushed to the rig registry as $REGISTRY_BUSYBOX_REPO:1, once
-# (a re-run only asks the registry for the manifest): the containerd
-# instances pull it from there. Sets REGISTRY_BUSYBOX_OK when it is there.
+# registry_image_once IMAGE REF LOGFILE [PREPARE...]: REF
+# (127.0.0.1:PORT/REPO:TAG) is in the rig registry: there already (a re-run
+# only asks the registry for the manifest), or dockerd's IMAGE is pushed
+# there as REF now, after PREPARE (e.g. building IMAGE) succeeds. Returns 1
+# if it is not there.
+registry_image_once() {
+  local image=$1 ref=$2 logfile=$3 path=${2#*/}
+  shift 3
+  if registry_has_manifest "${path%:*}" "${path##*:}"; then
+    log "[image] $ref present in the registry"
+    return
+  fi
+  [ $# -eq 0 ] || "$@" || return 1
+  log "[image] pushing $image to the registry as $ref"
+  if docker_cli tag "$image" "$ref" >"$logfile" 2>&1 && docker_cli push "$ref" >>"$logfile" 2>&1; then
+    return
+  fi
+  last_lines "$logfile"
+  log "[image] push of $ref failed (see $logfile)"
+  return 1
+}
+
+# ssa-busybox:1 pushed to the rig registry as $REGISTRY_BUSYBOX_REPO:1, once:
+# the containerd instances pull it from there. Sets REGISTRY_BUSYBOX_OK when
+# it is there.
 REGISTRY_BUSYBOX_OK=
 ensure_registry_busybox() {
   [ -z "${UNAVAILABLE[docker]:-}" ] && [ -z "${UNAVAILABLE[registry]:-}" ] || return 0
-  if registry_has_manifest "$REGISTRY_BUSYBOX_REPO" "${REGISTRY_BUSYBOX##*:}"; then
+  if registry_image_once "$BUSYBOX_IMAGE" "$REGISTRY_BUSYBOX" "$STATE/registry-busybox-push.log"; then
     REGISTRY_BUSYBOX_OK=1
-    log "[image] $REGISTRY_BUSYBOX present in the registry"
-    return
   fi
-  log "[image] pushing $BUSYBOX_IMAGE to the registry as $REGISTRY_BUSYBOX"
-  local logfile="$STATE/registry-busybox-push.log"
-  if docker_cli tag "$BUSYBOX_IMAGE" "$REGISTRY_BUSYBOX" >"$logfile" 2>&1 \
-      && docker_cli push "$REGISTRY_BUSYBOX" >>"$logfile" 2>&1; then
-    REGISTRY_BUSYBOX_OK=1
-  else
-    last_lines "$logfile"
-    log "[image] push of $REGISTRY_BUSYBOX failed (see $logfile)"
+}
+
+# The CRI instance's sandbox image, $PAUSE_IMAGE: what a pod's sandbox
+# container runs (CRI pulls it for every new pod, the kubelet way: from a
+# registry, here the rig's; CRI's "pinned" images are never collected). All it
+# does is sleep. Built only while the registry lacks it (the one in dockerd
+# is kept); sets REGISTRY_PAUSE_OK when it is there.
+REGISTRY_PAUSE_OK=
+build_pause_image() {
+  build_busybox_image containerdCri "$PAUSE_IMAGE" "$STATE/pause-ctx" "$STATE/pause-build.log" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+ENTRYPOINT ["/bin/busybox", "sleep", "inf"]
+EOF
+}
+ensure_registry_pause() {
+  [ -z "${UNAVAILABLE[docker]:-}" ] && [ -z "${UNAVAILABLE[registry]:-}" ] || return 0
+  if registry_image_once "$PAUSE_IMAGE" "$REGISTRY_PAUSE" "$STATE/registry-pause-push.log" build_pause_image; then
+    REGISTRY_PAUSE_OK=1
   fi
 }
 
@@ -524,33 +572,40 @@ registry_has_manifest() { # REPO TAG
 
 # -------------------------------------------------------------- containerd --
 
-# Two instances, each our own daemon (never the machine's /run/containerd
+# Three instances, each our own daemon (never the machine's /run/containerd
 # one nor dockerd's): socket, root, state and config under one folder; CRI
-# disabled (tests make "pods" with `ctr run --cgroup`); no debug or metrics
-# listener, no NRI socket, no drop-in config imports; the dead proxy like
-# dockerd. Each runs its own shim: containerd looks the shim up on its PATH
-# first, and 2.x's PATH starts with its own binaries' folder while 1.6's
-# holds only the system folders.
-#   containerd   Debian's 1.6 (/usr/bin/containerd, /usr/bin/ctr) in $STATE/ctrd
-#   containerd2  2.x built by ensure_containerd2 (in $CTRD2_BIN) in $STATE/ctrd2
+# disabled but in the third (tests make "pods" with `ctr run --cgroup`, or
+# with crictl there); no debug or metrics listener, no NRI socket, no drop-in
+# config imports; the dead proxy like dockerd. Each runs its own shim:
+# containerd looks the shim up on its PATH first, and 2.x's PATH starts with
+# its own binaries' folder while 1.6's holds only the system folders.
+#   containerd     Debian's 1.6 (/usr/bin/containerd, /usr/bin/ctr) in $STATE/ctrd
+#   containerd2    2.x built by ensure_containerd2 (in $CTRD2_BIN) in $STATE/ctrd2
+#   containerdCri  the same 2.x with CRI, in $STATE/ctrdcri (see start_containerd_cri)
 # Shared with any other containerd, as usual: runc's state in
 # /run/containerd/runc/<namespace>/<id> and the shims' sockets in
 # /run/containerd/s (named by a hash of our socket path and the container),
-# so tests use container ids unique across both instances.
+# so tests use container ids unique across all instances.
 
 # ctrd_config KEY DIR: the instance's config file on stdout.
 ctrd_config() {
   local key=$1 dir=$2
   echo '# written by test/env/up.sh — do not edit'
-  if [ "$key" = containerd ]; then
-    echo 'version = 2'
-    echo 'disabled_plugins = ["io.containerd.grpc.v1.cri"]'
-  else
-    # 2.x: CRI is three plugins, and the pod sandbox controller needs them;
-    # NRI would listen on /var/run/nri/nri.sock.
-    echo 'version = 3'
-    echo 'disabled_plugins = ["io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.grpc.v1.cri", "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.nri.v1.nri"]'
-  fi
+  # 2.x: version 3, never 4: 2.4 ignores a version 4 file's [grpc] address
+  # and would serve on the machine's /run/containerd/containerd.sock.
+  case $key in
+    containerd)
+      echo 'version = 2'
+      echo 'disabled_plugins = ["io.containerd.grpc.v1.cri"]' ;;
+    containerd2)
+      # CRI is three plugins, and the pod sandbox controller needs them; NRI
+      # would listen on /var/run/nri/nri.sock.
+      echo 'version = 3'
+      echo 'disabled_plugins = ["io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.grpc.v1.cri", "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.nri.v1.nri"]' ;;
+    containerdCri)
+      echo 'version = 3'
+      echo 'disabled_plugins = ["io.containerd.nri.v1.nri"]' ;;
+  esac
   cat <<EOF
 root = "$dir/root"
 state = "$dir/state"
@@ -583,14 +638,63 @@ EOF
   for snap in overlayfs native; do
     printf '\n[[plugins."io.containerd.transfer.v1.local".unpack_config]]\n  platform = "linux/%s"\n  snapshotter = "%s"\n  differ = "walking"\n  optional = true\n' "$arch" "$snap"
   done
+  [ "$key" = containerdCri ] || return 0
+  # CRI, the way a kubelet node without CNI can use it: pods share the host's
+  # network (no CNI config in our empty folders), cgroupfs (no systemd). The
+  # sandbox image is pinned, from the rig registry over plain HTTP
+  # (certs.d/<host>/hosts.toml); the stream server (exec/attach/port-forward)
+  # on loopback, any port; CDI specs and network namespace mounts in our
+  # folders, not /etc/cdi, /var/run/cdi or /var/run/netns.
+  # restrict_oom_score_adj: CRI gives sandboxes oom_score_adj -998, and even
+  # root may not lower it here (no CAP_SYS_RESOURCE): keep what we have.
+  cat <<EOF
+
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "$(cri_snapshotter)"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "$REGISTRY_PAUSE"
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "$dir/certs.d"
+
+[plugins."io.containerd.cri.v1.runtime"]
+  enable_selinux = false
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  cdi_spec_dirs = ["$dir/cdi"]
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["$dir/cni/bin"]
+    conf_dir = "$dir/cni/net.d"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+EOF
 }
 
+# The snapshotter CRI unpacks images into (fixed in its config, unlike
+# ctr's --snapshotter): overlayfs where the kernel has overlay, else native.
+# The smoke test (start_containerd) then proves it works.
+cri_snapshotter() { if grep -qw overlay /proc/filesystems; then echo overlayfs; else echo native; fi; }
+
 ctrd_ok() { "$1" --address "$2" version; }   # CTR SOCK
-ctrd_ready_or_dead() { # CTR SOCK PIDFILE NAME
+ctrd_ready_or_dead() { # CTR SOCK PIDFILE NAME [FORBIDDEN]: FORBIDDEN counts as dead
   ctrd_ok "$1" "$2" && return 0
+  [ -z "${5:-}" ] || [ ! -e "$5" ] || return 0
   pid_alive "$3" "$4" || return 0
   return 1
 }
+
+# The machine's default containerd socket. An instance of ours must never
+# serve there (a config its containerd does not apply would make it): one
+# that appears while we start an instance (it was not there before) is
+# ours, and that instance is stopped.
+DEFAULT_CTRD_SOCK=/run/containerd/containerd.sock
 
 # ctrd_smoke CTR SOCK SNAPSHOTTER LOGFILE: pull the registry's busybox with
 # that snapshotter and run `echo ok` in it.
@@ -628,16 +732,24 @@ start_containerd() {
     stop_pid "$pidfile" "$name"
   fi
   if ! pid_alive "$pidfile" "$name" || ! ctrd_ok "$ctr" "$sock" >/dev/null 2>&1; then
+    local forbidden=
     if ! pid_alive "$pidfile" "$name"; then
       rm -f "$pidfile" "$sock" "$sock.ttrpc" "$okfile"
       mkdir -p "$dir/root" "$dir/state" "$dir/tmp"
+      [ -e "$DEFAULT_CTRD_SOCK" ] || forbidden=$DEFAULT_CTRD_SOCK
       log "[$key] starting $daemon (log: $logfile)"
       launch "$pidfile" "$logfile" env PATH="$daemon_path" \
         HTTP_PROXY=$DEAD_PROXY HTTPS_PROXY=$DEAD_PROXY NO_PROXY=localhost,127.0.0.0/8,::1 \
         "$daemon" --config "$cfg"
     fi
-    if ! wait_until 30 ctrd_ready_or_dead "$ctr" "$sock" "$pidfile" "$name" \
-        || ! ctrd_ok "$ctr" "$sock" >/dev/null 2>&1; then
+    wait_until 30 ctrd_ready_or_dead "$ctr" "$sock" "$pidfile" "$name" ${forbidden:+"$forbidden"} || true
+    if [ -n "$forbidden" ] && [ -e "$forbidden" ]; then
+      stop_pid "$pidfile" "$name"
+      UNAVAILABLE[$key]="$daemon served on the machine's default $forbidden, not on $sock: it ignored $cfg's [grpc] address (config version?); stopped it"
+      log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+      return
+    fi
+    if ! ctrd_ok "$ctr" "$sock" >/dev/null 2>&1; then
       last_lines "$logfile" 10
       UNAVAILABLE[$key]="$daemon did not answer on $sock within 30 s (see $logfile)"
       log "[$key] unavailable: ${UNAVAILABLE[$key]}"
@@ -688,6 +800,70 @@ start_containerd1() {
 start_containerd2() {
   [ -z "${UNAVAILABLE[containerd2]:-}" ] || return 0
   start_containerd containerd2 "$STATE/ctrd2" "$CTRD2_BIN/containerd" "$CTRD2_BIN/ctr" "$CTRD2_BIN:$SYSTEM_PATH"
+}
+
+# containerd 2.x with CRI, for crictl (built by ensure_crictl): containerd2's
+# binaries in $CTRDCRI_DIR, with crictl.yaml (crictl --config) and a crictl
+# link (for down.sh) next to its socket. Beyond start_containerd's smoke
+# test, once per daemon (its pid goes into cri-ok): a pod sandbox runs, which
+# pulls $REGISTRY_PAUSE, and is removed.
+start_containerd_cri() {
+  local key=containerdCri dir=$CTRDCRI_DIR pid
+  [ -z "${UNAVAILABLE[$key]:-}" ] || return 0   # no crictl or pause image
+  if ! containerd2_built; then
+    UNAVAILABLE[$key]="needs containerd $SSA_CONTAINERD2_VERSION built in $CTRD2_BIN (see containerd2)"
+    log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+    return
+  fi
+  if [ -z "$REGISTRY_PAUSE_OK" ]; then
+    UNAVAILABLE[$key]="needs $REGISTRY_PAUSE in the rig registry, which could not be pushed (docker or registry unavailable?)"
+    log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+    return
+  fi
+  local host="127.0.0.1:$SSA_REGISTRY_PORT"
+  mkdir -p "$dir/certs.d/$host" "$dir/cni/bin" "$dir/cni/net.d" "$dir/cdi" "$dir/image-verifier"
+  printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$host" "$host" \
+    | write_if_changed "$dir/certs.d/$host/hosts.toml"
+  printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\ndebug: false\npull-image-on-create: false\n' \
+    "$dir/containerd.sock" "$dir/containerd.sock" | write_if_changed "$dir/crictl.yaml"
+  [ "$(readlink "$dir/crictl" 2>/dev/null)" = "$BIN/$CRICTL" ] || ln -sfn "$BIN/$CRICTL" "$dir/crictl"
+  start_containerd "$key" "$dir" "$CTRD2_BIN/containerd" "$CTRD2_BIN/ctr" "$CTRD2_BIN:$SYSTEM_PATH"
+  [ -n "${CONTAINERD_JSON[$key]:-}" ] || return 0
+  pid=$(cat "$dir/containerd.pid")
+  if [ "$(cat "$dir/cri-ok" 2>/dev/null)" != "$pid" ]; then
+    : >"$dir/cri-smoke.log"
+    if ! cri_smoke "$dir" "$dir/cri-smoke.log"; then
+      unset "CONTAINERD_JSON[$key]"
+      UNAVAILABLE[$key]="CRI cannot run a pod sandbox here: $(tail -n 1 "$dir/cri-smoke.log") (see $dir/cri-smoke.log)"
+      log "[$key] unavailable: ${UNAVAILABLE[$key]}"
+      return
+    fi
+    echo "$pid" >"$dir/cri-ok"
+    log "[$key] ran a pod sandbox from $REGISTRY_PAUSE"
+  fi
+  CONTAINERD_JSON[$key]="${CONTAINERD_JSON[$key]%\}}, \"crictl\": $(json_str "$BIN/$CRICTL"), \"pauseImage\": $(json_str "$REGISTRY_PAUSE")}"
+}
+
+# cri_smoke DIR LOGFILE: with crictl, run a pod sandbox the kubelet's way
+# (host network, cgroupfs under a cgroup parent of its own), then remove it
+# and that cgroup parent.
+cri_smoke() {
+  local dir=$1 logfile=$2 cg=/ssa-up-smoke id rc=0 h
+  local c=("$dir/crictl" --config "$dir/crictl.yaml")
+  printf '{"metadata": {"name": "up-smoke", "namespace": "ssa-rig", "uid": "ssa-up-smoke", "attempt": 0},\n "linux": {"cgroup_parent": "%s", "security_context": {"namespace_options": {"network": 2}}}}\n' "$cg" \
+    | write_if_changed "$dir/smoke-pod.json"
+  for id in $(timeout 30 "${c[@]}" pods -q --name up-smoke 2>>"$logfile"); do
+    timeout 30 "${c[@]}" rmp -f "$id" >>"$logfile" 2>&1 || true
+  done
+  if id=$(timeout 120 "${c[@]}" runp "$dir/smoke-pod.json" 2>>"$logfile"); then
+    { timeout 30 "${c[@]}" stopp "$id" && timeout 30 "${c[@]}" rmp "$id"; } >>"$logfile" 2>&1 || rc=1
+  else
+    rc=1
+  fi
+  for h in /sys/fs/cgroup /sys/fs/cgroup/*; do
+    [ ! -d "$h$cg" ] || rmdir "$h$cg" 2>/dev/null || true
+  done
+  return $rc
 }
 
 # ---------------------------------------------------------------- go tools --
@@ -808,31 +984,52 @@ optional_build_gate() {
   return 1
 }
 
-# cosign is optional for now: a failed build is recorded (with its reason)
-# and not retried on every run; delete the FAILED file to retry.
-ensure_cosign() {
-  local moddir="$SSA_CACHE_DIR/build/cosign" failed
-  failed="$moddir/FAILED-$SSA_COSIGN_VERSION"
-  if binary_ok cosign "$SSA_COSIGN_VERSION" version; then
-    log "[cosign] cosign $SSA_COSIGN_VERSION present in $BIN"
+# The first line of a failed go build's LOGFILE that says why.
+build_error() { grep -m1 -E 'error|Forbidden|cannot|requires go' "$1" || tail -n 1 "$1"; }
+
+# ensure_go_tool PART NAME VERSION VERSIONARG MODULE PKG LDFLAGS: an
+# optional tool, package PKG of Go module MODULE at VERSION, built into
+# $BIN/NAME (go_build, in $SSA_CACHE_DIR/build/<NAME's file name>) unless
+# `$BIN/NAME VERSIONARG` reports VERSION already. PART is what stays
+# unavailable without it. A failed build is recorded (with its reason) and
+# not retried on every run; delete the FAILED file to retry.
+ensure_go_tool() {
+  local part=$1 name=$2 version=$3 varg=$4 module=$5 pkg=$6 ldflags=$7
+  local tool=${2##*/}
+  local moddir="$SSA_CACHE_DIR/build/$tool"
+  local failed="$moddir/FAILED-$version"
+  if binary_ok "$name" "$version" "$varg"; then
+    log "[$part] $tool $version present in $(dirname "$BIN/$name")"
     return
   fi
-  optional_build_gate cosign "$failed" "cosign $SSA_COSIGN_VERSION not built in $BIN" || return 0
-  find_go || die "Go is needed to build cosign (looked on PATH and in /usr/local/go/bin)"
+  optional_build_gate "$part" "$failed" "$tool $version not built in $(dirname "$BIN/$name")" || return 0
+  find_go || die "Go is needed to build $tool (looked on PATH and in /usr/local/go/bin)"
   flock 9
-  if ! binary_ok cosign "$SSA_COSIGN_VERSION" version; then
-    local major=${SSA_COSIGN_VERSION%%.*}   # v3
-    local modpath=github.com/sigstore/cosign
-    [ "$major" = v0 ] || [ "$major" = v1 ] || modpath="$modpath/$major"
-    local ldflags="-X sigstore.dev/release-utils/version.gitVersion=$SSA_COSIGN_VERSION"
-    if ! go_build cosign "$modpath/cmd/cosign" "$moddir" "require $modpath $SSA_COSIGN_VERSION" "$ldflags" \
-        || ! binary_ok cosign "$SSA_COSIGN_VERSION" version; then
-      echo "go build of cosign $SSA_COSIGN_VERSION failed: $(grep -m1 -E 'error|Forbidden|cannot' "$moddir/build-cosign.log" || tail -n 1 "$moddir/build-cosign.log")" >"$failed"
-      UNAVAILABLE[cosign]="$(cat "$failed")"
-      log "[cosign] unavailable: ${UNAVAILABLE[cosign]}"
+  if ! binary_ok "$name" "$version" "$varg"; then
+    if ! go_build "$name" "$pkg" "$moddir" "require $module $version" "$ldflags" \
+        || ! binary_ok "$name" "$version" "$varg"; then
+      echo "go build of $tool $version failed: $(build_error "$moddir/build-$tool.log")" >"$failed"
+      UNAVAILABLE[$part]="$(cat "$failed")"
+      log "[$part] unavailable: ${UNAVAILABLE[$part]}"
     fi
   fi
   flock -u 9
+}
+
+# cosign is optional for now.
+ensure_cosign() {
+  local major=${SSA_COSIGN_VERSION%%.*}   # v3
+  local modpath=github.com/sigstore/cosign
+  [ "$major" = v0 ] || [ "$major" = v1 ] || modpath="$modpath/$major"
+  ensure_go_tool cosign cosign "$SSA_COSIGN_VERSION" version "$modpath" "$modpath/cmd/cosign" \
+    "-X sigstore.dev/release-utils/version.gitVersion=$SSA_COSIGN_VERSION"
+}
+
+# crictl (cri-tools), for the containerdCri part: static, about 1 min when
+# cold on 2 cores.
+ensure_crictl() {
+  CGO_ENABLED=0 ensure_go_tool containerdCri "$CRICTL" "$SSA_CRICTL_VERSION" --version sigs.k8s.io/cri-tools \
+    sigs.k8s.io/cri-tools/cmd/crictl "-X sigs.k8s.io/cri-tools/pkg/version.Version=$SSA_CRICTL_VERSION"
 }
 
 # containerd 2.x is optional too: containerd, ctr and its own
@@ -864,7 +1061,7 @@ ensure_containerd2() {
     for b in containerd ctr containerd-shim-runc-v2; do
       binary_ok "$d/$b" "$v" "$([ $b = containerd-shim-runc-v2 ] && echo -v || echo --version)" && continue
       if ! CGO_ENABLED=0 go_build "$d/$b" "$CTRD2_MOD/cmd/$b" "$moddir" "require $CTRD2_MOD $v" "$ldflags"; then
-        echo "go build of containerd $v ($b) failed: $(grep -m1 -E 'error|Forbidden|cannot|requires go' "$moddir/build-$b.log" || tail -n 1 "$moddir/build-$b.log")" >"$failed"
+        echo "go build of containerd $v ($b) failed: $(build_error "$moddir/build-$b.log")" >"$failed"
         break
       fi
     done
@@ -886,6 +1083,7 @@ ensure_containerd2() {
 write_outputs() {
   local cosign=null podman=null k first=1 unavailable='{'
   local regbusybox=null ctrd=${CONTAINERD_JSON[containerd]:-null} ctrd2=${CONTAINERD_JSON[containerd2]:-null}
+  local ctrdcri=${CONTAINERD_JSON[containerdCri]:-null}
   [ -z "${UNAVAILABLE[cosign]:-}" ] && [ -x "$BIN/cosign" ] && cosign=$(json_str "$BIN/cosign")
   [ -z "${UNAVAILABLE[podman]:-}" ] && podman=$(json_str "$PODMAN_SOCK")
   [ -n "$REGISTRY_BUSYBOX_OK" ] && regbusybox=$(json_str "$REGISTRY_BUSYBOX")
@@ -910,6 +1108,7 @@ write_outputs() {
   "registryBusyboxImage": $regbusybox,
   "containerd": $ctrd,
   "containerd2": $ctrd2,
+  "containerdCri": $ctrdcri,
   "unavailable": $unavailable
 }
 EOF
@@ -931,6 +1130,11 @@ export SSA_REGISTRY_BUSYBOX_IMAGE='$([ "$regbusybox" = null ] || echo "$REGISTRY
 export CONTAINERD_ADDRESS='$([ "$ctrd" = null ] || echo "$STATE/ctrd/containerd.sock")'
 export SSA_CONTAINERD2_ADDRESS='$([ "$ctrd2" = null ] || echo "$STATE/ctrd2/containerd.sock")'
 export SSA_CTR2='$([ "$ctrd2" = null ] || echo "$CTRD2_BIN/ctr")'
+# crictl against the rig's containerd 2.x with CRI (CRI_CONFIG_FILE names
+# its socket): "\$SSA_CRICTL" pods; its ctr: "\$SSA_CTR2" --address "\$SSA_CONTAINERD_CRI_ADDRESS"
+export SSA_CONTAINERD_CRI_ADDRESS='$([ "$ctrdcri" = null ] || echo "$CTRDCRI_DIR/containerd.sock")'
+export SSA_CRICTL='$([ "$ctrdcri" = null ] || echo "$BIN/$CRICTL")'
+export CRI_CONFIG_FILE='$([ "$ctrdcri" = null ] || echo "$CTRDCRI_DIR/crictl.yaml")'
 case ":\$PATH:" in *':$BIN:'*) ;; *) export PATH='$BIN':"\$PATH" ;; esac
 EOF
 }
@@ -946,6 +1150,7 @@ ensure_busybox_image
 start_registry default "$SSA_REGISTRY_PORT"
 start_podman
 ensure_registry_busybox
+ensure_registry_pause
 start_containerd1
 flock -u 8
 
@@ -953,9 +1158,11 @@ ensure_spire
 ensure_spire_static
 ensure_cosign
 ensure_containerd2
+ensure_crictl
 
 flock 8
 start_containerd2
+start_containerd_cri
 write_outputs
 flock -u 8
 
@@ -968,5 +1175,5 @@ if [ ${#required_missing[@]} -gt 0 ]; then
   die "rig incomplete (details in $STATE/rig.json)"
 fi
 optional=""
-for part in podman cosign containerd containerd2; do [ -z "${UNAVAILABLE[$part]:-}" ] || optional+=" $part"; done
+for part in podman cosign containerd containerd2 containerdCri; do [ -z "${UNAVAILABLE[$part]:-}" ] || optional+=" $part"; done
 log "rig ready: $STATE/rig.json${optional:+ (unavailable:$optional)}"

@@ -1,5 +1,6 @@
 // Access to the integration-test rig that test/env/up.sh starts (dockerd,
-// OCI registry, podman, containerd 1.6 and 2.x, spire and cosign binaries —
+// OCI registry, podman, containerd 1.6 and 2.x, a 2.x with CRI and crictl,
+// spire and cosign binaries —
 // all on loopback or unix sockets). up.sh describes what it brought up in $SSA_STATE_DIR/rig.json.
 //
 //   describeWithRig('docker integration', ['docker'], (rig) => {
@@ -15,13 +16,14 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'vitest';
 
-export type RigPart = 'docker' | 'registry' | 'spire' | 'cosign' | 'podman' | 'containerd' | 'containerd2';
+export type RigPart = 'docker' | 'registry' | 'spire' | 'cosign' | 'podman' | 'containerd' | 'containerd2' | 'containerdCri';
 
 /**
  * One containerd instance of the rig: its own daemon (never the machine's
- * default one nor dockerd's), CRI disabled, images pulled from the rig
- * registry. `containerd` is Debian's 1.6, `containerd2` a 2.x built by up.sh.
- * runc's state (/run/containerd/runc/<namespace>) is shared by both: use
+ * default one nor dockerd's), images pulled from the rig registry.
+ * `containerd` is Debian's 1.6, `containerd2` a 2.x built by up.sh, both with
+ * CRI disabled; `containerdCri` the same 2.x with CRI (see RigContainerdCri).
+ * runc's state (/run/containerd/runc/<namespace>) is shared by all: use
  * container ids unique across instances.
  */
 export interface RigContainerd {
@@ -35,8 +37,22 @@ export interface RigContainerd {
   snapshotter: string;
 }
 
+/**
+ * The rig's containerd 2.x with the CRI plugin, driven with crictl like a
+ * kubelet would: pods share the host's network (no CNI: pod configs must ask
+ * for namespace_options.network = 2, NODE), cgroupfs (give pods a
+ * linux.cgroup_parent such as /kubepods/besteffort/pod<uid>), CRI's
+ * containers in namespace k8s.io. Pod sandboxes run `pauseImage`.
+ */
+export interface RigContainerdCri extends RigContainerd {
+  /** crictl; run it with crictl() below (its --config names this instance). */
+  crictl: string;
+  /** The pinned sandbox image, in the rig registry (127.0.0.1:PORT/ssa/pause:1). */
+  pauseImage: string;
+}
+
 /** The rig's containerd instances, by part name. */
-export type RigContainerdPart = 'containerd' | 'containerd2';
+export type RigContainerdPart = 'containerd' | 'containerd2' | 'containerdCri';
 
 export interface Rig {
   stateDir: string;
@@ -55,6 +71,7 @@ export interface Rig {
   registryBusyboxImage?: string | null;
   containerd?: RigContainerd | null;
   containerd2?: RigContainerd | null;
+  containerdCri?: RigContainerdCri | null;
   unavailable: Record<string, string>;
 }
 
@@ -96,6 +113,17 @@ function containerdOrNull(o: Record<string, unknown>, key: string): RigContainer
   return { socket, ctr, version, snapshotter };
 }
 
+// The containerdCri object of rig.json: a containerd object with crictl and pauseImage.
+function containerdCriOrNull(o: Record<string, unknown>): RigContainerdCri | null | undefined {
+  const c = containerdOrNull(o, 'containerdCri');
+  if (c === null || c === undefined) return c;
+  const v = o['containerdCri'] as Record<string, unknown>;
+  const crictl = str(v, 'crictl');
+  const pauseImage = str(v, 'pauseImage');
+  if (crictl === undefined || pauseImage === undefined) return undefined;
+  return { ...c, crictl, pauseImage };
+}
+
 /** Reads $SSA_STATE_DIR/rig.json; undefined if absent or malformed (optional fields: left out if malformed). */
 export function loadRig(): Rig | undefined {
   let raw: unknown;
@@ -135,13 +163,15 @@ export function loadRig(): Rig | undefined {
   for (const [k, v] of Object.entries(unavailableRaw)) {
     if (typeof v === 'string') unavailable[k] = v;
   }
-  const optional: Pick<Rig, 'registryBusyboxImage' | 'containerd' | 'containerd2'> = {};
+  const optional: Pick<Rig, 'registryBusyboxImage' | 'containerd' | 'containerd2' | 'containerdCri'> = {};
   const registryBusyboxImage = strOrNull(raw, 'registryBusyboxImage');
   if (registryBusyboxImage !== undefined) optional.registryBusyboxImage = registryBusyboxImage;
   for (const key of ['containerd', 'containerd2'] as const) {
     const c = containerdOrNull(raw, key);
     if (c !== undefined) optional[key] = c;
   }
+  const cri = containerdCriOrNull(raw);
+  if (cri !== undefined) optional.containerdCri = cri;
   return {
     ...optional,
     stateDir,
@@ -166,13 +196,21 @@ function isSocket(path: string): boolean {
   }
 }
 
-function isExecutable(path: string): boolean {
+function isFile(path: string): boolean {
   try {
-    accessSync(path, constants.X_OK);
     return statSync(path).isFile();
   } catch {
     return false;
   }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    return false;
+  }
+  return isFile(path);
 }
 
 /** The pid in stateDir/file is a live process. */
@@ -223,20 +261,30 @@ function partReason(rig: Rig, part: RigPart): string | undefined {
       }
       return undefined;
     case 'containerd':
-    case 'containerd2': {
-      const c = rig[part];
-      if (c === undefined || c === null) return `${part} unavailable — ${UP_HINT}`;
-      // up.sh keeps each instance's pid file next to its socket ($STATE/ctrd, $STATE/ctrd2).
-      if (!isSocket(c.socket) || !pidAlive(dirname(c.socket), 'containerd.pid')) {
-        return `${part} not running (no live daemon on ${c.socket}) — ${UP_HINT}`;
-      }
-      if (!isExecutable(c.ctr)) return `ctr binary missing: ${c.ctr} — ${UP_HINT}`;
-      if (rig.registryBusyboxImage === undefined || rig.registryBusyboxImage === null) {
-        return `${part}: no busybox image in the rig registry (registryBusyboxImage) — ${UP_HINT}`;
-      }
+    case 'containerd2':
+      return containerdReason(rig, part, rig[part]);
+    case 'containerdCri': {
+      const c = rig.containerdCri;
+      const reason = containerdReason(rig, part, c);
+      if (reason !== undefined || c === undefined || c === null) return reason;
+      if (!isExecutable(c.crictl)) return `crictl binary missing: ${c.crictl} — ${UP_HINT}`;
+      if (!isFile(crictlConfig(c))) return `crictl config missing: ${crictlConfig(c)} — ${UP_HINT}`;
       return undefined;
     }
   }
+}
+
+function containerdReason(rig: Rig, part: RigContainerdPart, c: RigContainerd | null | undefined): string | undefined {
+  if (c === undefined || c === null) return `${part} unavailable — ${UP_HINT}`;
+  // up.sh keeps each instance's pid file next to its socket ($STATE/ctrd, $STATE/ctrd2, $STATE/ctrdcri).
+  if (!isSocket(c.socket) || !pidAlive(dirname(c.socket), 'containerd.pid')) {
+    return `${part} not running (no live daemon on ${c.socket}) — ${UP_HINT}`;
+  }
+  if (!isExecutable(c.ctr)) return `ctr binary missing: ${c.ctr} — ${UP_HINT}`;
+  if (rig.registryBusyboxImage === undefined || rig.registryBusyboxImage === null) {
+    return `${part}: no busybox image in the rig registry (registryBusyboxImage) — ${UP_HINT}`;
+  }
+  return undefined;
 }
 
 /** Human-readable reasons why the given parts can't be used; [] if all are there. */
@@ -337,19 +385,27 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   });
 }
 
+/** input and timeout of one rig tool's run (docker, ctr, crictl). */
+export interface ToolOptions {
+  input?: string;
+  timeoutMs?: number;
+}
+
+function withEnv(env: Record<string, string>, opts: ToolOptions): RunOptions {
+  const runOpts: RunOptions = { env };
+  if (opts.input !== undefined) runOpts.input = opts.input;
+  if (opts.timeoutMs !== undefined) runOpts.timeoutMs = opts.timeoutMs;
+  return runOpts;
+}
+
 /**
  * Runs the docker CLI against the rig's own dockerd (never the machine's
  * default one), with the rig's DOCKER_CONFIG so logins made by tests stay in
  * the rig. Bounded by timeoutMs (default 60 s).
  */
-export function docker(rig: Rig, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  const runOpts: RunOptions = {
-    // -H wins over DOCKER_HOST / DOCKER_CONTEXT from the environment.
-    env: { DOCKER_CONFIG: join(rig.stateDir, 'docker-config') },
-  };
-  if (opts.input !== undefined) runOpts.input = opts.input;
-  if (opts.timeoutMs !== undefined) runOpts.timeoutMs = opts.timeoutMs;
-  return run('docker', ['-H', rig.dockerHost, ...args], runOpts);
+export function docker(rig: Rig, args: string[], opts: ToolOptions = {}): Promise<RunResult> {
+  // -H wins over DOCKER_HOST / DOCKER_CONTEXT from the environment.
+  return run('docker', ['-H', rig.dockerHost, ...args], withEnv({ DOCKER_CONFIG: join(rig.stateDir, 'docker-config') }, opts));
 }
 
 /**
@@ -361,11 +417,25 @@ export function docker(rig: Rig, args: string[], opts: { input?: string; timeout
  * deprecation warning on stderr on hosts like this one: don't expect an
  * empty stderr.
  */
-export function ctr(instance: RigContainerd, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
-  const runOpts: RunOptions = {
-    env: { CONTAINERD_NAMESPACE: 'default', CONTAINERD_SNAPSHOTTER: instance.snapshotter },
-  };
-  if (opts.input !== undefined) runOpts.input = opts.input;
-  if (opts.timeoutMs !== undefined) runOpts.timeoutMs = opts.timeoutMs;
-  return run(instance.ctr, ['--address', instance.socket, ...args], runOpts);
+export function ctr(instance: RigContainerd, args: string[], opts: ToolOptions = {}): Promise<RunResult> {
+  const env = { CONTAINERD_NAMESPACE: 'default', CONTAINERD_SNAPSHOTTER: instance.snapshotter };
+  return run(instance.ctr, ['--address', instance.socket, ...args], withEnv(env, opts));
+}
+
+// up.sh writes crictl's config (both endpoints = the instance's socket, 30 s timeout) next to the socket.
+function crictlConfig(instance: RigContainerdCri): string {
+  return join(dirname(instance.socket), 'crictl.yaml');
+}
+
+/**
+ * Runs crictl against the rig's CRI instance only (never /etc/crictl.yaml nor
+ * the machine's default endpoints: --config names the rig's file), bounded
+ * by timeoutMs (default 60 s). Pod and container configs are file paths
+ * (JSON), as for a kubelet-less crictl: `crictl runp pod.json`,
+ * `crictl create <pod> ctr.json pod.json`.
+ */
+export function crictl(instance: RigContainerdCri, args: string[], opts: ToolOptions = {}): Promise<RunResult> {
+  // CONTAINER_RUNTIME_ENDPOINT / IMAGE_SERVICE_ENDPOINT from the caller would override the config.
+  const env = { CONTAINER_RUNTIME_ENDPOINT: `unix://${instance.socket}`, IMAGE_SERVICE_ENDPOINT: `unix://${instance.socket}` };
+  return run(instance.crictl, ['--config', crictlConfig(instance), ...args], withEnv(env, opts));
 }
