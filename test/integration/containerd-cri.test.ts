@@ -89,7 +89,7 @@ describeWithRig('attest containerd CRI containers (crictl pods, like a kubelet)'
 
   afterAll(async () => {
     await kubelet.remove();
-    for (const image of Object.values(images)) await crictl(c, ['rmi', image.ref]);
+    for (const image of Object.values(images)) await crictl(c, ['rmi', image.ref, image.id]);
     await docker(rig, ['rmi', '-f', ...Object.values(images).map((i) => i.ref)]);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
@@ -158,5 +158,21 @@ describeWithRig('attest containerd CRI containers (crictl pods, like a kubelet)'
     expect(signatureSelectors(await explain(pid))).toHaveLength(2);
     await crictlOk(c, ['stop', '--timeout', '0', id]);
     await expect.poll(async () => (await attestorFailure(explain(pid))).code, { timeout: 10_000 }).toMatch(/^(PID_GONE|CONTAINER_NOT_FOUND)$/);
+  });
+  it('the tag pulled again after the container started (it now names another image) changes nothing, even for a plugin started since: CRI recorded the image ID', async () => {
+    const image = images['signed'] as PushedImage;
+    const before = await explain(pids['signed'] ?? -1);
+    // Another build pushed under the same tag, and pulled by CRI (as a
+    // kubelet does for a new pod with imagePullPolicy: Always).
+    await dockerOk(rig, ['build', '-q', '--network', 'none', '-t', image.ref, '-'], `FROM ${rig.busyboxImage}\nRUN echo moved-${tag} >/name\n`);
+    await pushImage(rig, image.ref);
+    await crictlOk(c, ['pull', image.ref]);
+    const moved = (await crictlInspect(c, 'inspecti', image.ref))['status'] as { id?: string };
+    expect(moved.id).not.toBe(image.id);
+    const after = await explain(pids['signed'] ?? -1);
+    expect(after.runtime?.container.imageId).toBe(image.id);
+    expect(after.selectors).toEqual(before.selectors);
+    expect(signatureSelectors(after)).toEqual(['image-signature-key:release', 'image-signature:verified']);
+    images['moved'] = { ref: image.ref, digest: '', id: moved.id ?? '' };
   });
 });

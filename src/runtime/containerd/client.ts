@@ -8,6 +8,7 @@ import { VerdictCache } from '../../util/cache.js';
 import { computeDigest, digestAlgorithm, isDigest } from '../../util/digest.js';
 import { ContainerdConnection } from './connection.js';
 import { proveImage } from './image-proof.js';
+import { CRI_METADATA_EXTENSION, criImageRef } from './oci.js';
 import { methodOf } from './protos.js';
 import { containerRecord, imageRecord, infoRecord, listedInfos, readChunk, snapshotParent, specEnv, taskRecord, versionOf } from './wire.js';
 
@@ -163,7 +164,13 @@ export class ContainerdClient implements RuntimeClient {
 
     const parent = await this.#snapshotParent(record.snapshotter, record.snapshotKey, namespace, key.id, signal);
     const source = new NamespaceContent(this.#connection, namespace, signal);
-    const input = { imageName: record.image, snapshotter: record.snapshotter, parent, createdAtNs: record.createdAtNs, containerLabels: record.labels };
+    const criMetadata = record.extensions[CRI_METADATA_EXTENSION];
+    const input = {
+      imageName: record.image,
+      parent,
+      createdAtNs: record.createdAtNs,
+      criImageRef: criMetadata === undefined ? undefined : criImageRef(criMetadata, key.id),
+    };
     const proven =
       record.createdAtNs === undefined
         ? await proveImage(source, input)

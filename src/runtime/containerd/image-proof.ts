@@ -1,32 +1,36 @@
 // Which image a containerd container runs, proven from the container itself.
 //
-// A container record's `image` is only a name, and `ctr image tag --force` or
-// `ctr image import` can point that name elsewhere after the container
-// started. What cannot move is the container's root filesystem: its snapshot
-// was prepared on top of the image's unpacked layers, so the snapshot's
-// parent is the chain ID of the image config's rootfs.diff_ids. An image
-// config can be the one the container runs only when its chain ID is that
-// parent; the manifests (and index) that name it are its digests to bind.
+// A container record's `image` is only a name, and `ctr image tag --force`,
+// `ctr image import` or a later pull of the same tag can point that name
+// elsewhere after the container started. What cannot move is the container's
+// root filesystem: its snapshot was prepared on top of the image's unpacked
+// layers, so the snapshot's parent is the chain ID of the image config's
+// rootfs.diff_ids. But layers are not the whole image: images may share
+// layers and differ in their config (entrypoint, command, environment,
+// user), and the config is what a signature covers. So the config itself
+// must be pinned by something written when the container was created:
 //
-// Several configs can share one set of layers (images that differ only in
-// LABEL, ENV or CMD). So the name decides only while it is exactly what the
-// container was created from: the image record has not been updated since
-// the container record was created (both times are containerd's). A name
-// re-pointed later does not count; then containerd's content labels (a
-// config unpacked into a snapshot chain is labelled with it, a manifest with
-// its config) must name exactly one config with the container's layers whose
-// image labels the container carries (ctr, nerdctl copy them into the
-// container's labels at creation), or the proof fails. Content labels only
-// find candidates: every blob is read by digest, hashed, and parsed before
-// it counts.
+//  - Kubernetes' CRI records the image ID it resolved (its metadata
+//    extension's ImageRef): that config, when its chain ID is the snapshot
+//    parent, is the image; any manifest that names it (the name's target,
+//    the ID's own image record, content labelled with it) is a digest to bind;
+//  - otherwise (ctr, nerdctl) the container's image name decides, but only
+//    while it is exactly what the container was created from: the image
+//    record has not been updated since the container record was created
+//    (both times are containerd's). A manifest target must name a config with
+//    the container's layers; in an index, exactly one config among the
+//    platforms present may have them.
+//
+// Everything else fails closed: a name re-pointed since, a blob that is
+// present but over its cap or malformed, two candidate configs. Every blob is
+// read by digest, capped, hashed and parsed strictly (oci.ts).
 
 import { createHash } from 'node:crypto';
 
-import { isAttestorError } from '../../errors.js';
 import { imageConfig, indexEntries, INDEX_MEDIA_TYPES, manifestConfig } from './oci.js';
 
 import type { Digest } from '../../util/digest.js';
-import type { ImagePlatform } from './oci.js';
+import type { ImageConfig, ImagePlatform } from './oci.js';
 
 export interface ContentSource {
   // A blob's bytes, hashed against `digest`; undefined when not in the store.
@@ -48,13 +52,12 @@ export interface ImageTarget {
 export interface ProofInput {
   // The container record's image name ('' when it has none).
   readonly imageName: string;
-  readonly snapshotter: string;
   // The container snapshot's parent: the top layer's chain ID.
   readonly parent: string;
   // When the container record was created, ns since the epoch.
   readonly createdAtNs: bigint | undefined;
-  // The container record's labels.
-  readonly containerLabels: Readonly<Record<string, string>>;
+  // The image ID Kubernetes' CRI recorded for the container, if any.
+  readonly criImageRef: Digest | undefined;
 }
 
 export type Proof = ({ readonly outcome: 'proven' } & ProvenImage) | { readonly outcome: 'unproven'; readonly reason: string };
@@ -64,10 +67,9 @@ export interface ProvenImage {
   readonly platform: ImagePlatform;
   // Index and manifest digests that lead to the config, best first.
   readonly digests: readonly Digest[];
-  readonly via: 'image-name' | 'content-labels';
+  readonly via: 'cri-image-ref' | 'image-name';
 }
 
-const SNAPSHOT_LABEL = 'containerd.io/gc.ref.snapshot.';
 const CONFIG_LABEL = 'containerd.io/gc.ref.content.config';
 
 // ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
@@ -79,28 +81,50 @@ export function chainId(diffIds: readonly Digest[]): string {
   return chain;
 }
 
-// A malformed or foreign document (an attestation manifest inside an index,
-// say) is not a candidate; a failing runtime is still an error.
-async function unlessMalformed<T>(work: () => Promise<T | undefined>): Promise<T | undefined> {
-  try {
-    return await work();
-  } catch (err) {
-    if (isAttestorError(err) && err.code === 'IMAGE_NOT_FOUND') return undefined;
-    throw err;
-  }
+const unproven = (reason: string): Proof => ({ outcome: 'unproven', reason });
+
+async function configOf(source: ContentSource, digest: Digest): Promise<ImageConfig | undefined> {
+  const bytes = await source.read(digest);
+  return bytes ? imageConfig(bytes, digest) : undefined;
 }
 
-// The config a manifest names, when its chain ID is the container's parent.
-async function matchingConfig(source: ContentSource, manifest: Digest, parent: string): Promise<{ digest: Digest; platform: ImagePlatform } | undefined> {
-  return unlessMalformed(async () => {
-    const manifestBytes = await source.read(manifest);
-    if (!manifestBytes) return undefined;
-    const digest = manifestConfig(manifestBytes, manifest);
-    const configBytes = await source.read(digest);
-    if (!configBytes) return undefined;
-    const config = imageConfig(configBytes, digest);
-    return chainId(config.diffIds) === parent ? { digest, platform: config.platform } : undefined;
-  });
+// The config a manifest names, or undefined when the manifest is not here.
+async function manifestTarget(source: ContentSource, manifest: Digest): Promise<Digest | undefined> {
+  const bytes = await source.read(manifest);
+  return bytes ? manifestConfig(bytes, manifest) : undefined;
+}
+
+// Manifests (and the index above them) under `target` that name `config`.
+async function digestsNaming(source: ContentSource, target: ImageTarget, config: Digest): Promise<Digest[]> {
+  if (!INDEX_MEDIA_TYPES.has(target.mediaType)) return (await manifestTarget(source, target.digest)) === config ? [target.digest] : [];
+  const indexBytes = await source.read(target.digest);
+  if (!indexBytes) return [];
+  const out: Digest[] = [];
+  for (const manifest of indexEntries(indexBytes, target.digest)) {
+    if ((await manifestTarget(source, manifest)) === config) out.push(manifest);
+  }
+  return out.length > 0 ? [target.digest, ...out] : [];
+}
+
+async function fromCriImageRef(source: ContentSource, input: ProofInput, config: Digest): Promise<Proof> {
+  const parsed = await configOf(source, config);
+  if (!parsed) return unproven(`the image CRI recorded (${config}) is no longer in the content store`);
+  if (chainId(parsed.diffIds) !== input.parent) return unproven(`the image CRI recorded (${config}) does not have the layers of the container's snapshot`);
+  const digests: Digest[] = [];
+  const add = (more: readonly Digest[]): void => {
+    for (const d of more) if (!digests.includes(d)) digests.push(d);
+  };
+  // CRI keeps every image under its ID too (`sha256:<hex>`), and labels a
+  // manifest with its config; the name may have moved on.
+  for (const name of [...(input.imageName === '' ? [] : [input.imageName]), config]) {
+    const target = await source.image(name);
+    if (target) add(await digestsNaming(source, target, config));
+  }
+  for (const manifest of await source.withLabel(CONFIG_LABEL, config)) {
+    if ((await manifestTarget(source, manifest)) === config) add([manifest]);
+  }
+  if (digests.length === 0) return unproven(`no manifest in the content store names the image CRI recorded (${config})`);
+  return { outcome: 'proven', configDigest: config, platform: parsed.platform, digests, via: 'cri-image-ref' };
 }
 
 // The name still points where it did when the container was created.
@@ -108,63 +132,32 @@ function unchangedSinceCreation(target: ImageTarget, input: ProofInput): boolean
   return target.updatedAtNs !== undefined && input.createdAtNs !== undefined && target.updatedAtNs <= input.createdAtNs;
 }
 
-async function fromImageName(source: ContentSource, input: ProofInput): Promise<ProvenImage | undefined> {
-  if (input.imageName === '') return undefined;
+async function fromImageName(source: ContentSource, input: ProofInput): Promise<Proof> {
+  if (input.imageName === '') return unproven('the container names no image');
   const target = await source.image(input.imageName);
-  if (!target || !unchangedSinceCreation(target, input)) return undefined;
-  if (!INDEX_MEDIA_TYPES.has(target.mediaType)) {
-    const config = await matchingConfig(source, target.digest, input.parent);
-    return config ? { configDigest: config.digest, platform: config.platform, digests: [target.digest], via: 'image-name' } : undefined;
+  if (!target) return unproven(`image name "${input.imageName}" is gone`);
+  if (!unchangedSinceCreation(target, input)) return unproven(`image name "${input.imageName}" was re-pointed after the container was created`);
+  const manifests = INDEX_MEDIA_TYPES.has(target.mediaType) ? await indexManifests(source, target.digest) : [target.digest];
+  // Every platform present whose config has the container's layers.
+  const matches: { manifest: Digest; config: Digest; platform: ImagePlatform }[] = [];
+  for (const manifest of manifests) {
+    const config = await manifestTarget(source, manifest);
+    const parsed = config === undefined ? undefined : await configOf(source, config);
+    if (config !== undefined && parsed && chainId(parsed.diffIds) === input.parent) matches.push({ manifest, config, platform: parsed.platform });
   }
-  const indexBytes = await source.read(target.digest);
-  if (!indexBytes) return undefined;
-  const entries = await unlessMalformed(() => Promise.resolve(indexEntries(indexBytes, target.digest)));
-  for (const entry of entries ?? []) {
-    const config = await matchingConfig(source, entry.digest, input.parent);
-    if (config) return { configDigest: config.digest, platform: config.platform, digests: [target.digest, entry.digest], via: 'image-name' };
-  }
-  return undefined;
+  const configs = [...new Set(matches.map((m) => m.config))];
+  const [first] = matches;
+  if (first === undefined) return unproven(`no image under "${input.imageName}" (${target.digest}) has the layers of the container's snapshot`);
+  if (configs.length > 1) return unproven(`${configs.length} image configs under "${input.imageName}" have the container's layers (${configs.join(', ')})`);
+  const digests = target.digest === first.manifest ? [target.digest] : [target.digest, ...new Set(matches.map((m) => m.manifest))];
+  return { outcome: 'proven', configDigest: first.config, platform: first.platform, digests, via: 'image-name' };
 }
 
-// Every config the content labels tie to the container's layers, each with
-// the manifests that name it.
-async function fromContentLabels(source: ContentSource, input: ProofInput): Promise<ProvenImage[]> {
-  const found: ProvenImage[] = [];
-  for (const configDigest of await source.withLabel(`${SNAPSHOT_LABEL}${input.snapshotter}`, input.parent)) {
-    const config = await unlessMalformed(async () => {
-      const bytes = await source.read(configDigest);
-      return bytes ? imageConfig(bytes, configDigest) : undefined;
-    });
-    if (!config || chainId(config.diffIds) !== input.parent || found.some((f) => f.configDigest === configDigest)) continue;
-    // A config whose labels the container does not carry is another image
-    // with the same layers.
-    if (!Object.entries(config.labels).every(([k, v]) => input.containerLabels[k] === v)) continue;
-    const manifests: Digest[] = [];
-    for (const manifest of await source.withLabel(CONFIG_LABEL, configDigest)) {
-      const bytes = await source.read(manifest);
-      const named = bytes ? await unlessMalformed(() => Promise.resolve(manifestConfig(bytes, manifest))) : undefined;
-      if (named === configDigest) manifests.push(manifest);
-    }
-    if (manifests.length > 0) found.push({ configDigest, platform: config.platform, digests: manifests, via: 'content-labels' });
-  }
-  return found;
+async function indexManifests(source: ContentSource, index: Digest): Promise<Digest[]> {
+  const bytes = await source.read(index);
+  return bytes ? indexEntries(bytes, index) : [];
 }
 
 export async function proveImage(source: ContentSource, input: ProofInput): Promise<Proof> {
-  const named = await fromImageName(source, input);
-  if (named) return { outcome: 'proven', ...named };
-  const labelled = await fromContentLabels(source, input);
-  const [only, another] = labelled;
-  if (only !== undefined && another === undefined) return { outcome: 'proven', ...only };
-  const name =
-    input.imageName === ''
-      ? 'the container names no image'
-      : `image name "${input.imageName}" is gone, re-pointed since the container was created, or has other layers`;
-  return {
-    outcome: 'unproven',
-    reason:
-      only === undefined
-        ? `${name}, and no image config in the content store has the layers of its snapshot (chain ID ${input.parent})`
-        : `${name}, and ${labelled.length} image configs share the layers of its snapshot (${labelled.map((l) => l.configDigest).join(', ')}): which one it runs cannot be told`,
-  };
+  return input.criImageRef !== undefined ? fromCriImageRef(source, input, input.criImageRef) : fromImageName(source, input);
 }

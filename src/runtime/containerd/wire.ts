@@ -50,6 +50,8 @@ export interface ContainerRecord {
   readonly snapshotter: string;
   readonly snapshotKey: string;
   readonly createdAtNs: bigint | undefined;
+  // Extensions by name: their Any values (JSON for CRI's metadata).
+  readonly extensions: Record<string, Buffer>;
 }
 
 export function containerRecord(response: unknown): ContainerRecord {
@@ -62,6 +64,7 @@ export function containerRecord(response: unknown): ContainerRecord {
     snapshotter: text(c['snapshotter']),
     snapshotKey: text(c['snapshot_key']),
     createdAtNs: timestampNs(c['created_at']),
+    extensions: Object.fromEntries(Object.entries(fields(c['extensions'])).map(([name, any]) => [name, bytes(fields(any)['value'])])),
   };
 }
 

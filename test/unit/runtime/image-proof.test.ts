@@ -16,7 +16,11 @@ class Store implements ContentSource {
   readonly images = new Map<string, ImageTarget>();
 
   put(doc: unknown, labels: Record<string, string> = {}): Digest {
-    const bytes = Buffer.from(JSON.stringify(doc));
+    return this.putText(JSON.stringify(doc), labels);
+  }
+
+  putText(text: string, labels: Record<string, string> = {}): Digest {
+    const bytes = Buffer.from(text);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
     this.blobs.set(digest, bytes);
     this.labels.set(digest, labels);
@@ -45,12 +49,11 @@ const LAYERS_B = [sha('layer b1')];
 const CREATED = 100n;
 const BEFORE = 50n;
 const AFTER = 200n;
-const input = (imageName: string, layers: readonly Digest[], snapshotter = 'overlayfs'): ProofInput => ({
+const input = (imageName: string, layers: readonly Digest[], criImageRef?: Digest): ProofInput => ({
   imageName,
-  snapshotter,
   parent: chainId(layers),
   createdAtNs: CREATED,
-  containerLabels: {},
+  criImageRef,
 });
 
 // An unpacked image: config (labelled with its snapshot chain), manifest
@@ -76,13 +79,12 @@ describe('chainId', () => {
   });
 });
 
-describe('proveImage', () => {
-  it('proves the image the name points to when its layers are the snapshot parent', async () => {
+describe('proveImage without CRI metadata: the name, while unchanged since the container was created', () => {
+  it('proves the manifest the name points to when its config has the snapshot parent as chain ID', async () => {
     const store = new Store();
     const a = image(store, LAYERS_A);
     store.images.set('reg/app:1', { digest: a.manifest, mediaType: OCI_MANIFEST, updatedAtNs: BEFORE });
-    const proven = await proveImage(store, input('reg/app:1', LAYERS_A));
-    expect(proven).toEqual({
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toEqual({
       outcome: 'proven',
       configDigest: a.config,
       platform: { os: 'linux', architecture: 'amd64' },
@@ -91,20 +93,14 @@ describe('proveImage', () => {
     });
   });
 
-  it('finds the platform manifest of an index, skipping entries that are not images', async () => {
+  it('an index: the platform whose layers the container has; platforms not pulled are skipped', async () => {
     const store = new Store();
     const arm = image(store, LAYERS_B, { architecture: 'arm64', variant: 'v8' });
     const amd = image(store, LAYERS_A);
-    const attestation = store.put({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { digest: sha('not stored') }, layers: [] });
     const index = store.put({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
-      manifests: [
-        { mediaType: OCI_MANIFEST, digest: attestation },
-        { mediaType: OCI_MANIFEST, digest: sha('a platform never pulled') },
-        { mediaType: OCI_MANIFEST, digest: arm.manifest },
-        { mediaType: OCI_MANIFEST, digest: amd.manifest },
-      ],
+      manifests: [{ digest: sha('a platform never pulled') }, { digest: arm.manifest }, { digest: amd.manifest }],
     });
     store.images.set('reg/app:1', { digest: index, mediaType: OCI_INDEX, updatedAtNs: BEFORE });
     const proven = await proveImage(store, input('reg/app:1', LAYERS_B));
@@ -112,98 +108,111 @@ describe('proveImage', () => {
     expect(proven).toMatchObject({ platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
   });
 
-  it('a name re-pointed after the container started does not move the proof: the content labels find the original', async () => {
+  it('an index with two configs that share the container layers fails closed (which one runs cannot be told)', async () => {
+    const store = new Store();
+    const signed = image(store, LAYERS_A, { architecture: 's390x' });
+    const other = image(store, LAYERS_A, { config: { Cmd: ['/evil'] } });
+    const index = store.put({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ digest: signed.manifest }, { digest: other.manifest }] });
+    store.images.set('reg/app:1', { digest: index, mediaType: OCI_INDEX, updatedAtNs: BEFORE });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('2 image configs') });
+  });
+
+  it('a name re-pointed after the container was created proves nothing, even where the original is still stored', async () => {
     const store = new Store();
     const original = image(store, LAYERS_A);
-    const other = image(store, LAYERS_B);
-    store.images.set('reg/app:1', { digest: other.manifest, mediaType: OCI_MANIFEST, updatedAtNs: AFTER });
-    const proven = await proveImage(store, input('reg/app:1', LAYERS_A));
-    expect(proven).toMatchObject({ outcome: 'proven', configDigest: original.config, digests: [original.manifest], via: 'content-labels' });
+    store.images.set('reg/app:1', { digest: original.manifest, mediaType: OCI_MANIFEST, updatedAtNs: AFTER });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('re-pointed') });
   });
 
-  it('several configs with the same layers: the name decides while it is what the container was created from', async () => {
-    const store = new Store();
-    const signed = image(store, LAYERS_A, { Labels: { build: 'release' } });
-    const other = image(store, LAYERS_A, { Labels: { build: 'local' } });
-    store.images.set('reg/app:1', { digest: signed.manifest, mediaType: OCI_MANIFEST, updatedAtNs: CREATED });
-    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'proven', configDigest: signed.config, via: 'image-name' });
-    // Re-pointed (to either of them) after the container was created: the
-    // name no longer counts, and the labels cannot tell the two apart.
-    for (const target of [signed, other]) {
-      store.images.set('reg/app:1', { digest: target.manifest, mediaType: OCI_MANIFEST, updatedAtNs: AFTER });
-      expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({
-        outcome: 'unproven',
-        reason: expect.stringContaining('2 image configs share the layers'),
-      });
-    }
-  });
-
-  it('a name without a time, or a container without one, is not trusted to be the original', async () => {
+  it('a name or a container without a time is not trusted to be the original', async () => {
     const store = new Store();
     const a = image(store, LAYERS_A);
-    image(store, LAYERS_A, { Labels: { x: 'y' } });
     store.images.set('reg/app:1', { digest: a.manifest, mediaType: OCI_MANIFEST, updatedAtNs: undefined });
     expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'unproven' });
     store.images.set('reg/app:1', { digest: a.manifest, mediaType: OCI_MANIFEST, updatedAtNs: BEFORE });
     expect(await proveImage(store, { ...input('reg/app:1', LAYERS_A), createdAtNs: undefined })).toMatchObject({ outcome: 'unproven' });
   });
 
-  it('after a re-point, a same-layer config whose image labels the container does not carry is another image', async () => {
+  it('a config with other layers, a missing name, no name: unproven', async () => {
     const store = new Store();
-    const twin = image(store, LAYERS_A, { config: { Labels: { app: 'twin' } } });
-    store.images.set('reg/app:1', { digest: twin.manifest, mediaType: OCI_MANIFEST, updatedAtNs: AFTER });
-    const created = { ...input('reg/app:1', LAYERS_A), containerLabels: { app: 'original' } };
-    expect(await proveImage(store, created)).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('no image config') });
-    expect(await proveImage(store, { ...created, containerLabels: { app: 'twin', extra: 'x' } })).toMatchObject({
+    const b = image(store, LAYERS_B);
+    store.images.set('reg/app:1', { digest: b.manifest, mediaType: OCI_MANIFEST, updatedAtNs: BEFORE });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('layers') });
+    expect(await proveImage(store, input('reg/gone:1', LAYERS_A))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('gone') });
+    expect(await proveImage(store, input('', LAYERS_A))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('names no image') });
+  });
+
+  it.each([
+    ['a case variant of rootfs (Go would read it)', `{"os":"linux","architecture":"amd64","RootFS":{"type":"layers","diff_ids":["${LAYERS_A[0]}"]}}`],
+    ['rootfs twice under case variants (Go: the last wins)', `{"rootfs":{"diff_ids":["${LAYERS_B[0]}"]},"RootFS":{"diff_ids":${JSON.stringify(LAYERS_A)}}}`],
+    ['a duplicate key', `{"rootfs":{"diff_ids":["${LAYERS_B[0]}"]},"rootfs":{"diff_ids":${JSON.stringify(LAYERS_A)}}}`],
+    ['not JSON', '{"rootfs":'],
+  ])('a present config that is malformed (%s) fails the attestation, in an index too', async (_name, text) => {
+    const store = new Store();
+    const signed = image(store, LAYERS_A);
+    const config = store.putText(text);
+    const evil = store.put({ schemaVersion: 2, config: { digest: config } });
+    const index = store.put({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ digest: signed.manifest }, { digest: evil }] });
+    store.images.set('reg/app:1', { digest: index, mediaType: OCI_INDEX, updatedAtNs: BEFORE });
+    await expect(proveImage(store, input('reg/app:1', LAYERS_A))).rejects.toMatchObject({ code: 'IMAGE_NOT_FOUND' });
+  });
+
+  it('a blob the store refuses (over its cap) fails the attestation instead of being skipped', async () => {
+    const store = new Store();
+    const a = image(store, LAYERS_A);
+    store.images.set('reg/app:1', { digest: a.manifest, mediaType: OCI_MANIFEST, updatedAtNs: BEFORE });
+    const read = store.read.bind(store);
+    store.read = (d) => (d === a.config ? Promise.reject(new Error('over the cap')) : read(d));
+    await expect(proveImage(store, input('reg/app:1', LAYERS_A))).rejects.toThrow('over the cap');
+  });
+});
+
+describe("proveImage with CRI metadata: the image ID Kubernetes' CRI recorded", () => {
+  it('proves the recorded config; its manifests come from the name, the ID record and the content labels, wherever the name points now', async () => {
+    const store = new Store();
+    const a = image(store, LAYERS_A);
+    const other = image(store, LAYERS_B);
+    // The tag moved on (a later pull); CRI keeps the image under its ID.
+    store.images.set('reg/app:1', { digest: other.manifest, mediaType: OCI_MANIFEST, updatedAtNs: AFTER });
+    store.images.set(a.config, { digest: a.manifest, mediaType: OCI_MANIFEST, updatedAtNs: BEFORE });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A, a.config))).toEqual({
       outcome: 'proven',
-      configDigest: twin.config,
+      configDigest: a.config,
+      platform: { os: 'linux', architecture: 'amd64' },
+      digests: [a.manifest],
+      via: 'cri-image-ref',
     });
+    store.images.clear();
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A, a.config))).toMatchObject({ outcome: 'proven', digests: [a.manifest] });
   });
 
-  it('labels are only hints: a config whose layers are not the parent does not count', async () => {
+  it('an index target: the index and the platform manifest naming the config', async () => {
     const store = new Store();
-    // A config labelled with chain A that really has chain B's layers.
-    store.put({ os: 'linux', architecture: 'amd64', rootfs: { diff_ids: LAYERS_B } }, { 'containerd.io/gc.ref.snapshot.overlayfs': chainId(LAYERS_A) });
-    expect(await proveImage(store, input('', LAYERS_A))).toMatchObject({ outcome: 'unproven' });
+    const a = image(store, LAYERS_A);
+    const b = image(store, LAYERS_B, { architecture: 'arm64' });
+    const index = store.put({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ digest: b.manifest }, { digest: a.manifest }] });
+    store.images.set('reg/app:1', { digest: index, mediaType: OCI_INDEX, updatedAtNs: BEFORE });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A, a.config))).toMatchObject({ outcome: 'proven', digests: [index, a.manifest] });
   });
 
-  it('a manifest labelled with a config it does not name does not count', async () => {
+  it('a recorded config with other layers than the snapshot, or not stored, or named by no manifest: unproven', async () => {
+    const store = new Store();
+    const b = image(store, LAYERS_B);
+    expect(await proveImage(store, input('', LAYERS_A, b.config))).toMatchObject({
+      outcome: 'unproven',
+      reason: expect.stringContaining('does not have the layers'),
+    });
+    expect(await proveImage(store, input('', LAYERS_A, sha('gone')))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('no longer') });
+    const lone = store.put({ os: 'linux', architecture: 'amd64', rootfs: { diff_ids: LAYERS_A } });
+    expect(await proveImage(store, input('', LAYERS_A, lone))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('no manifest') });
+  });
+
+  it('a manifest labelled with the config that names another is not a digest of it', async () => {
     const store = new Store();
     const a = image(store, LAYERS_A);
     const b = image(store, LAYERS_B);
     store.labels.set(b.manifest, { 'containerd.io/gc.ref.content.config': a.config });
     store.labels.set(a.manifest, {});
-    expect(await proveImage(store, input('', LAYERS_A))).toMatchObject({ outcome: 'unproven' });
-  });
-
-  it('labels of another snapshotter are not looked at', async () => {
-    const store = new Store();
-    image(store, LAYERS_A);
-    expect(await proveImage(store, input('', LAYERS_A, 'native'))).toMatchObject({ outcome: 'unproven' });
-  });
-
-  it('nothing matches: undefined (the caller fails closed)', async () => {
-    const store = new Store();
-    const a = image(store, LAYERS_A);
-    store.images.set('reg/app:1', { digest: a.manifest, mediaType: OCI_MANIFEST, updatedAtNs: BEFORE });
-    const proof = await proveImage(store, { ...input('reg/app:1', LAYERS_A), parent: sha('another rootfs') });
-    expect(proof).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('no image config in the content store has the layers') });
-  });
-
-  it('malformed documents are not candidates, and do not stop the search', async () => {
-    const store = new Store();
-    const junkIndex = store.put({ manifests: 'not a list' });
-    store.images.set('reg/app:1', { digest: junkIndex, mediaType: OCI_INDEX, updatedAtNs: BEFORE });
-    store.put({ rootfs: { diff_ids: ['not a digest'] } }, { 'containerd.io/gc.ref.snapshot.overlayfs': chainId(LAYERS_A) });
-    const a = image(store, LAYERS_A);
-    const proven = await proveImage(store, input('reg/app:1', LAYERS_A));
-    expect(proven).toMatchObject({ outcome: 'proven', configDigest: a.config, via: 'content-labels' });
-  });
-
-  it('a failing content store is an error, not "no image"', async () => {
-    const store = new Store();
-    image(store, LAYERS_A);
-    store.read = () => Promise.reject(new Error('containerd went away'));
-    await expect(proveImage(store, input('', LAYERS_A))).rejects.toThrow('containerd went away');
+    expect(await proveImage(store, input('', LAYERS_A, a.config))).toMatchObject({ outcome: 'unproven' });
   });
 });
