@@ -82,8 +82,7 @@ for (const part of ['containerd', 'containerd2'] as const satisfies readonly Rig
       await signWithKey(rig, `${repo}@${digests['bundle']}`, key, 'bundle');
       await signWithKey(rig, `${repo}@${digests['retag']}`, key, 'bundle');
       for (const ns of ['default', 'k8s.io']) {
-        for (const name of ['legacy', 'bundle', 'unsigned', 'retag', 'shared', 'twin'])
-          await ctrOk(c, ['-n', ns, 'images', 'pull', '--plain-http', `${repo}:${name}`]);
+        for (const name of ['legacy', 'bundle', 'unsigned', 'retag', 'shared']) await ctrOk(c, ['-n', ns, 'images', 'pull', '--plain-http', `${repo}:${name}`]);
       }
       // Tampered: a different local image saved under the pushed name
       // `:victim` (signed in the registry) and imported into containerd.
@@ -98,6 +97,8 @@ for (const part of ['containerd', 'containerd2'] as const satisfies readonly Rig
       await start('default', `${repo}:victim`, 'victim');
       await start('default', `${repo}:retag`, 'retag');
       await start('default', `${repo}:shared`, 'shared');
+      // An image with the same layers and another config, pulled after.
+      await ctrOk(c, ['-n', 'default', 'images', 'pull', '--plain-http', `${repo}:twin`]);
       const id = randomBytes(32).toString('hex');
       const pod = `kubepods/besteffort/pod${randomUUID()}`;
       pods.push(pod);

@@ -7,23 +7,22 @@ import { AttestorError } from '../../errors.js';
 import { VerdictCache } from '../../util/cache.js';
 import { computeDigest, digestAlgorithm, isDigest } from '../../util/digest.js';
 import { ContainerdConnection } from './connection.js';
-import { proveImage } from './image-proof.js';
+import { MAX_LABELLED, proveImage } from './image-proof.js';
 import { CRI_METADATA_EXTENSION, criImageRef } from './oci.js';
 import { methodOf } from './protos.js';
-import { containerRecord, imageRecord, infoRecord, listedInfos, readChunk, snapshotParent, specEnv, taskRecord, versionOf } from './wire.js';
+import { containerRecord, imageRecord, infoRecord, listedInfos, readChunk, snapshotRecord, specEnv, taskRecord, versionOf } from './wire.js';
 
 import type { Digest } from '../../util/digest.js';
 import type { Method } from './protos.js';
 import type { ContainerKey, Inspected, RuntimeClient } from '../types.js';
 import type { ContentSource, ImageTarget, Proof } from './image-proof.js';
+import type { SnapshotRecord } from './wire.js';
 
 // Index, manifest and config documents: real ones are kilobytes.
 export const MAX_BLOB_BYTES = 4 * 1024 * 1024;
 // A proof holds for the container's life (its root filesystem cannot
 // change); kept a day, for at most this many containers.
 const PROOF_CACHE = { ttlMs: 24 * 60 * 60_000, maxEntries: 4096 } as const;
-// Candidates a label search may return.
-const MAX_LABELLED = 16;
 // What containerd's filter syntax gets from us: label keys and values we
 // built or that containerd reported, never free text.
 const FILTER_TOKEN = /^[A-Za-z0-9._:/-]{1,255}$/;
@@ -42,6 +41,12 @@ function rpc(): NonNullable<typeof methods> {
     version: methodOf('version', 'Version'),
   };
   return methods;
+}
+
+function earliest(a: bigint | undefined, b: bigint | undefined): bigint | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a < b ? a : b;
 }
 
 // The repository part of an image name (`host/path:tag` or `host/path@digest`).
@@ -87,13 +92,14 @@ class NamespaceContent implements ContentSource {
     return bytes;
   }
 
-  async withLabel(key: string, value: string): Promise<Digest[]> {
+  async withLabel(key: string, value: string, createdBeforeNs?: bigint): Promise<Digest[]> {
     if (!FILTER_TOKEN.test(key) || !FILTER_TOKEN.test(value)) return [];
     const out: Digest[] = [];
     const filter = `labels.${JSON.stringify(key)}==${JSON.stringify(value)}`;
     await this.#connection.stream(rpc().list, { filters: [filter] }, this.#namespace, this.#signal, `list content ${filter}`, (message) => {
       for (const info of listedInfos(message)) {
-        if (out.length < MAX_LABELLED && isDigest(info.digest) && info.labels[key] === value) out.push(info.digest);
+        const stored = createdBeforeNs === undefined || info.createdAtNs === undefined || info.createdAtNs < createdBeforeNs;
+        if (out.length < MAX_LABELLED && isDigest(info.digest) && info.labels[key] === value && stored) out.push(info.digest);
       }
     });
     return out;
@@ -162,13 +168,17 @@ export class ContainerdClient implements RuntimeClient {
     // Not running: nothing to prove, and nothing to grant.
     if (!running) return { container: { ...base, imageId: '' }, image: undefined };
 
-    const parent = await this.#snapshotParent(record.snapshotter, record.snapshotKey, namespace, key.id, signal);
+    const snapshot = await this.#snapshot(record.snapshotter, record.snapshotKey, namespace, key.id, signal);
+    const { parent } = snapshot;
     const source = new NamespaceContent(this.#connection, namespace, signal);
     const criMetadata = record.extensions[CRI_METADATA_EXTENSION];
     const input = {
       imageName: record.image,
+      snapshotter: record.snapshotter,
       parent,
-      createdAtNs: record.createdAtNs,
+      // The snapshot is prepared after the name is resolved and before the
+      // container record is written: the earlier time, the narrower window.
+      createdAtNs: earliest(snapshot.createdAtNs, record.createdAtNs),
       criImageRef: criMetadata === undefined ? undefined : criImageRef(criMetadata, key.id),
     };
     const proven =
@@ -190,16 +200,16 @@ export class ContainerdClient implements RuntimeClient {
     };
   }
 
-  async #snapshotParent(snapshotter: string, snapshotKey: string, namespace: string, id: string, signal: AbortSignal): Promise<string> {
+  async #snapshot(snapshotter: string, snapshotKey: string, namespace: string, id: string, signal: AbortSignal): Promise<SnapshotRecord> {
     if (snapshotter === '' || snapshotKey === '') {
       throw new AttestorError('IMAGE_NOT_FOUND', `containerd container ${id} has no snapshot: its root filesystem is not an image's`);
     }
     const stat = await this.#connection.unary(rpc().stat, { snapshotter, key: snapshotKey }, namespace, signal, `stat snapshot ${snapshotKey}`);
-    const parent = stat === undefined ? '' : snapshotParent(stat);
-    if (parent === '') {
+    const snapshot = stat === undefined ? { parent: '', createdAtNs: undefined } : snapshotRecord(stat);
+    if (snapshot.parent === '') {
       throw new AttestorError('IMAGE_NOT_FOUND', `containerd container ${id}: snapshot "${snapshotKey}" (${snapshotter}) has no parent image layers`);
     }
-    return parent;
+    return snapshot;
   }
 
   close(): void {

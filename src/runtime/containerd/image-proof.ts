@@ -27,6 +27,7 @@
 
 import { createHash } from 'node:crypto';
 
+import { isAttestorError } from '../../errors.js';
 import { imageConfig, indexEntries, INDEX_MEDIA_TYPES, manifestConfig } from './oci.js';
 
 import type { Digest } from '../../util/digest.js';
@@ -35,8 +36,9 @@ import type { ImageConfig, ImagePlatform } from './oci.js';
 export interface ContentSource {
   // A blob's bytes, hashed against `digest`; undefined when not in the store.
   read(digest: Digest): Promise<Buffer | undefined>;
-  // Digests of blobs whose label `key` is `value` (at most a few).
-  withLabel(key: string, value: string): Promise<Digest[]>;
+  // Digests of blobs whose label `key` is `value` (at most MAX_LABELLED),
+  // with `createdBeforeNs`: only blobs first stored before then.
+  withLabel(key: string, value: string, createdBeforeNs?: bigint): Promise<Digest[]>;
   // What an image name points to now, and since when; undefined when there
   // is no such image.
   image(name: string): Promise<ImageTarget | undefined>;
@@ -52,9 +54,11 @@ export interface ImageTarget {
 export interface ProofInput {
   // The container record's image name ('' when it has none).
   readonly imageName: string;
+  readonly snapshotter: string;
   // The container snapshot's parent: the top layer's chain ID.
   readonly parent: string;
-  // When the container record was created, ns since the epoch.
+  // When the container was created (its snapshot, else its record), ns
+  // since the epoch.
   readonly createdAtNs: bigint | undefined;
   // The image ID Kubernetes' CRI recorded for the container, if any.
   readonly criImageRef: Digest | undefined;
@@ -71,6 +75,14 @@ export interface ProvenImage {
 }
 
 const CONFIG_LABEL = 'containerd.io/gc.ref.content.config';
+const SNAPSHOT_LABEL = 'containerd.io/gc.ref.snapshot.';
+// A name updated this shortly before the container was created may have
+// been re-pointed while containerd was creating it (between resolving the
+// name and preparing the snapshot).
+export const RECENT_REPOINT_NS = 10_000_000_000n;
+// More configs labelled with one snapshot chain than the content search
+// returns: the answer would be partial.
+export const MAX_LABELLED = 16;
 
 // ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
 export function chainId(diffIds: readonly Digest[]): string {
@@ -92,6 +104,17 @@ async function configOf(source: ContentSource, digest: Digest): Promise<ImageCon
 async function manifestTarget(source: ContentSource, manifest: Digest): Promise<Digest | undefined> {
   const bytes = await source.read(manifest);
   return bytes ? manifestConfig(bytes, manifest) : undefined;
+}
+
+// A malformed document where the config is already pinned only means that
+// source gives no digests (every digest is checked to name the config).
+async function orNone(work: () => Promise<Digest[]>): Promise<Digest[]> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isAttestorError(err) && err.code === 'IMAGE_NOT_FOUND') return [];
+    throw err;
+  }
 }
 
 // Manifests (and the index above them) under `target` that name `config`.
@@ -118,10 +141,10 @@ async function fromCriImageRef(source: ContentSource, input: ProofInput, config:
   // manifest with its config; the name may have moved on.
   for (const name of [...(input.imageName === '' ? [] : [input.imageName]), config]) {
     const target = await source.image(name);
-    if (target) add(await digestsNaming(source, target, config));
+    if (target) add(await orNone(() => digestsNaming(source, target, config)));
   }
   for (const manifest of await source.withLabel(CONFIG_LABEL, config)) {
-    if ((await manifestTarget(source, manifest)) === config) add([manifest]);
+    add(await orNone(async () => ((await manifestTarget(source, manifest)) === config ? [manifest] : [])));
   }
   if (digests.length === 0) return unproven(`no manifest in the content store names the image CRI recorded (${config})`);
   return { outcome: 'proven', configDigest: config, platform: parsed.platform, digests, via: 'cri-image-ref' };
@@ -129,7 +152,19 @@ async function fromCriImageRef(source: ContentSource, input: ProofInput, config:
 
 // The name still points where it did when the container was created.
 function unchangedSinceCreation(target: ImageTarget, input: ProofInput): boolean {
-  return target.updatedAtNs !== undefined && input.createdAtNs !== undefined && target.updatedAtNs <= input.createdAtNs;
+  return target.updatedAtNs !== undefined && input.createdAtNs !== undefined && target.updatedAtNs < input.createdAtNs;
+}
+
+function repointedRecently(target: ImageTarget, input: ProofInput): boolean {
+  return target.updatedAtNs === undefined || input.createdAtNs === undefined || input.createdAtNs - target.updatedAtNs < RECENT_REPOINT_NS;
+}
+
+// After a recent re-point: containerd labels a config with the snapshot
+// chain it unpacked it into, so among the configs stored before the
+// container was created, the proven one must be the only one with its chain.
+async function onlyUnpackedConfig(source: ContentSource, input: ProofInput, config: Digest): Promise<boolean> {
+  const labelled = new Set(await source.withLabel(`${SNAPSHOT_LABEL}${input.snapshotter}`, input.parent, input.createdAtNs));
+  return labelled.size < MAX_LABELLED && labelled.size === 1 && labelled.has(config);
 }
 
 async function fromImageName(source: ContentSource, input: ProofInput): Promise<Proof> {
@@ -149,6 +184,11 @@ async function fromImageName(source: ContentSource, input: ProofInput): Promise<
   const [first] = matches;
   if (first === undefined) return unproven(`no image under "${input.imageName}" (${target.digest}) has the layers of the container's snapshot`);
   if (configs.length > 1) return unproven(`${configs.length} image configs under "${input.imageName}" have the container's layers (${configs.join(', ')})`);
+  if (repointedRecently(target, input) && !(await onlyUnpackedConfig(source, input, first.config))) {
+    return unproven(
+      `image name "${input.imageName}" was updated just before the container was created, and ${first.config} is not the only config unpacked into its layers`,
+    );
+  }
   const digests = target.digest === first.manifest ? [target.digest] : [target.digest, ...new Set(matches.map((m) => m.manifest))];
   return { outcome: 'proven', configDigest: first.config, platform: first.platform, digests, via: 'image-name' };
 }

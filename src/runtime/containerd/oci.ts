@@ -51,7 +51,7 @@ function text(value: JsonValue | undefined): string {
 
 function digestField(obj: JsonObject, name: string, what: string): Digest {
   const value = json.field(obj, name, what);
-  if (typeof value !== 'string' || !isDigest(value)) throw new AttestorError('IMAGE_NOT_FOUND', `cannot read containerd's ${what}: no ${name} digest`);
+  if (typeof value !== 'string' || !isDigest(value)) throw new AttestorError('IMAGE_NOT_FOUND', `cannot read containerd's ${what}: no valid "${name}"`);
   return value;
 }
 
@@ -98,8 +98,18 @@ export const CRI_METADATA_EXTENSION = 'io.cri-containerd.container.metadata';
 
 export function criImageRef(bytes: Uint8Array, containerId: string): Digest | undefined {
   const what = `CRI metadata of container ${containerId}`;
-  const doc = objectOf(bytes, what);
-  if (text(json.field(doc, 'Version', what)) !== 'v1') throw new AttestorError('IMAGE_NOT_FOUND', `cannot read containerd's ${what}: not version v1`);
+  // containerd wrote it (Go's encoding/json), with the pod's labels and
+  // annotations inside, which may differ only by case: read it as JSON and
+  // refuse case variants only along the path read.
+  let doc: JsonValue;
+  try {
+    doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as JsonValue;
+  } catch (err) {
+    throw new AttestorError('IMAGE_NOT_FOUND', `cannot read containerd's ${what}: not JSON`, { cause: err });
+  }
+  if (!isJsonObject(doc) || text(json.field(doc, 'Version', what)) !== 'v1') {
+    throw new AttestorError('IMAGE_NOT_FOUND', `cannot read containerd's ${what}: not version v1`);
+  }
   const ref = text(json.field(objectField(doc, 'Metadata', what), 'ImageRef', what));
   if (ref === '') return undefined;
   if (!isDigest(ref)) throw new AttestorError('IMAGE_NOT_FOUND', `cannot read containerd's ${what}: ImageRef "${ref}" is not an image ID`);

@@ -95,11 +95,12 @@ export interface ContentInfo {
   readonly digest: string;
   readonly size: number;
   readonly labels: Record<string, string>;
+  readonly createdAtNs: bigint | undefined;
 }
 
 function contentInfo(value: unknown): ContentInfo {
   const info = fields(value);
-  return { digest: text(info['digest']), size: count(info['size']), labels: stringMap(info['labels']) };
+  return { digest: text(info['digest']), size: count(info['size']), labels: stringMap(info['labels']), createdAtNs: timestampNs(info['created_at']) };
 }
 
 export function infoRecord(response: unknown): ContentInfo {
@@ -116,8 +117,14 @@ export function readChunk(response: unknown): { offset: number; data: Buffer } {
   return { offset: count(r['offset']), data: bytes(r['data']) };
 }
 
-export function snapshotParent(response: unknown): string {
-  return text(fields(fields(response)['info'])['parent']);
+export interface SnapshotRecord {
+  readonly parent: string;
+  readonly createdAtNs: bigint | undefined;
+}
+
+export function snapshotRecord(response: unknown): SnapshotRecord {
+  const info = fields(fields(response)['info']);
+  return { parent: text(info['parent']), createdAtNs: timestampNs(info['created_at']) };
 }
 
 export function versionOf(response: unknown): string {

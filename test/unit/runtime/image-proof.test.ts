@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
-import { chainId, proveImage } from '../../../src/runtime/containerd/image-proof.js';
+import { chainId, proveImage, RECENT_REPOINT_NS } from '../../../src/runtime/containerd/image-proof.js';
 
 import type { ContentSource, ImageTarget, ProofInput } from '../../../src/runtime/containerd/image-proof.js';
 import type { Digest } from '../../../src/util/digest.js';
@@ -31,8 +31,13 @@ class Store implements ContentSource {
     return this.blobs.get(digest);
   }
 
-  async withLabel(key: string, value: string): Promise<Digest[]> {
-    return [...this.labels].filter(([, l]) => l[key] === value).map(([d]) => d);
+  // When each blob was first stored (default: long before everything).
+  readonly created = new Map<Digest, bigint>();
+
+  async withLabel(key: string, value: string, createdBeforeNs?: bigint): Promise<Digest[]> {
+    return [...this.labels]
+      .filter(([d, l]) => l[key] === value && (createdBeforeNs === undefined || (this.created.get(d) ?? 0n) < createdBeforeNs))
+      .map(([d]) => d);
   }
 
   async image(name: string): Promise<ImageTarget | undefined> {
@@ -45,12 +50,13 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const LAYERS_A = [sha('layer a1'), sha('layer a2')];
 const LAYERS_B = [sha('layer b1')];
 
-// The container was created at t=100; names pulled at 50, re-pointed at 200.
-const CREATED = 100n;
+// The container was created at t=100 s; names pulled at 50 ns, re-pointed at 200 s.
+const CREATED = 100_000_000_000n;
 const BEFORE = 50n;
-const AFTER = 200n;
+const AFTER = 200_000_000_000n;
 const input = (imageName: string, layers: readonly Digest[], criImageRef?: Digest): ProofInput => ({
   imageName,
+  snapshotter: 'overlayfs',
   parent: chainId(layers),
   createdAtNs: CREATED,
   criImageRef,
@@ -124,6 +130,31 @@ describe('proveImage without CRI metadata: the name, while unchanged since the c
     expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('re-pointed') });
   });
 
+  it('a name updated just before the container was created: only if its config is the only one unpacked into those layers', async () => {
+    const store = new Store();
+    const signed = image(store, LAYERS_A);
+    const justBefore = CREATED - RECENT_REPOINT_NS / 2n;
+    store.images.set('reg/app:1', { digest: signed.manifest, mediaType: OCI_MANIFEST, updatedAtNs: justBefore });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'proven', configDigest: signed.config });
+    // Another config was unpacked into the same layers (the one that ran,
+    // with the name re-pointed while containerd created the container).
+    image(store, LAYERS_A, { config: { Cmd: ['/evil'] } });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('just before') });
+    // A config with those layers stored only after the container was
+    // created cannot be the one that ran.
+    store.labels.forEach((_l, d) => {
+      if (d !== signed.config) store.created.set(d, CREATED + 1n);
+    });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'proven', configDigest: signed.config });
+    store.created.clear();
+    // Long enough before, the name counts as it is.
+    store.images.set('reg/app:1', { digest: signed.manifest, mediaType: OCI_MANIFEST, updatedAtNs: CREATED - 2n * RECENT_REPOINT_NS });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'proven' });
+    // Updated at the very time of creation: not before it.
+    store.images.set('reg/app:1', { digest: signed.manifest, mediaType: OCI_MANIFEST, updatedAtNs: CREATED });
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A))).toMatchObject({ outcome: 'unproven', reason: expect.stringContaining('re-pointed') });
+  });
+
   it('a name or a container without a time is not trusted to be the original', async () => {
     const store = new Store();
     const a = image(store, LAYERS_A);
@@ -183,6 +214,14 @@ describe("proveImage with CRI metadata: the image ID Kubernetes' CRI recorded", 
       via: 'cri-image-ref',
     });
     store.images.clear();
+    expect(await proveImage(store, input('reg/app:1', LAYERS_A, a.config))).toMatchObject({ outcome: 'proven', digests: [a.manifest] });
+  });
+
+  it('a malformed document under the name or the ID record only means no digests from there: the config is pinned', async () => {
+    const store = new Store();
+    const a = image(store, LAYERS_A);
+    const junk = store.put({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ digest: 'not a digest' }] });
+    store.images.set('reg/app:1', { digest: junk, mediaType: OCI_INDEX, updatedAtNs: AFTER });
     expect(await proveImage(store, input('reg/app:1', LAYERS_A, a.config))).toMatchObject({ outcome: 'proven', digests: [a.manifest] });
   });
 
