@@ -18,7 +18,7 @@ import { ctrOk, removeContainer, removePodCgroup } from '../support/containerd.j
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { ctr, describeWithRig, docker, type RigContainerd } from '../support/rig.js';
 import { buildWorkloadImage, pushImage } from '../support/workload-image.js';
-import { attestations, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
+import { attestations, releaseKeyLines, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
@@ -49,11 +49,7 @@ describeWithRig(
           `      registry "${rig.registry}" {`,
           `        insecure = true`,
           `      }`,
-          `      key {`,
-          `        name = "release"`,
-          `        path = "${releaseKey.publicKey}"`,
-          `      }`,
-          `      require_tlog = false`,
+          ...releaseKeyLines(releaseKey.publicKey),
         ].join('\n'),
       });
       chmodSync(join(dir, name), 0o755);

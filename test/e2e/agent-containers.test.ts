@@ -15,7 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { describeWithRig, docker } from '../support/rig.js';
 import { buildWorkloadImage, pushImage } from '../support/workload-image.js';
-import { attestations, fetchX509InContainer, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
+import { attestations, releaseKeyLines, fetchX509InContainer, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
@@ -63,12 +63,8 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
         `      registry "docker.io" {`,
         `        binding = "skip"`,
         `      }`,
-        // Who may sign: the release key (no transparency log here).
-        `      key {`,
-        `        name = "release"`,
-        `        path = "${releaseKey.publicKey}"`,
-        `      }`,
-        `      require_tlog = false`,
+        // Who may sign: the release key.
+        ...releaseKeyLines(releaseKey.publicKey),
       ].join('\n'),
     });
     chmodSync(join(dir, 'agent'), 0o755);
