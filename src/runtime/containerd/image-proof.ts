@@ -80,8 +80,8 @@ const SNAPSHOT_LABEL = 'containerd.io/gc.ref.snapshot.';
 // been re-pointed while containerd was creating it (between resolving the
 // name and preparing the snapshot).
 export const RECENT_REPOINT_NS = 10_000_000_000n;
-// More configs labelled with one snapshot chain than the content search
-// returns: the answer would be partial.
+// How many blobs one content-label search returns at most (a proof that
+// needs "exactly one" is unaffected: one is far below it).
 export const MAX_LABELLED = 16;
 
 // ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
@@ -117,16 +117,21 @@ async function orNone(work: () => Promise<Digest[]>): Promise<Digest[]> {
   }
 }
 
+// The manifests a name's target stands for: itself, or an index's entries
+// (none when the index is not here).
+async function manifestsUnder(source: ContentSource, target: ImageTarget): Promise<Digest[]> {
+  if (!INDEX_MEDIA_TYPES.has(target.mediaType)) return [target.digest];
+  const bytes = await source.read(target.digest);
+  return bytes ? indexEntries(bytes, target.digest) : [];
+}
+
 // Manifests (and the index above them) under `target` that name `config`.
 async function digestsNaming(source: ContentSource, target: ImageTarget, config: Digest): Promise<Digest[]> {
-  if (!INDEX_MEDIA_TYPES.has(target.mediaType)) return (await manifestTarget(source, target.digest)) === config ? [target.digest] : [];
-  const indexBytes = await source.read(target.digest);
-  if (!indexBytes) return [];
-  const out: Digest[] = [];
-  for (const manifest of indexEntries(indexBytes, target.digest)) {
-    if ((await manifestTarget(source, manifest)) === config) out.push(manifest);
+  const naming: Digest[] = [];
+  for (const manifest of await manifestsUnder(source, target)) {
+    if ((await manifestTarget(source, manifest)) === config) naming.push(manifest);
   }
-  return out.length > 0 ? [target.digest, ...out] : [];
+  return naming.length > 0 && INDEX_MEDIA_TYPES.has(target.mediaType) ? [target.digest, ...naming] : naming;
 }
 
 async function fromCriImageRef(source: ContentSource, input: ProofInput, config: Digest): Promise<Proof> {
@@ -164,7 +169,7 @@ function repointedRecently(target: ImageTarget, input: ProofInput): boolean {
 // container was created, the proven one must be the only one with its chain.
 async function onlyUnpackedConfig(source: ContentSource, input: ProofInput, config: Digest): Promise<boolean> {
   const labelled = new Set(await source.withLabel(`${SNAPSHOT_LABEL}${input.snapshotter}`, input.parent, input.createdAtNs));
-  return labelled.size < MAX_LABELLED && labelled.size === 1 && labelled.has(config);
+  return labelled.size === 1 && labelled.has(config);
 }
 
 async function fromImageName(source: ContentSource, input: ProofInput): Promise<Proof> {
@@ -172,7 +177,7 @@ async function fromImageName(source: ContentSource, input: ProofInput): Promise<
   const target = await source.image(input.imageName);
   if (!target) return unproven(`image name "${input.imageName}" is gone`);
   if (!unchangedSinceCreation(target, input)) return unproven(`image name "${input.imageName}" was re-pointed after the container was created`);
-  const manifests = INDEX_MEDIA_TYPES.has(target.mediaType) ? await indexManifests(source, target.digest) : [target.digest];
+  const manifests = await manifestsUnder(source, target);
   // Every platform present whose config has the container's layers.
   const matches: { manifest: Digest; config: Digest; platform: ImagePlatform }[] = [];
   for (const manifest of manifests) {
@@ -191,11 +196,6 @@ async function fromImageName(source: ContentSource, input: ProofInput): Promise<
   }
   const digests = target.digest === first.manifest ? [target.digest] : [target.digest, ...new Set(matches.map((m) => m.manifest))];
   return { outcome: 'proven', configDigest: first.config, platform: first.platform, digests, via: 'image-name' };
-}
-
-async function indexManifests(source: ContentSource, index: Digest): Promise<Digest[]> {
-  const bytes = await source.read(index);
-  return bytes ? indexEntries(bytes, index) : [];
 }
 
 export async function proveImage(source: ContentSource, input: ProofInput): Promise<Proof> {
