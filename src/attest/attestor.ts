@@ -241,9 +241,9 @@ export class PipelineAttestor implements Attestor {
   }
 
   async close(): Promise<void> {
-    // dockerode keeps no connections open between calls; containerd's
-    // channel does.
-    this.#deps.containerd.close?.();
+    // Runtime clients that keep connections open (containerd's channel)
+    // release them; dockerode keeps none between calls.
+    for (const client of [this.#deps.docker, this.#deps.podman, this.#deps.containerd]) client.close?.();
     this.#trust.close();
     await this.#deps.release?.();
   }
