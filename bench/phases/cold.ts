@@ -49,7 +49,7 @@ export async function coldPhase(w: World): Promise<Record<string, number>> {
       const b = report.binding;
       if (b?.outcome === 'bound' && b.reference) {
         const digests: Digest[] = b.indexDigest ? [b.indexDigest, b.manifestDigest] : [b.manifestDigest];
-        const found = await discoverSignatures(inst.registry, b.reference, digests, AbortSignal.timeout(30_000));
+        const found = await discoverSignatures(inst.registry, b.reference, digests, { signatures: true, attestations: false }, AbortSignal.timeout(30_000));
         for (const cand of found.candidates) {
           let v = performance.now();
           verifyCandidate(cand, trust, policy);

@@ -7,6 +7,7 @@ import { lookupContainer } from '../runtime/lookup.js';
 import { socketPathOf, socketPresent } from '../runtime/socket.js';
 import { bindingSelectors } from '../selectors/binding.js';
 import { containerSelectors } from '../selectors/container.js';
+import { attestationSelectors } from '../selectors/attestation.js';
 import { signatureSelectors } from '../selectors/signature.js';
 import { normalizeSelectors } from '../selectors/names.js';
 import { AttestorError } from '../errors.js';
@@ -150,7 +151,8 @@ export class PipelineAttestor implements Attestor {
       signal,
     );
 
-    // Only an image bound to its registry may go on to signature checks.
+    // Only an image bound to its registry may go on to signature and
+    // attestation checks.
     let signatures: SignatureReport | undefined;
     if (binding.outcome === 'bound') {
       const digests = binding.indexDigest ? [binding.indexDigest, binding.manifestDigest] : [binding.manifestDigest];
@@ -165,6 +167,7 @@ export class PipelineAttestor implements Attestor {
       ...containerSelectors(runtime.container, { envSelectors: this.#config.runtimes.envSelectors }),
       ...(binding.outcome === 'bound' ? bindingSelectors(binding) : []),
       ...(signatures ? signatureSelectors(signatures.accepted, this.#config.signatures.signerSelectors) : []),
+      ...(signatures ? attestationSelectors(signatures.attestations, this.#config.signatures.signerSelectors) : []),
     ]);
     return { pid, outcome: 'container', container: match, runtime, binding, ...(signatures ? { signatures } : {}), selectors };
   }

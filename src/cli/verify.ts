@@ -1,6 +1,7 @@
 // `verify <image-ref>`: discovery, verification and policy for an image in
-// its registry, without a container. `--bundle <file>` verifies a Sigstore
-// bundle file for `<image>@<digest>` instead, fully offline.
+// its registry, without a container: signatures and attestations. `--bundle
+// <file>` verifies a Sigstore bundle file (signature or attestation) for
+// `<image>@<digest>` instead, fully offline.
 
 import { readFile } from 'node:fs/promises';
 
@@ -11,18 +12,35 @@ import { AttestorError, messageOf } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { createRegistryClient, nodePlatform, parseReference, selectPlatform } from '../registry/index.js';
 import { normalizeSelectors, selector, SELECTOR } from '../selectors/names.js';
+import { attestationSelectors } from '../selectors/attestation.js';
 import { signatureSelectors } from '../selectors/signature.js';
 
-import type { SignatureReport } from '../attest/signature-step.js';
+import type { AcceptedAttestation, SignatureReport } from '../attest/signature-step.js';
 import type { PluginConfig, SignerSelectorMode } from '../config/types.js';
 import type { Descriptor, Digest, FetchedManifest, ImageReference } from '../registry/types.js';
 
 export interface VerifyResult {
   image: string;
   digest: Digest;
+  // At least one signature or attestation rule holds.
   verified: boolean;
   selectors: string[];
   signatures: SignatureEntry[];
+  attestations: AttestationEntry[];
+}
+
+interface AttestationEntry {
+  format: string;
+  digest: string;
+  predicateType?: string;
+  verified: boolean;
+  subject?: string;
+  issuer?: string;
+  key?: string;
+  // The attestation rules this one attestation satisfies whole.
+  rules?: readonly string[];
+  selectors?: readonly string[];
+  error?: string;
 }
 
 interface SignatureEntry {
@@ -37,6 +55,37 @@ interface SignatureEntry {
   error?: string;
 }
 
+function signerFields(signer: AcceptedAttestation['signer']): { subject?: string; issuer?: string; key?: string } {
+  return signer.kind === 'key' ? { key: signer.keyName } : { subject: signer.subject, issuer: signer.issuer };
+}
+
+function attestationEntries(report: SignatureReport, mode: SignerSelectorMode): AttestationEntry[] {
+  const out: AttestationEntry[] = [];
+  for (const a of report.attestations) {
+    out.push({
+      format: a.format,
+      digest: a.imageDigest,
+      predicateType: a.predicateType,
+      verified: true,
+      ...signerFields(a.signer),
+      rules: a.rules,
+      selectors: normalizeSelectors(attestationSelectors([a], mode)),
+    });
+  }
+  for (const r of report.rejected) {
+    if (r.kind !== 'attestation') continue;
+    out.push({
+      format: r.format,
+      digest: r.digest,
+      ...(r.predicateType !== undefined ? { predicateType: r.predicateType } : {}),
+      verified: false,
+      error: `${r.code}: ${r.error}`,
+    });
+  }
+  for (const p of report.problems) if (p.format === 'att') out.push({ format: p.format, digest: p.where, verified: false, error: p.error });
+  return out;
+}
+
 function entries(report: SignatureReport): SignatureEntry[] {
   const out: SignatureEntry[] = [];
   for (const sig of report.accepted) {
@@ -47,17 +96,22 @@ function entries(report: SignatureReport): SignatureEntry[] {
         : { ...base, subject: sig.signer.subject, issuer: sig.signer.issuer, identities: sig.identityRules },
     );
   }
-  for (const r of report.rejected) out.push({ format: r.format, digest: r.digest, verified: false, error: `${r.code}: ${r.error}` });
-  for (const p of report.problems) out.push({ format: p.format, digest: p.where, verified: false, error: p.error });
+  for (const r of report.rejected)
+    if (r.kind !== 'attestation') out.push({ format: r.format, digest: r.digest, verified: false, error: `${r.code}: ${r.error}` });
+  for (const p of report.problems) if (p.format !== 'att') out.push({ format: p.format, digest: p.where, verified: false, error: p.error });
   return out;
 }
 
 function result(image: string, digest: Digest, digests: readonly Digest[], report: SignatureReport, mode: SignerSelectorMode): VerifyResult {
-  const verified = report.accepted.length > 0;
+  const verified = report.accepted.length > 0 || report.attestations.length > 0;
   const selectors = verified
-    ? normalizeSelectors([...digests.map((d) => selector(SELECTOR.imageDigest, d)), ...signatureSelectors(report.accepted, mode)])
+    ? normalizeSelectors([
+        ...digests.map((d) => selector(SELECTOR.imageDigest, d)),
+        ...signatureSelectors(report.accepted, mode),
+        ...attestationSelectors(report.attestations, mode),
+      ])
     : [];
-  return { image, digest, verified, selectors, signatures: entries(report) };
+  return { image, digest, verified, selectors, signatures: entries(report), attestations: attestationEntries(report, mode) };
 }
 
 // The platform manifest of an index, for this machine (cosign signs the
@@ -113,11 +167,20 @@ export async function verifyBundleFile(config: PluginConfig, imageRef: string, b
 export function humanReport(r: VerifyResult): string {
   const lines = [`Verification for ${r.image} (${r.digest}):`];
   if (r.signatures.length === 0) lines.push('  no signatures found');
+  for (const a of r.attestations) {
+    const who = a.key ? `key ${a.key}` : a.subject ? `${a.subject} (issuer ${a.issuer ?? '?'})` : '';
+    const rules = a.rules !== undefined && a.rules.length > 0 ? ` [rule ${a.rules.join(', ')}]` : '';
+    lines.push(
+      `  ${a.verified ? 'OK  ' : 'FAIL'} attestation ${a.format} ${a.digest} ${a.predicateType ?? '(type unknown)'}${who ? `  ${who}` : ''}${rules}${a.error ? `\n         ${a.error}` : ''}`,
+    );
+  }
   for (const s of r.signatures) {
     const rules = s.identities !== undefined && s.identities.length > 0 ? ` [identity ${s.identities.join(', ')}]` : '';
     const who = s.key ? `key ${s.key}` : s.subject ? `${s.subject} (issuer ${s.issuer ?? '?'})${rules}` : '';
     lines.push(`  ${s.verified ? 'OK  ' : 'FAIL'} ${s.format.padEnd(6)} ${s.digest}${who ? `  ${who}` : ''}${s.error ? `\n         ${s.error}` : ''}`);
   }
-  lines.push(r.verified ? 'At least one signature verified and matched the policy.' : 'No signature verified and matched the policy.');
+  lines.push(
+    r.verified ? 'At least one signature or attestation verified and matched the policy.' : 'No signature or attestation verified and matched the policy.',
+  );
   return `${lines.join('\n')}\n`;
 }

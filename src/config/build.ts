@@ -10,7 +10,17 @@ import { ConfigReader } from './reader.js';
 
 import { BINDING_MODES, SIGNER_SELECTOR_MODES } from './types.js';
 
-import type { IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig, TufSettings } from './types.js';
+import type {
+  AttestationRule,
+  IdentityRule,
+  KeyRule,
+  PluginConfig,
+  RegistryConfig,
+  RegistryEntry,
+  RuntimeEndpoints,
+  SignaturePolicyConfig,
+  TufSettings,
+} from './types.js';
 
 export const DEFAULTS = {
   logLevel: 'info',
@@ -140,6 +150,33 @@ function keyRule(reader: ConfigReader, index: number): KeyRule {
   return { name: name ?? `key-${index}`, path: path ?? '' };
 }
 
+// `attestation "<name>" { predicate_type, identity { } | key, builder_id[_regexp],
+// build_type[_regexp], source_uri[_regexp] }`. Read only; policy/ validates.
+function attestationRule(label: string, reader: ConfigReader): AttestationRule {
+  const [identityBlock, ...extra] = reader.blocks('identity');
+  if (extra.length > 0) reader.problem('identity', 'may appear once (one signer per rule; write another attestation rule for another signer)');
+  const identity = identityBlock ? identityRule(identityBlock) : undefined;
+  const key = reader.string('key');
+  const optional = (name: string): string | undefined => reader.string(name);
+  const fields = {
+    builderId: optional('builder_id'),
+    builderIdRegexp: optional('builder_id_regexp'),
+    buildType: optional('build_type'),
+    buildTypeRegexp: optional('build_type_regexp'),
+    sourceUri: optional('source_uri'),
+    sourceUriRegexp: optional('source_uri_regexp'),
+  };
+  const rule: AttestationRule = {
+    name: label,
+    predicateType: reader.string('predicate_type') ?? '',
+    ...(identity !== undefined ? { identity } : {}),
+    ...(key !== undefined ? { key } : {}),
+    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+  };
+  reader.finish();
+  return rule;
+}
+
 // One TUF refresh (metadata and target) may take this long.
 const TUF_TIMEOUT_MS = 30_000;
 
@@ -164,9 +201,10 @@ type PolicyFields = Omit<SignaturePolicyConfig, 'policy'>;
 function signaturePolicy(root: ConfigReader): PolicyFields {
   const identities = root.blocks('identity').map(identityRule);
   const keys = root.blocks('key').map(keyRule);
+  const attestations = root.labeledBlocks('attestation').map(({ label, reader }) => attestationRule(label, reader));
   const requireTlog = root.boolean('require_tlog') ?? true;
   const requireSct = root.boolean('require_sct') ?? true;
-  for (const problem of policyProblems({ identities, keys, requireTlog, requireSct })) root.problem(problem.key, problem.message);
+  for (const problem of policyProblems({ identities, keys, attestations, requireTlog, requireSct })) root.problem(problem.key, problem.message);
   const signerSelectors = root.oneOf('signer_selectors', SIGNER_SELECTOR_MODES) ?? 'all';
   identities.forEach((identity, i) => {
     if (identity.name === undefined && signerSelectors === 'named') {
@@ -176,7 +214,7 @@ function signaturePolicy(root: ConfigReader): PolicyFields {
   const trustedRootFile = root.string('trusted_root_file');
   const tuf = tufConfig(root);
   if (tuf && trustedRootFile !== undefined) root.problem('tuf', 'cannot be combined with trusted_root_file (which replaces the trusted root for good)');
-  return { identities, keys, requireTlog, requireSct, trustedRootFile, tuf, signerSelectors };
+  return { identities, keys, attestations, requireTlog, requireSct, trustedRootFile, tuf, signerSelectors };
 }
 
 export function buildConfig(text: string): PluginConfig {

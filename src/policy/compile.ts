@@ -5,8 +5,28 @@
 import { messageOf } from '../errors.js';
 import { SignatureError } from '../verify/errors.js';
 import { CLAIMS, isClaimName } from '../verify/claims.js';
+import { COSIGN_SIGN_PREDICATE } from '../verify/checks.js';
+import { SLSA_PREDICATE_TYPES, isSlsaProvenance } from '../verify/provenance.js';
 
-import type { CompiledIdentity, CompiledPolicy, IdentityRule, Matcher, PolicyProblem, PolicyRules } from './types.js';
+import type {
+  AttestationRule,
+  CompiledAttestationRule,
+  CompiledIdentity,
+  CompiledPolicy,
+  IdentityRule,
+  Matcher,
+  PolicyProblem,
+  PolicyRules,
+  ProvenanceField,
+} from './types.js';
+
+// The SLSA requirements of an attestation rule, by field: the configuration
+// key and the rule's exact and regexp properties.
+const PROVENANCE_FIELDS: readonly (readonly [ProvenanceField, string, keyof AttestationRule, keyof AttestationRule])[] = [
+  ['builderId', 'builder_id', 'builderId', 'builderIdRegexp'],
+  ['buildType', 'build_type', 'buildType', 'buildTypeRegexp'],
+  ['sourceUri', 'source_uri', 'sourceUri', 'sourceUriRegexp'],
+];
 
 // Every mistake in the rules, each with the configuration key it is about.
 export function policyProblems(rules: PolicyRules): PolicyProblem[] {
@@ -16,8 +36,11 @@ export function policyProblems(rules: PolicyRules): PolicyProblem[] {
   const names = rules.identities.flatMap((rule) => (rule.name === undefined ? [] : [rule.name]));
   for (const name of duplicates(names)) report('identity', `name ${JSON.stringify(name)} is used twice`);
   for (const name of duplicates(rules.keys.map((k) => k.name))) report('key', `name ${JSON.stringify(name)} is used twice`);
-  if (rules.identities.length === 0 && rules.keys.length === 0) {
-    report('identity', 'at least one identity { } or key { } block is required: this plugin never accepts "any signer"');
+  const keyNames = rules.keys.map((k) => k.name);
+  rules.attestations.forEach((rule) => attestationProblems(rule, keyNames, report));
+  for (const name of duplicates(rules.attestations.map((a) => a.name))) report('attestation', `name ${JSON.stringify(name)} is used twice`);
+  if (rules.identities.length === 0 && rules.keys.length === 0 && rules.attestations.length === 0) {
+    report('identity', 'at least one identity { }, key { } or attestation { } block is required: this plugin never accepts "any signer"');
   }
   return problems;
 }
@@ -28,22 +51,75 @@ export function compilePolicy(rules: PolicyRules): CompiledPolicy {
   if (problems.length > 0) {
     throw new SignatureError('POLICY_INVALID', `signature policy: ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`);
   }
-  const identities = rules.identities.map((rule, index): CompiledIdentity =>
-    Object.freeze({
-      index,
-      name: rule.name,
-      issuer: matcher(rule.issuer, rule.issuerRegexp),
-      subject: matcher(rule.subject, rule.subjectRegexp),
-      claims: Object.freeze({ ...rule.claims }),
-    }),
-  );
+  const identities = rules.identities.map((rule, index) => compileIdentity(rule, index));
+  const attestations = rules.attestations.map(compileAttestation);
   return Object.freeze({
     identities: Object.freeze(identities),
+    attestations: Object.freeze(attestations),
+    wantsSignatures: identities.length > 0 || rules.keys.length > 0,
     keyNames: Object.freeze(rules.keys.map((k) => k.name)),
     requireTlog: rules.requireTlog,
     requireSct: rules.requireSct,
-    allowKeyless: identities.length > 0,
+    allowKeyless: identities.length > 0 || attestations.some((a) => a.signer.kind === 'identity'),
   });
+}
+
+function compileIdentity(rule: IdentityRule, index: number): CompiledIdentity {
+  return Object.freeze({
+    index,
+    name: rule.name,
+    issuer: matcher(rule.issuer, rule.issuerRegexp),
+    subject: matcher(rule.subject, rule.subjectRegexp),
+    claims: Object.freeze({ ...rule.claims }),
+  });
+}
+
+function compileAttestation(rule: AttestationRule): CompiledAttestationRule {
+  const provenance: Partial<Record<ProvenanceField, Matcher>> = {};
+  for (const [field, , exact, regexp] of PROVENANCE_FIELDS) {
+    const e = rule[exact];
+    const r = rule[regexp];
+    if (typeof e === 'string' || typeof r === 'string')
+      provenance[field] = matcher(typeof e === 'string' ? e : undefined, typeof r === 'string' ? r : undefined);
+  }
+  return Object.freeze({
+    name: rule.name,
+    predicateType: rule.predicateType,
+    signer: rule.identity
+      ? Object.freeze({ kind: 'identity', identity: compileIdentity(rule.identity, -1) })
+      : Object.freeze({ kind: 'key', keyName: rule.key ?? '' }),
+    provenance: Object.freeze(provenance),
+  });
+}
+
+function attestationProblems(rule: AttestationRule, keyNames: readonly string[], report: (key: string, message: string) => void): void {
+  const where = `attestation["${rule.name}"]`;
+  if (rule.name === '') report(where, 'needs a name (the block label)');
+  if (rule.predicateType === '') {
+    report(`${where}.predicate_type`, 'is required (the exact in-toto predicateType, e.g. https://slsa.dev/provenance/v1)');
+  } else if (rule.predicateType === COSIGN_SIGN_PREDICATE) {
+    report(
+      `${where}.predicate_type`,
+      `${COSIGN_SIGN_PREDICATE} is the cosign signature predicate: signatures are matched by identity { } and key { } blocks, never as attestations`,
+    );
+  }
+  if ((rule.identity === undefined) === (rule.key === undefined)) {
+    report(where, 'needs exactly one signer: an identity { } block or key = "<name of a key { } block>"');
+  } else if (rule.identity !== undefined) {
+    if (rule.identity.name !== undefined) report(`${where}.identity.name`, 'is not used here: the attestation rule is named by its label');
+    identityProblems(rule.identity, `${where}.identity`, report);
+  } else if (rule.key !== undefined && !keyNames.includes(rule.key)) {
+    report(`${where}.key`, `names no key { } block (configured: ${keyNames.length > 0 ? keyNames.map((k) => JSON.stringify(k)).join(', ') : 'none'})`);
+  }
+  for (const [, key, exact, regexp] of PROVENANCE_FIELDS) {
+    const e = rule[exact];
+    const r = rule[regexp];
+    if (e === undefined && r === undefined) continue;
+    if (!isSlsaProvenance(rule.predicateType)) {
+      report(`${where}.${key}`, `is a SLSA provenance requirement; predicate_type must be one of ${SLSA_PREDICATE_TYPES.join(', ')}`);
+    }
+    matcherProblems(typeof e === 'string' ? e : undefined, typeof r === 'string' ? r : undefined, `${where}`, key, report);
+  }
 }
 
 // The one way a configured *_regexp becomes a matcher; configuration is
@@ -63,24 +139,35 @@ function identityProblems(rule: IdentityRule, where: string, report: (key: strin
   for (const what of ['issuer', 'subject'] as const) {
     const exact = rule[what];
     const regexp = rule[`${what}Regexp`];
-    if ((exact === undefined) === (regexp === undefined)) {
-      report(where, `needs exactly one of ${what} or ${what}_regexp`);
-    } else if (exact === '') {
-      report(`${where}.${what}`, 'must not be empty');
-    } else if (regexp !== undefined) {
-      if (regexp === '') {
-        report(`${where}.${what}_regexp`, 'must not be empty');
-        continue;
-      }
-      try {
-        wholeValueRegExp(regexp);
-      } catch (err) {
-        report(`${where}.${what}_regexp`, `${JSON.stringify(regexp)} is not a valid regular expression: ${messageOf(err)}`);
-      }
-    }
+    if ((exact === undefined) === (regexp === undefined)) report(where, `needs exactly one of ${what} or ${what}_regexp`);
+    else matcherProblems(exact, regexp, where, what, report);
   }
   for (const name of Object.keys(rule.claims)) {
     if (!isClaimName(name)) report(`${where}.claims.${name}`, `unknown Fulcio claim (known: ${Object.keys(CLAIMS).join(', ')})`);
+  }
+}
+
+// One of `key` (exact) or `key_regexp`, given; neither may be empty and the
+// expression must compile.
+function matcherProblems(
+  exact: string | undefined,
+  regexp: string | undefined,
+  where: string,
+  key: string,
+  report: (key: string, message: string) => void,
+): void {
+  if (exact !== undefined && regexp !== undefined) {
+    report(where, `needs at most one of ${key} or ${key}_regexp`);
+  } else if (exact === '') {
+    report(`${where}.${key}`, 'must not be empty');
+  } else if (regexp === '') {
+    report(`${where}.${key}_regexp`, 'must not be empty');
+  } else if (regexp !== undefined) {
+    try {
+      wholeValueRegExp(regexp);
+    } catch (err) {
+      report(`${where}.${key}_regexp`, `${JSON.stringify(regexp)} is not a valid regular expression: ${messageOf(err)}`);
+    }
   }
 }
 

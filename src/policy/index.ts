@@ -1,4 +1,5 @@
 export { compilePolicy, policyProblems, wholeValueRegExp } from './compile.js';
-export { describeSigner, evaluate, matches, matchingIdentity, satisfiedRuleNames } from './evaluate.js';
+export { describeSigner, evaluate, matches, matchingIdentity, satisfiedAttestationRules, satisfiedRuleNames } from './evaluate.js';
+export type { AttestationFacts } from './evaluate.js';
 
-export type { CompiledIdentity, CompiledPolicy, IdentityRule, Matcher, PolicyProblem, PolicyRules } from './types.js';
+export type { AttestationRule, CompiledAttestationRule, CompiledIdentity, CompiledPolicy, IdentityRule, Matcher, PolicyProblem, PolicyRules } from './types.js';

@@ -14,11 +14,33 @@ export interface IdentityRule {
   readonly claims: Readonly<Record<string, string>>;
 }
 
-// The signer rules of a configuration. At least one identity or key; never
-// "any signer".
+// Which in-toto attestations of an image are accepted, and what their
+// content must say. Emitted as image-attestation:<name> when one attestation
+// satisfies the whole rule.
+export interface AttestationRule {
+  // The block's label; unique.
+  readonly name: string;
+  // The statement's predicateType, compared exactly.
+  readonly predicateType: string;
+  // Exactly one signer: a keyless identity, or a configured key by name.
+  readonly identity?: IdentityRule;
+  readonly key?: string;
+  // SLSA provenance only (v0.2, v1): requirements on what the predicate
+  // says, each exactly or by a whole-value regular expression.
+  readonly builderId?: string;
+  readonly builderIdRegexp?: string;
+  readonly buildType?: string;
+  readonly buildTypeRegexp?: string;
+  readonly sourceUri?: string;
+  readonly sourceUriRegexp?: string;
+}
+
+// The rules of a configuration. At least one rule (identity, key or
+// attestation); never "any signer" or "any attestation".
 export interface PolicyRules {
   readonly identities: readonly IdentityRule[];
   readonly keys: readonly { readonly name: string }[];
+  readonly attestations: readonly AttestationRule[];
   // Require a verified transparency-log entry.
   readonly requireTlog: boolean;
   // Require a verified SCT in keyless certificates.
@@ -47,12 +69,29 @@ export interface CompiledIdentity {
   readonly claims: Readonly<Record<string, string>>;
 }
 
+// An attestation rule, compiled. `provenance` holds the SLSA requirements
+// (absent ones are not listed).
+export interface CompiledAttestationRule {
+  readonly name: string;
+  readonly predicateType: string;
+  readonly signer: { readonly kind: 'identity'; readonly identity: CompiledIdentity } | { readonly kind: 'key'; readonly keyName: string };
+  readonly provenance: Readonly<Partial<Record<ProvenanceField, Matcher>>>;
+}
+
+// What SLSA provenance requirements can be about.
+export type ProvenanceField = 'builderId' | 'buildType' | 'sourceUri';
+
 export interface CompiledPolicy {
   readonly identities: readonly CompiledIdentity[];
+  readonly attestations: readonly CompiledAttestationRule[];
+  // Whether signatures can be accepted at all (an identity or key rule);
+  // with attestation rules only, signatures are not looked for.
+  readonly wantsSignatures: boolean;
   // Names of configured keys; a signature verified by one of them matches.
   readonly keyNames: readonly string[];
   readonly requireTlog: boolean;
   readonly requireSct: boolean;
-  // Whether keyless signatures can match at all (an identity is configured).
+  // Whether keyless signatures or attestations can match at all (an
+  // identity is configured, at the top level or in an attestation rule).
   readonly allowKeyless: boolean;
 }

@@ -32,6 +32,19 @@ export const SIGNATURE = {
 
 export const SIGNATURE_VERIFIED = 'verified';
 
+// Attestation selectors (no SPIRE counterpart: SPIRE only notes that some
+// attestation exists).
+export const ATTESTATION = {
+  // A named attestation rule that one attestation satisfied whole.
+  rule: 'image-attestation',
+  // From SLSA provenance of attestations that satisfied a rule.
+  builderId: 'image-provenance-builder-id',
+  buildType: 'image-provenance-build-type',
+  sourceUri: 'image-provenance-source-uri',
+  // `<algorithm>:<value>`, e.g. image-provenance-source-digest:sha1:8f3c...
+  sourceDigest: 'image-provenance-source-digest',
+} as const;
+
 export type SelectorKey = (typeof SELECTOR)[keyof typeof SELECTOR];
 
 export function selector(key: SelectorKey, value: string): string {

@@ -1,9 +1,18 @@
-// Image digest -> the cosign signatures stored for it in the registry:
-//  - cosign v3 Sigstore bundles, attached as OCI 1.1 referrers (artifactType
+// Image digest -> the cosign signatures and attestations stored for it in
+// the registry:
+//  - cosign v3 Sigstore bundles (signatures and attestations alike),
+//    attached as OCI 1.1 referrers (artifactType
 //    application/vnd.dev.sigstore.bundle.v0.3+json), read through the
-//    referrers API or its `sha256-<hex>` tag fallback;
+//    referrers API or its `sha256-<hex>` tag fallback. Fallback indexes
+//    written by cosign 3.x often list them with an empty or
+//    application/vnd.oci.empty.v1+json artifactType, so those are fetched
+//    and looked into rather than trusted or skipped by their descriptor;
 //  - legacy signatures: the `sha256-<hex>.sig` manifest, one simple-signing
-//    payload per layer with the signature material in layer annotations.
+//    payload per layer with the signature material in layer annotations;
+//  - legacy attestations: the `sha256-<hex>.att` manifest, one DSSE envelope
+//    per layer, material in layer annotations as for `.sig`.
+// Which of them the signed content is (signature or attestation) is decided
+// only after verification.
 // Counts and sizes are bounded. A candidate that cannot be read or parsed is
 // reported and skipped; it never hides the others. Cheap checks (media and
 // artifact type, declared size) come before any fetch and cost nothing;
@@ -14,20 +23,33 @@ import { codeInfo, messageOf } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
 
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
-import type { BundleCandidate, LegacyCandidate, SignatureCandidate } from '../verify/types.js';
+import type { AttestationLayerCandidate, BundleCandidate, LegacyCandidate, SignatureCandidate } from '../verify/types.js';
 
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+const DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
+// Referrer descriptors that may be bundles: the bundle type, or none said
+// (cosign 3.x fallback indexes); anything else (SBOMs, ...) is skipped free.
+const MAYBE_BUNDLE_ARTIFACT_TYPES: readonly (string | undefined)[] = [BUNDLE_ARTIFACT_TYPE, undefined, '', 'application/vnd.oci.empty.v1+json'];
+
+// What to look for: signatures (`.sig`), attestations (`.att`); bundles
+// may be either and are always looked at.
+export interface DiscoveryWants {
+  readonly signatures: boolean;
+  readonly attestations: boolean;
+}
 
 export const DISCOVERY_LIMITS = {
   // Candidates tried (fetched) per image digest and format, junk included;
   // every well-formed one is verified, so well-formed signatures that do
   // not verify cannot crowd out the genuine one either, up to this bound.
   maxTries: 64,
-  // Bytes of one bundle / one simple-signing payload.
+  // Bytes of one bundle / one simple-signing payload / one DSSE envelope
+  // (provenance is larger than a signature payload).
   maxBundleBytes: 256 * 1024,
   maxPayloadBytes: 64 * 1024,
+  maxEnvelopeBytes: 256 * 1024,
 } as const;
 
 export interface DiscoveryProblem {
@@ -47,8 +69,8 @@ function at(ref: ImageReference, digest: Digest): ImageReference {
   return { registry: ref.registry, repository: ref.repository, digest, original: `${ref.registry}/${ref.repository}@${digest}` };
 }
 
-function legacyTag(digest: Digest): string {
-  return `${digest.replace(':', '-')}.sig`;
+function legacyTag(digest: Digest, suffix: 'sig' | 'att'): string {
+  return `${digest.replace(':', '-')}.${suffix}`;
 }
 
 // Registry outages are not "a bad signature": they abort discovery (and so
@@ -76,9 +98,12 @@ class Budget {
 
 async function discoverBundles(registry: RegistryApi, ref: ImageReference, imageDigest: Digest, signal: AbortSignal, out: Discovery): Promise<void> {
   const problem = (where: string, error: string): void => void out.problems.push({ imageDigest, format: 'bundle', where, error });
-  const listed = await registry.referrers(ref, imageDigest, BUNDLE_ARTIFACT_TYPE, signal);
-  // Cheap filters first: they cost no fetch.
-  const referrers = listed.filter((d) => d.artifactType === BUNDLE_ARTIFACT_TYPE);
+  // Unfiltered: the API's filter would drop fallback entries without a type.
+  const listed = await registry.referrers(ref, imageDigest, undefined, signal);
+  // Cheap filters first: they cost no fetch. Declared bundles first, so
+  // untyped entries cannot push them past the bound.
+  const typed = listed.filter((d) => d.artifactType === BUNDLE_ARTIFACT_TYPE);
+  const referrers = [...typed, ...listed.filter((d) => d.artifactType !== BUNDLE_ARTIFACT_TYPE && MAYBE_BUNDLE_ARTIFACT_TYPES.includes(d.artifactType))];
   const budget = new Budget((error) => problem(`referrers of ${imageDigest}`, error));
   for (const [i, desc] of referrers.entries()) {
     throwIfAborted(signal);
@@ -118,59 +143,80 @@ function stringAnnotations(value: Readonly<Record<string, string>> | undefined):
   return out;
 }
 
-async function discoverLegacy(registry: RegistryApi, ref: ImageReference, imageDigest: Digest, signal: AbortSignal, out: Discovery): Promise<void> {
-  const tag = legacyTag(imageDigest);
+// How each legacy tag's layers look and become candidates.
+const LEGACY_FORMATS = {
+  sig: { format: 'legacy', mediaType: SIMPLE_SIGNING, maxBytes: DISCOVERY_LIMITS.maxPayloadBytes, what: 'payload' },
+  att: { format: 'att', mediaType: DSSE_ENVELOPE, maxBytes: DISCOVERY_LIMITS.maxEnvelopeBytes, what: 'envelope' },
+} as const;
+
+async function discoverLegacy(
+  registry: RegistryApi,
+  ref: ImageReference,
+  imageDigest: Digest,
+  suffix: 'sig' | 'att',
+  signal: AbortSignal,
+  out: Discovery,
+): Promise<void> {
+  const spec = LEGACY_FORMATS[suffix];
+  const problem = (where: string, error: string): void => void out.problems.push({ imageDigest, format: spec.format, where, error });
+  const tag = legacyTag(imageDigest, suffix);
   const fetched = await registry
     .getManifest({ registry: ref.registry, repository: ref.repository, tag, original: `${ref.registry}/${ref.repository}:${tag}` }, signal)
     .catch((err: unknown) => {
       if (isOutage(err)) throw err;
-      out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error: messageOf(err) });
+      problem(`tag ${tag}`, messageOf(err));
       return undefined;
     });
   if (!fetched) return;
   if (fetched.manifest.kind !== 'manifest') {
-    out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error: 'signature tag is not an image manifest' });
+    problem(`tag ${tag}`, `${suffix === 'sig' ? 'signature' : 'attestation'} tag is not an image manifest`);
     return;
   }
   const layers = fetched.manifest.layers;
-  const budget = new Budget((error) => out.problems.push({ imageDigest, format: 'legacy', where: `tag ${tag}`, error }));
+  const budget = new Budget((error) => problem(`tag ${tag}`, error));
   for (const [i, layer] of layers.entries()) {
     throwIfAborted(signal);
-    const where = `${tag} layer ${layer.digest}`;
     try {
       // Cheap filters first: they cost no fetch.
-      if (layer.mediaType !== SIMPLE_SIGNING) throw new Error(`unexpected layer media type ${layer.mediaType}`);
-      if (layer.size > DISCOVERY_LIMITS.maxPayloadBytes)
-        throw new Error(`payload is ${layer.size} bytes, over the ${DISCOVERY_LIMITS.maxPayloadBytes}-byte cap`);
+      if (layer.mediaType !== spec.mediaType) throw new Error(`unexpected layer media type ${layer.mediaType}`);
+      if (layer.size > spec.maxBytes) throw new Error(`${spec.what} is ${layer.size} bytes, over the ${spec.maxBytes}-byte cap`);
       if (!budget.take(layers.length - i)) break;
-      const payload = await registry.getBlob(ref, layer.digest, DISCOVERY_LIMITS.maxPayloadBytes, signal);
+      const blob = await registry.getBlob(ref, layer.digest, spec.maxBytes, signal);
       try {
-        JSON.parse(payload.toString('utf8'));
+        JSON.parse(blob.toString('utf8'));
       } catch {
-        throw new Error('payload is not JSON');
+        throw new Error(`${spec.what} is not JSON`);
       }
-      const candidate: LegacyCandidate = {
-        format: 'legacy',
-        imageDigest,
-        payload,
-        layerDigest: layer.digest,
-        annotations: stringAnnotations(layer.annotations),
-      };
+      const annotations = stringAnnotations(layer.annotations);
+      const candidate: LegacyCandidate | AttestationLayerCandidate =
+        spec.format === 'legacy'
+          ? { format: 'legacy', imageDigest, payload: blob, layerDigest: layer.digest, annotations }
+          : { format: 'att', imageDigest, envelope: blob, layerDigest: layer.digest, annotations };
       out.candidates.push(candidate);
     } catch (err) {
       if (isOutage(err)) throw err;
-      out.problems.push({ imageDigest, format: 'legacy', where, error: messageOf(err) });
+      problem(`${tag} layer ${layer.digest}`, messageOf(err));
     }
   }
 }
 
-// Both formats, for every digest given (cosign usually signs the index; some
-// sign the platform manifest too).
-export async function discoverSignatures(registry: RegistryApi, ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<Discovery> {
+// Every format wanted, for every digest given (cosign usually signs the
+// index; some sign the platform manifest too).
+export async function discoverSignatures(
+  registry: RegistryApi,
+  ref: ImageReference,
+  digests: readonly Digest[],
+  wants: DiscoveryWants,
+  signal: AbortSignal,
+): Promise<Discovery> {
   const out: Discovery = { candidates: [], problems: [] };
-  // Every digest and both formats at once: the lookups are independent.
+  // Every digest and format at once: the lookups are independent.
   await Promise.all(
-    [...new Set(digests)].flatMap((digest) => [discoverBundles(registry, ref, digest, signal, out), discoverLegacy(registry, ref, digest, signal, out)]),
+    [...new Set(digests)].flatMap((digest) => [
+      discoverBundles(registry, ref, digest, signal, out),
+      ...(wants.signatures ? [discoverLegacy(registry, ref, digest, 'sig', signal, out)] : []),
+      ...(wants.attestations ? [discoverLegacy(registry, ref, digest, 'att', signal, out)] : []),
+    ]),
   );
   return out;
 }

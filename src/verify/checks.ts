@@ -14,9 +14,29 @@ export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const STATEMENT_TYPES: readonly string[] = ['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1'];
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 
-export function checkContent(content: SignedContent, imageDigest: Digest): void {
-  if (content.kind === 'simple-signing') checkSimpleSigning(content.payload, imageDigest);
-  else checkStatement(content.payloadType, content.payload, imageDigest);
+// What genuine content says about the image: a cosign signature of it, or
+// an in-toto attestation about it (any other predicate type). The two are
+// never confused: with cosign v3 both are DSSE bundles of the same referrer
+// type, told apart only by the signed predicate type; a legacy `.att` layer
+// is always an attestation and may not carry the signature predicate.
+export type ContentVerdict =
+  { readonly kind: 'signature' } | { readonly kind: 'attestation'; readonly predicateType: string; readonly predicate: JsonValue | undefined };
+
+export function checkContent(content: SignedContent, imageDigest: Digest, stored: 'sig' | 'att' | 'bundle'): ContentVerdict {
+  if (content.kind === 'simple-signing') {
+    if (stored === 'att') throw new SignatureError('PAYLOAD_MISMATCH', 'an attestation layer holds a simple-signing payload, not a DSSE envelope');
+    checkSimpleSigning(content.payload, imageDigest);
+    return { kind: 'signature' };
+  }
+  const statement = checkStatement(content.payloadType, content.payload, imageDigest);
+  if (statement.predicateType !== COSIGN_SIGN_PREDICATE) return { kind: 'attestation', ...statement };
+  if (stored === 'att') {
+    throw new SignatureError(
+      'PAYLOAD_MISMATCH',
+      `an attestation carries the cosign signature predicate ${COSIGN_SIGN_PREDICATE}; it is neither a signature nor an attestation`,
+    );
+  }
+  return { kind: 'signature' };
 }
 
 // Legacy payload: {"critical":{"identity":{...},"image":{"docker-manifest-digest":"<digest>"},"type":"cosign container image signature"},"optional":...}
@@ -38,9 +58,10 @@ export function checkSimpleSigning(payload: Buffer, imageDigest: Digest): void {
   }
 }
 
-// cosign v3 payload: an in-toto Statement with predicate type
-// https://sigstore.dev/cosign/sign/v1 and a subject carrying the image digest.
-export function checkStatement(payloadType: string, payload: Buffer, imageDigest: Digest): void {
+// A DSSE payload: an in-toto Statement (v1 or v0.1) with a subject carrying
+// the image digest; its predicate type and predicate. cosign v3 signatures
+// have predicate type https://sigstore.dev/cosign/sign/v1.
+export function checkStatement(payloadType: string, payload: Buffer, imageDigest: Digest): { predicateType: string; predicate: JsonValue | undefined } {
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new SignatureError('PAYLOAD_MISMATCH', `DSSE payload type is ${JSON.stringify(payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}`);
   }
@@ -51,12 +72,7 @@ export function checkStatement(payloadType: string, payload: Buffer, imageDigest
     throw new SignatureError('PAYLOAD_MISMATCH', `${what} _type ${JSON.stringify(type)} is not an in-toto Statement v1 or v0.1`);
   }
   const predicateType = field(statement, 'predicateType', what);
-  if (predicateType !== COSIGN_SIGN_PREDICATE) {
-    throw new SignatureError(
-      'PAYLOAD_MISMATCH',
-      `${what} predicateType is ${JSON.stringify(predicateType)}, not the cosign signature predicate ${COSIGN_SIGN_PREDICATE}`,
-    );
-  }
+  if (typeof predicateType !== 'string' || predicateType === '') malformed(`${what} has no predicateType string`);
   const subjects = field(statement, 'subject', what);
   if (!Array.isArray(subjects) || subjects.length === 0) malformed(`${what} has no subject`);
   const [algorithm, hex] = splitDigest(imageDigest);
@@ -66,8 +82,9 @@ export function checkStatement(payloadType: string, payload: Buffer, imageDigest
   });
   if (!named.includes(hex)) {
     const seen = named.filter((d) => typeof d === 'string').map((d) => `${algorithm}:${String(d)}`);
-    throw new SignatureError('PAYLOAD_MISMATCH', `signature is for ${seen.length > 0 ? seen.join(', ') : `no ${algorithm} subject`}, not ${imageDigest}`);
+    throw new SignatureError('PAYLOAD_MISMATCH', `${what} is about ${seen.length > 0 ? seen.join(', ') : `no ${algorithm} subject`}, not ${imageDigest}`);
   }
+  return { predicateType, predicate: field(statement, 'predicate', what) };
 }
 
 function splitDigest(digest: Digest): [string, string] {

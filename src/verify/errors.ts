@@ -33,7 +33,12 @@ export type SignatureErrorCode =
   // keyless signature with neither tlog entry nor RFC3161 timestamp
   | 'NO_TRUSTED_TIME'
   // cryptographically valid, but the signer is not one the policy accepts
-  | 'UNTRUSTED_SIGNER';
+  | 'UNTRUSTED_SIGNER'
+  // a verified attestation of a predicate type no attestation rule names
+  | 'PREDICATE_UNEXPECTED'
+  // a verified attestation from an accepted signer whose provenance does
+  // not meet the rule's requirements
+  | 'REQUIREMENT_UNMET';
 
 export class SignatureError extends CodedError<SignatureErrorCode> {
   override readonly name = 'SignatureError';

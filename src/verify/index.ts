@@ -3,6 +3,8 @@
 export { prepareBundle, BUNDLE_V03_MEDIA_TYPES } from './bundle.js';
 export { checkCodeSigning, keylessSigner } from './certificate.js';
 export { COSIGN_SIGN_PREDICATE, checkContent, checkSimpleSigning, checkStatement } from './checks.js';
+export { DSSE_ENVELOPE_MEDIA_TYPE, prepareLegacyAttestation } from './legacy-att.js';
+export { SLSA_PREDICATE_TYPES, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, isSlsaProvenance, readProvenance } from './provenance.js';
 export { SignatureError, isSignatureError } from './errors.js';
 export { ANNOTATION, prepareLegacy } from './legacy.js';
 export { checkTLogKeyBinding } from './tlogbody.js';
@@ -14,7 +16,10 @@ export type { TufSettings } from './tuf.js';
 export type { SignatureErrorCode } from './errors.js';
 export type { SigningKey } from './tlogbody.js';
 export type { ConfiguredKey, KeyAlgorithm, TrustContext, VerifierMode } from './trust.js';
+export type { ContentVerdict } from './checks.js';
+export type { Provenance } from './provenance.js';
 export type {
+  AttestationLayerCandidate,
   BundleCandidate,
   KeyRule,
   LegacyCandidate,
@@ -22,6 +27,8 @@ export type {
   SignatureCandidate,
   SignedContent,
   Signer,
+  Verified,
+  VerifiedAttestation,
   VerifiedSignature,
   VerifyOptions,
 } from './types.js';

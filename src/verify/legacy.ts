@@ -28,7 +28,7 @@ export const ANNOTATION = {
   rfc3161: 'dev.sigstore.cosign/rfc3161timestamp',
 } as const;
 
-const BUNDLE_V01 = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
+export const BUNDLE_V01 = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 // Placeholder key hint; the verifier tries each configured key by name.
 export const KEY_HINT_PLACEHOLDER = 'configured-key';
 
@@ -39,20 +39,10 @@ export function prepareLegacy(candidate: LegacyCandidate): PreparedSignature {
     throw malformed(`layer has no ${ANNOTATION.signature} annotation`);
   }
   decodeBase64(signature, `annotation ${ANNOTATION.signature}`);
-  const certificate = ann[ANNOTATION.certificate];
-  const rekor = ann[ANNOTATION.bundle];
-  const rfc3161 = ann[ANNOTATION.rfc3161];
-  const leafDer = certificate !== undefined && certificate !== '' ? certificateDer(certificate) : undefined;
-
+  const { leafDer, verificationMaterial } = annotationMaterial(ann, SIGNATURE_ENTRY_KINDS);
   const json = {
     mediaType: BUNDLE_V01,
-    verificationMaterial: {
-      ...(leafDer !== undefined
-        ? { x509CertificateChain: { certificates: [{ rawBytes: leafDer.toString('base64') }] } }
-        : { publicKey: { hint: KEY_HINT_PLACEHOLDER } }),
-      tlogEntries: rekor === undefined ? [] : [tlogEntry(rekor)],
-      timestampVerificationData: { rfc3161Timestamps: rfc3161 === undefined ? [] : [rfc3161Timestamp(rfc3161)] },
-    },
+    verificationMaterial,
     messageSignature: {
       // Our own digest of the payload bytes, never the manifest's layer digest.
       messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(candidate.payload).digest('base64') },
@@ -72,13 +62,40 @@ export function prepareLegacy(candidate: LegacyCandidate): PreparedSignature {
   };
 }
 
+// Which Rekor entry kinds may vouch for what: cosign >= 1.4 logs signatures
+// as hashedrekord and attestations as intoto (dsse with newer clients).
+export const SIGNATURE_ENTRY_KINDS: readonly string[] = ['hashedrekord'];
+
+// The verification material of a `.sig` or `.att` layer's annotations, as a
+// v0.1 bundle's verificationMaterial: the leaf certificate (else a
+// placeholder key hint), the Rekor SET bundle, the RFC 3161 timestamp.
+export function annotationMaterial(
+  ann: Readonly<Record<string, string>>,
+  entryKinds: readonly string[],
+): { leafDer: Buffer | undefined; verificationMaterial: object } {
+  const certificate = ann[ANNOTATION.certificate];
+  const rekor = ann[ANNOTATION.bundle];
+  const rfc3161 = ann[ANNOTATION.rfc3161];
+  const leafDer = certificate !== undefined && certificate !== '' ? certificateDer(certificate) : undefined;
+  return {
+    leafDer,
+    verificationMaterial: {
+      ...(leafDer !== undefined
+        ? { x509CertificateChain: { certificates: [{ rawBytes: leafDer.toString('base64') }] } }
+        : { publicKey: { hint: KEY_HINT_PLACEHOLDER } }),
+      tlogEntries: rekor === undefined ? [] : [tlogEntry(rekor, entryKinds)],
+      timestampVerificationData: { rfc3161Timestamps: rfc3161 === undefined ? [] : [rfc3161Timestamp(rfc3161)] },
+    },
+  };
+}
+
 // The PEM leaf certificate annotation (first block only, like cosign).
 function certificateDer(pem: string): Buffer {
   return decodeFirstPem(pem, 'CERTIFICATE', `annotation ${ANNOTATION.certificate}`);
 }
 
 // cosign's RekorBundle: {SignedEntryTimestamp, Payload{body, integratedTime, logIndex, logID}}.
-function tlogEntry(annotation: string): object {
+function tlogEntry(annotation: string, entryKinds: readonly string[]): object {
   const what = `annotation ${ANNOTATION.bundle}`;
   const rb = object(parseStrictJson(Buffer.from(annotation, 'utf8'), what), what);
   const set = string(field(rb, 'SignedEntryTimestamp', what), `${what} SignedEntryTimestamp`);
@@ -94,11 +111,8 @@ function tlogEntry(annotation: string): object {
   const entryBody = object(parseStrictJson(decodeBase64(body, bodyWhat), bodyWhat), bodyWhat);
   const kind = string(field(entryBody, 'kind', bodyWhat), `${bodyWhat} kind`);
   const version = string(field(entryBody, 'apiVersion', bodyWhat), `${bodyWhat} apiVersion`);
-  if (kind !== 'hashedrekord') {
-    throw new SignatureError(
-      'UNSUPPORTED',
-      `${what}: Rekor entries of kind ${JSON.stringify(kind)} are not supported for signatures (cosign >= 1.4 writes hashedrekord)`,
-    );
+  if (!entryKinds.includes(kind)) {
+    throw new SignatureError('UNSUPPORTED', `${what}: Rekor entries of kind ${JSON.stringify(kind)} are not accepted here (only ${entryKinds.join(', ')})`);
   }
   return {
     logIndex: String(logIndex),
@@ -145,12 +159,12 @@ function safeVerify(fn: () => boolean): boolean {
   }
 }
 
-function object(value: JsonValue | undefined, what: string): JsonObject {
+export function object(value: JsonValue | undefined, what: string): JsonObject {
   if (!isJsonObject(value)) throw malformed(`${what} is not a JSON object`);
   return value;
 }
 
-function string(value: JsonValue | undefined, what: string): string {
+export function string(value: JsonValue | undefined, what: string): string {
   if (typeof value !== 'string' || value === '') throw malformed(`${what} is missing or not a string`);
   return value;
 }
@@ -162,6 +176,6 @@ function integer(value: JsonValue | undefined, what: string): number {
   return value;
 }
 
-function malformed(problem: string, cause?: unknown): SignatureError {
+export function malformed(problem: string, cause?: unknown): SignatureError {
   return new SignatureError('SIGNATURE_MALFORMED', problem, cause === undefined ? undefined : { cause });
 }

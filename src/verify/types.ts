@@ -4,6 +4,7 @@
 
 import type { SignedEntity } from '@sigstore/verify';
 import type { Digest } from '../util/digest.js';
+import type { Provenance } from './provenance.js';
 
 // What the signature covers, to be checked against the image digest once
 // the signature is known to be genuine.
@@ -23,8 +24,8 @@ export interface PreparedSignature {
   readonly leafDer: Buffer | undefined;
 }
 
-// A cosign signature as discovered, before any verification.
-export type SignatureCandidate = LegacyCandidate | BundleCandidate;
+// A cosign signature or attestation as discovered, before any verification.
+export type SignatureCandidate = LegacyCandidate | BundleCandidate | AttestationLayerCandidate;
 
 // Legacy cosign: one layer of the `sha256-<hex>.sig` manifest.
 export interface LegacyCandidate {
@@ -37,7 +38,19 @@ export interface LegacyCandidate {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-// cosign v3: a Sigstore bundle attached as an OCI 1.1 referrer.
+// Legacy cosign attestation: one layer of the `sha256-<hex>.att` manifest, a
+// DSSE envelope with the signature material in the layer annotations.
+export interface AttestationLayerCandidate {
+  readonly format: 'att';
+  readonly imageDigest: Digest;
+  // The layer blob: the DSSE envelope JSON (its sha256 is layerDigest).
+  readonly envelope: Buffer;
+  readonly layerDigest: Digest;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+// cosign v3: a Sigstore bundle attached as an OCI 1.1 referrer (a signature
+// or an attestation: which one, only the verified content says).
 export interface BundleCandidate {
   readonly format: 'bundle';
   readonly imageDigest: Digest;
@@ -66,13 +79,28 @@ export type Signer =
 // What verification proves: the signature is genuine, made by `signer`,
 // over content naming `imageDigest`. Whether the signer is wanted is the
 // policy's question, asked afterwards.
-export interface VerifiedSignature {
+interface VerifiedBase {
   readonly format: SignatureCandidate['format'];
   readonly imageDigest: Digest;
   readonly signer: Signer;
   // Whether a transparency-log entry was verified for it.
   readonly tlog: boolean;
 }
+
+// A cosign signature of the image.
+export interface VerifiedSignature extends VerifiedBase {
+  readonly kind: 'signature';
+}
+
+// An in-toto attestation about the image: its predicate type and, for SLSA
+// provenance, what the predicate says about the build.
+export interface VerifiedAttestation extends VerifiedBase {
+  readonly kind: 'attestation';
+  readonly predicateType: string;
+  readonly provenance: Provenance | undefined;
+}
+
+export type Verified = VerifiedSignature | VerifiedAttestation;
 
 // A configured public key: its name (the selector value) and PEM file.
 export interface KeyRule {

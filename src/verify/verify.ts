@@ -1,10 +1,11 @@
-// Verifies one cosign signature candidate, synchronously and offline, in the
-// order cosign does: trusted time, signing key / certificate chain and SCT,
-// tlog inclusion and body, signature over the content (all by
+// Verifies one cosign signature or attestation candidate, synchronously and
+// offline, in the order cosign does: trusted time, signing key / certificate
+// chain and SCT, tlog inclusion and body, signature over the content (all by
 // @sigstore/verify); then what it lacks: the tlog entry must be for this
 // very key, the certificate must be for code signing, the content must name
-// this image. Whether the signer is one the policy wants is asked afterwards,
-// by the signature step.
+// this image, and says whether it is a signature or an attestation. Whether
+// the signer (and the attestation) is one the policy wants is asked
+// afterwards, by the signature step.
 
 import { PolicyError, VerificationError } from '@sigstore/verify';
 
@@ -13,27 +14,44 @@ import { checkCodeSigning, keylessSigner } from './certificate.js';
 import { checkContent } from './checks.js';
 import { SignatureError, messageOf } from './errors.js';
 import { prepareLegacy } from './legacy.js';
+import { prepareLegacyAttestation } from './legacy-att.js';
+import { readProvenance } from './provenance.js';
 import { checkTLogKeyBinding } from './tlogbody.js';
 
 import type { SignedEntity } from '@sigstore/verify';
 import type { SignatureErrorCode } from './errors.js';
 import type { TrustContext } from './trust.js';
-import type { PreparedSignature, SignatureCandidate, Signer, VerifiedSignature, VerifyOptions } from './types.js';
+import type { PreparedSignature, SignatureCandidate, Signer, Verified, VerifyOptions } from './types.js';
 
-export function verifyCandidate(candidate: SignatureCandidate, trust: TrustContext, options: VerifyOptions): VerifiedSignature {
-  const prepared = candidate.format === 'legacy' ? prepareLegacy(candidate) : prepareBundle(candidate);
+export function verifyCandidate(candidate: SignatureCandidate, trust: TrustContext, options: VerifyOptions): Verified {
+  const prepared = prepare(candidate);
   const { entity } = prepared;
   if (options.requireTlog && entity.tlogEntries.length === 0) {
     throw new SignatureError('TLOG_MISSING', 'signature has no transparency-log entry and require_tlog is set');
   }
   const signer = entity.key.$case === 'certificate' ? verifyKeyless(prepared, trust, options) : verifyKeyed(prepared, trust, options);
-  checkContent(prepared.content, candidate.imageDigest);
-  return Object.freeze({
-    format: candidate.format,
-    imageDigest: candidate.imageDigest,
-    signer,
-    tlog: entity.tlogEntries.length > 0,
-  });
+  const stored = candidate.format === 'legacy' ? 'sig' : candidate.format;
+  const content = checkContent(prepared.content, candidate.imageDigest, stored);
+  const base = { format: candidate.format, imageDigest: candidate.imageDigest, signer, tlog: entity.tlogEntries.length > 0 };
+  return content.kind === 'signature'
+    ? Object.freeze({ kind: 'signature', ...base })
+    : Object.freeze({
+        kind: 'attestation',
+        ...base,
+        predicateType: content.predicateType,
+        provenance: readProvenance(content.predicateType, content.predicate),
+      });
+}
+
+function prepare(candidate: SignatureCandidate): PreparedSignature {
+  switch (candidate.format) {
+    case 'legacy':
+      return prepareLegacy(candidate);
+    case 'att':
+      return prepareLegacyAttestation(candidate);
+    case 'bundle':
+      return prepareBundle(candidate);
+  }
 }
 
 function verifyKeyless(prepared: PreparedSignature, trust: TrustContext, options: VerifyOptions): Signer {

@@ -50,7 +50,7 @@ describe('CLI', () => {
     expect((await cli(['verify'])).code).toBe(2);
     const r = await cli(['verify', '--config', policyFile('empty.hcl', ''), '--bundle', BUNDLE, IMAGE]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('at least one identity { } or key { } block is required');
+    expect(r.stderr).toContain('at least one identity { }, key { } or attestation { } block is required');
   });
 
   it('verifies a real public-good cosign v3 bundle offline and prints the signer selectors', async () => {
@@ -78,7 +78,7 @@ describe('CLI', () => {
     const r = await cli(['verify', '--config', policy, '--bundle', BUNDLE, IMAGE]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('UNTRUSTED_SIGNER');
-    expect(r.stdout).toContain('No signature verified');
+    expect(r.stdout).toContain('No signature or attestation verified');
   });
 
   it('exits 1 when the bundle is for another image digest', async () => {

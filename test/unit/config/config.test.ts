@@ -72,7 +72,7 @@ describe('buildConfig', () => {
   it('rejects an empty plugin_data (SPIRE sends ""): a signer policy is required', () => {
     const err = errorOf(() => buildConfig(''));
     expect(err.code).toBe('CONFIG_INVALID');
-    expect(err.message).toContain('identity: at least one identity { } or key { } block is required');
+    expect(err.message).toContain('identity: at least one identity { }, key { } or attestation { } block is required');
   });
 
   it('applies defaults to everything but the signer policy', () => {
@@ -90,6 +90,7 @@ describe('buildConfig', () => {
       signatures: {
         identities: [{ issuer: 'https://issuer.invalid', subject: 'nobody@example.invalid', claims: {} }],
         keys: [],
+        attestations: [],
         requireTlog: true,
         requireSct: true,
         trustedRootFile: undefined,
@@ -227,6 +228,7 @@ describe('signature policy', () => {
         { issuerRegexp: 'https://accounts[.]example[.]com', subject: 'release@example.com', claims: {} },
       ],
       keys: [{ name: 'release-key', path: '/etc/spire/cosign.pub' }],
+      attestations: [],
       requireTlog: false,
       requireSct: false,
       trustedRootFile: '/etc/spire/trusted_root.json',

@@ -10,7 +10,7 @@ import type { IdentityRule, PolicyRules } from '../../../src/policy/types.js';
 import type { Signer } from '../../../src/verify/types.js';
 
 function config(identities: IdentityRule[], keys: string[] = []): PolicyRules {
-  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), requireTlog: true, requireSct: true };
+  return { identities, keys: keys.map((name) => ({ name, path: `/k/${name}` })), attestations: [], requireTlog: true, requireSct: true };
 }
 
 function compileError(c: PolicyRules): SignatureError {
@@ -29,7 +29,7 @@ describe('compilePolicy', () => {
   it('refuses a policy with no identity and no key', () => {
     expect(compileError(config([]))).toMatchObject({
       code: 'POLICY_INVALID',
-      message: expect.stringMatching(/at least one identity \{ \} or key \{ \} block is required/),
+      message: expect.stringMatching(/at least one identity \{ \}, key \{ \} or attestation \{ \} block is required/),
     });
   });
 

@@ -19,6 +19,7 @@ const sha256 = (bytes: Buffer | string): Digest => `sha256:${createHash('sha256'
 const IMAGE = sha256('image');
 const REF: ImageReference = { registry: 'r.test', repository: 'acme/app', digest: IMAGE, original: `r.test/acme/app@${IMAGE}` };
 const signal = new AbortController().signal;
+const BOTH = { signatures: true, attestations: true } as const;
 
 // Blobs and manifests by digest, legacy .sig manifests by tag, referrers per
 // subject; `outage` makes every call fail like an unreachable registry.
@@ -105,7 +106,7 @@ describe('discoverSignatures', () => {
       { mediaType: OCI_MANIFEST, digest: sha256('other'), size: 1, artifactType: 'application/other' },
     ]);
     legacyTag(reg, [reg.blob('{"critical":{}}', SIMPLE_SIGNING), reg.blob('x', 'application/octet-stream')]);
-    const found = await discoverSignatures(reg, REF, [IMAGE], signal);
+    const found = await discoverSignatures(reg, REF, [IMAGE], BOTH, signal);
     expect(found.candidates.map((c) => c.format).sort()).toEqual(['bundle', 'legacy']);
     expect(found.problems.map((p) => p.error)).toEqual(['unexpected layer media type application/octet-stream']);
   });
@@ -119,7 +120,7 @@ describe('discoverSignatures', () => {
       ...Array.from({ length: 4 }, (_, i) => referrer(reg, `{"layer":${i}}`, { layerType: 'application/octet-stream' })),
     ];
     reg.referrersOf.set(IMAGE, [...junk, referrer(reg, GENUINE_BUNDLE)]);
-    const found = await discoverSignatures(reg, REF, [IMAGE], signal);
+    const found = await discoverSignatures(reg, REF, [IMAGE], BOTH, signal);
     expect(found.candidates).toHaveLength(1);
     expect(found.candidates[0]).toMatchObject({ format: 'bundle', bundle: { genuine: true } });
     expect(found.problems.filter((p) => p.format === 'bundle')).toHaveLength(16);
@@ -133,7 +134,7 @@ describe('discoverSignatures', () => {
       ...Array.from({ length: 8 }, (_, i) => reg.blob(`{"big":${i}}`, SIMPLE_SIGNING, DISCOVERY_LIMITS.maxPayloadBytes + 1)),
     ];
     legacyTag(reg, [...junk, reg.blob('{"genuine":true}', SIMPLE_SIGNING)]);
-    const found = await discoverSignatures(reg, REF, [IMAGE], signal);
+    const found = await discoverSignatures(reg, REF, [IMAGE], BOTH, signal);
     expect(found.candidates).toHaveLength(1);
     expect(found.candidates[0]?.format === 'legacy' && found.candidates[0].payload.toString()).toBe('{"genuine":true}');
   });
@@ -141,7 +142,7 @@ describe('discoverSignatures', () => {
   it('passes every well-formed candidate on to verification: unverifiable ones cannot crowd out the genuine one', async () => {
     const reg = new MemoryRegistry();
     reg.referrersOf.set(IMAGE, [...Array.from({ length: 20 }, (_, i) => referrer(reg, `{"forged":${i}}`)), referrer(reg, GENUINE_BUNDLE)]);
-    const found = await discoverSignatures(reg, REF, [IMAGE], signal);
+    const found = await discoverSignatures(reg, REF, [IMAGE], BOTH, signal);
     expect(found.candidates).toHaveLength(21);
     expect(found.candidates.at(-1)).toMatchObject({ bundle: { genuine: true } });
   });
@@ -152,10 +153,10 @@ describe('discoverSignatures', () => {
       IMAGE,
       Array.from({ length: 200 }, (_, i) => referrer(flood, `junk ${i}`)),
     );
-    const flooded = await discoverSignatures(flood, REF, [IMAGE], signal);
+    const flooded = await discoverSignatures(flood, REF, [IMAGE], BOTH, signal);
     expect(flooded.candidates).toHaveLength(0);
-    // One manifest and one blob fetch per referrer tried, and the legacy tag.
-    expect(flood.fetches).toBe(2 * DISCOVERY_LIMITS.maxTries + 1);
+    // One manifest and one blob fetch per referrer tried, and the two legacy tags.
+    expect(flood.fetches).toBe(2 * DISCOVERY_LIMITS.maxTries + 2);
     expect(flooded.problems.at(-1)?.error).toBe(
       `limit of ${DISCOVERY_LIMITS.maxTries} candidates tried reached; ${200 - DISCOVERY_LIMITS.maxTries} more not considered`,
     );
@@ -164,6 +165,6 @@ describe('discoverSignatures', () => {
   it('a registry outage fails discovery instead of being skipped', async () => {
     const reg = new MemoryRegistry();
     reg.outage = true;
-    await expect(discoverSignatures(reg, REF, [IMAGE], signal)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    await expect(discoverSignatures(reg, REF, [IMAGE], BOTH, signal)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
   });
 });

@@ -13,6 +13,7 @@ import { acceptCandidate } from '../../../src/attest/signature-step.js';
 import { cosignStatement, ecKeys, issueCert, keylessBundle, pem, randomDigest, writeJson } from './support/rig.js';
 import { keyPolicy, policy, rejects, setup } from './support/setup.js';
 
+import type { CompiledPolicy, PolicyRules } from '../../../src/policy/types.js';
 import type { Digest } from '../../../src/registry/types.js';
 import type { BundleCandidate } from '../../../src/verify/types.js';
 import type { TrustContext } from '../../../src/verify/trust.js';
@@ -44,6 +45,7 @@ describe('cosign v3 bundle (test Sigstore)', () => {
     const digest = randomDigest();
     const b = await keylessBundle(s.sigstore, digest, { key: s.keys[name] });
     expect(verifyCandidate(b, s.trust, keyPolicy(['p384', name]))).toEqual({
+      kind: 'signature',
       format: 'bundle',
       imageDigest: digest,
       tlog: true,
@@ -52,16 +54,17 @@ describe('cosign v3 bundle (test Sigstore)', () => {
     rejects(() => verifyCandidate(b, s.trust, keyPolicy(['p384', 'rsa'])), 'SIGNATURE_INVALID', /any configured key/);
   });
 
-  it('rejects a bundle whose predicate type is not the cosign signature predicate', async () => {
+  it('a bundle whose predicate type is not the cosign signature predicate is an attestation, which a signature policy refuses', async () => {
     const digest = randomDigest();
     const b = await keylessBundle(s.sigstore, digest, { statement: cosignStatement(digest, 'https://slsa.dev/provenance/v1') });
-    rejects(() => verifyCandidate(b, s.trust, policy()), 'PAYLOAD_MISMATCH', /predicateType is "https:\/\/slsa\.dev\/provenance\/v1"/);
+    expect(verifyCandidate(b, s.trust, policy())).toMatchObject({ kind: 'attestation', predicateType: 'https://slsa.dev/provenance/v1' });
+    rejects(() => acceptCandidate(b, s.trust, policy()), 'PREDICATE_UNEXPECTED', /"https:\/\/slsa\.dev\/provenance\/v1".*no attestation rule accepts/);
   });
 
   it('rejects a bundle whose subject is another image', async () => {
     const other = randomDigest();
     const b = await keylessBundle(s.sigstore, other);
-    rejects(() => verifyCandidate({ ...b, imageDigest: randomDigest() }, s.trust, policy()), 'PAYLOAD_MISMATCH', new RegExp(`signature is for ${other}`));
+    rejects(() => verifyCandidate({ ...b, imageDigest: randomDigest() }, s.trust, policy()), 'PAYLOAD_MISMATCH', new RegExp(`statement is about ${other}`));
   });
 
   it('rejects a DSSE payload type other than in-toto', async () => {
@@ -127,7 +130,7 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
   const KUBEWARDEN_SUBJECT = 'https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0';
   const GITHUB = 'https://token.actions.githubusercontent.com';
   const kubewardenPolicy = (subject: { subject: string } | { subjectRegexp: string }) =>
-    compilePolicy({ identities: [{ issuer: GITHUB, ...subject, claims: {} }], keys: [], requireTlog: true, requireSct: true });
+    compilePolicy({ identities: [{ issuer: GITHUB, ...subject, claims: {} }], keys: [], attestations: [], requireTlog: true, requireSct: true });
 
   it('verifies cosign v3 bundle_v03.json (SET, inclusion proof, checkpoint, SCT, RFC3161) and extracts its claims', () => {
     const verified = verifyCandidate(candidate(fixture('bundle_v03.json'), KUBEWARDEN_DIGEST), publicGood, kubewardenPolicy({ subject: KUBEWARDEN_SUBJECT }));
@@ -192,18 +195,45 @@ describe('real public-good bundles, offline, embedded trusted root', () => {
 
   // cosign pkg/cosign/testdata/oci-attestation.sigstore.json: an attestation
   // (predicate https://cosign.sigstore.dev/attestation/v1), not a signature.
-  it('verifies oci-attestation.sigstore.json cryptographically, then refuses it as not a cosign signature', () => {
+  describe('oci-attestation.sigstore.json (real public-good attestation)', () => {
     const digest: Digest = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
-    const p = compilePolicy({
-      identities: [{ issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com', claims: {} }],
-      keys: [],
-      requireTlog: true,
-      requireSct: true,
+    const CODY = { issuer: 'https://github.com/login/oauth', subject: 'cody@soyland.com', claims: {} };
+    const TYPE = 'https://cosign.sigstore.dev/attestation/v1';
+    const rules = (attestations: PolicyRules['attestations'], identities: PolicyRules['identities'] = []): CompiledPolicy =>
+      compilePolicy({ identities, keys: [], attestations, requireTlog: true, requireSct: true });
+
+    it('verifies as an attestation with its predicate type, never as a signature', () => {
+      const verified = verifyCandidate(candidate(fixture('oci-attestation.sigstore.json'), digest), publicGood, rules([], [CODY]));
+      expect(verified).toMatchObject({
+        kind: 'attestation',
+        predicateType: TYPE,
+        signer: { kind: 'keyless', subject: 'cody@soyland.com' },
+        provenance: undefined,
+      });
     });
-    rejects(
-      () => verifyCandidate(candidate(fixture('oci-attestation.sigstore.json'), digest), publicGood, p),
-      'PAYLOAD_MISMATCH',
-      /predicateType is "https:\/\/cosign\.sigstore\.dev\/attestation\/v1"/,
-    );
+
+    it('satisfies an attestation rule for its type and signer', () => {
+      const accepted = acceptCandidate(
+        candidate(fixture('oci-attestation.sigstore.json'), digest),
+        publicGood,
+        rules([{ name: 'cody', predicateType: TYPE, identity: CODY }]),
+      );
+      expect(accepted).toMatchObject({ kind: 'attestation', rules: ['cody'] });
+    });
+
+    it('is refused by a signature-only policy (PREDICATE_UNEXPECTED), by another type and by another signer', () => {
+      const c = candidate(fixture('oci-attestation.sigstore.json'), digest);
+      rejects(() => acceptCandidate(c, publicGood, rules([], [CODY])), 'PREDICATE_UNEXPECTED', /no attestation rule accepts this predicate type/);
+      rejects(
+        () => acceptCandidate(c, publicGood, rules([{ name: 'x', predicateType: 'https://slsa.dev/provenance/v1', identity: CODY }])),
+        'PREDICATE_UNEXPECTED',
+      );
+      const mallory = { ...CODY, subject: 'mallory@example.com' };
+      rejects(
+        () => acceptCandidate(c, publicGood, rules([{ name: 'x', predicateType: TYPE, identity: mallory }])),
+        'UNTRUSTED_SIGNER',
+        /matches no rule for this predicate type \(x\)/,
+      );
+    });
   });
 });

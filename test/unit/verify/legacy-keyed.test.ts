@@ -30,6 +30,7 @@ describe('key-based legacy signature', () => {
       const digest = randomDigest();
       const candidate = await keyedLegacy(s.sigstore, digest, s.keys[name]);
       expect(verifyCandidate(candidate, s.trust, keyPolicy(KEY_NAMES))).toEqual({
+        kind: 'signature',
         format: 'legacy',
         imageDigest: digest,
         signer: { kind: 'key', keyName: name },

@@ -50,6 +50,7 @@ describe('keyless legacy signature', () => {
     });
     const verified = verifyCandidate(candidate, s.trust, policy());
     expect(verified).toEqual({
+      kind: 'signature',
       format: 'legacy',
       imageDigest: digest,
       tlog: true,

@@ -50,6 +50,7 @@ export function policy(config: Partial<PolicyRules> = {}): CompiledPolicy {
   return compilePolicy({
     identities: [IDENTITY],
     keys: [],
+    attestations: [],
     requireTlog: true,
     requireSct: true,
     ...config,
