@@ -91,7 +91,7 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
   it('an unsigned image gets no signature selectors (but keeps its binding)', async () => {
     const report = await explain('unsigned', keyPolicy(releaseKey));
     expect(signatureSelectors(report)).toEqual([]);
-    expect(report.signatures).toEqual({ accepted: [], rejected: [], problems: [] });
+    expect(report.signatures).toEqual({ accepted: [], attestations: [], rejected: [], problems: [] });
     expect(report.selectors).toContain('image_binding:bound');
   });
 

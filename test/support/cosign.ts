@@ -61,3 +61,45 @@ export async function signWithKey(rig: Rig, imageAtDigest: string, key: KeyPair,
     imageAtDigest,
   ]);
 }
+
+// `cosign attest --key` without a transparency log, as a legacy `.att` layer
+// or a cosign v3 bundle (OCI referrer / tag fallback). `type` is cosign's
+// --type: slsaprovenance (v0.2), slsaprovenance1 (v1) or a predicate-type URI.
+export async function attestWithKey(rig: Rig, imageAtDigest: string, key: KeyPair, format: CosignFormat, type: string, predicateFile: string): Promise<void> {
+  await cosign(rig, [
+    'attest',
+    '--key',
+    key.privateKey,
+    '--type',
+    type,
+    '--predicate',
+    predicateFile,
+    '--use-signing-config=false',
+    '--tlog-upload=false',
+    `--new-bundle-format=${format === 'bundle'}`,
+    '--allow-http-registry',
+    '--yes',
+    imageAtDigest,
+  ]);
+}
+
+// A SLSA provenance predicate (v1 or v0.2) for a GitHub workflow build, as
+// cosign attest --predicate takes it.
+export function slsaPredicate(version: 'v1' | 'v0.2', build: { builderId: string; repository: string; ref: string; commit: string }): object {
+  const source = `git+${build.repository}@${build.ref}`;
+  if (version === 'v0.2') {
+    return {
+      builder: { id: build.builderId },
+      buildType: 'https://github.com/slsa-framework/slsa-github-generator/container@v1',
+      invocation: { configSource: { uri: source, digest: { sha1: build.commit }, entryPoint: '.github/workflows/release.yml' } },
+    };
+  }
+  return {
+    buildDefinition: {
+      buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+      externalParameters: { workflow: { ref: build.ref, repository: build.repository, path: '.github/workflows/release.yml' } },
+      resolvedDependencies: [{ uri: source, digest: { gitCommit: build.commit } }],
+    },
+    runDetails: { builder: { id: build.builderId } },
+  };
+}
