@@ -4,21 +4,26 @@
 //  - an image pushed to the loopback registry by its bound manifest digest;
 //  - the same tag rebuilt locally: not bound -> no selectors -> no SVID;
 //  - an image signed by cosign with the release key, by image-signature-key;
-//    an unsigned (but bound) image gets no signature selectors.
+//    an unsigned (but bound) image gets no signature selectors;
+//  - an image signed and attested (SLSA provenance from the expected
+//    builder) by image-signature-key + image-attestation together; one whose
+//    provenance names another builder does not get that SVID.
 
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { generateKeyPair, signWithKey } from '../support/cosign.js';
+import { attestWithKey, generateKeyPair, signWithKey, slsaPredicate } from '../support/cosign.js';
 import { describeWithRig, docker } from '../support/rig.js';
 import { buildWorkloadImage, pushImage } from '../support/workload-image.js';
 import { attestations, releaseKeyLines, fetchX509InContainer, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
+
+const BUILDER = 'https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main';
 
 // Every selector the agent logged as attested, as type:value.
 function attestedSelectors(log: string): string[] {
@@ -65,6 +70,12 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
         `      }`,
         // Who may sign: the release key.
         ...releaseKeyLines(releaseKey.publicKey),
+        // Which provenance counts: SLSA v1 from the release workflow, signed by the release key.
+        `      attestation "slsa-build" {`,
+        `        predicate_type = "https://slsa.dev/provenance/v1"`,
+        `        key            = "release"`,
+        `        builder_id     = "${BUILDER}"`,
+        `      }`,
       ].join('\n'),
     });
     chmodSync(join(dir, 'agent'), 0o755);
@@ -145,5 +156,46 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
     expect(denied.code).not.toBe(0);
     expect(denied.output).not.toMatch(/signed-app/);
     await docker(rig, ['rmi', '-f', signedTag, unsignedTag]);
+  });
+
+  it("issues an SVID by image-signature-key + image-attestation to an image signed and attested by the expected builder, and not to another builder's", async () => {
+    const builtTag = `${rig.registry}/ssa-e2e/built-${run}:1`;
+    const otherTag = `${rig.registry}/ssa-e2e/other-builder-${run}:1`;
+    const build = { repository: 'https://github.com/acme/api', ref: 'refs/heads/main', commit: '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c' };
+    for (const [tag, builderId] of [
+      [builtTag, BUILDER],
+      [otherTag, 'https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main'],
+    ] as const) {
+      await buildWorkloadImage(rig, tag, tag.includes('other') ? `other-${run}` : `built-${run}`);
+      const at = `${tag.slice(0, tag.lastIndexOf(':'))}@${await pushImage(rig, tag)}`;
+      const file = join(dir, `${tag.includes('other') ? 'other' : 'built'}.json`);
+      writeFileSync(file, JSON.stringify(slsaPredicate('v1', { builderId, ...build })));
+      await signWithKey(rig, at, releaseKey, 'bundle');
+      await attestWithKey(rig, at, releaseKey, 'bundle', 'slsaprovenance1', file);
+    }
+    await server.cli([
+      'entry',
+      'create',
+      '-parentID',
+      parentId,
+      '-spiffeID',
+      `spiffe://${TRUST_DOMAIN}/built-app`,
+      '-selector',
+      'docker:image-signature-key:release',
+      '-selector',
+      'docker:image-attestation:slsa-build',
+    ]);
+
+    const got = await fetchUntil(builtTag, /spiffe:\/\/example\.org\/built-app/);
+    expect(got.code).toBe(0);
+    expect(attestedSelectors(agent.log())).toEqual(
+      expect.arrayContaining(['docker:image-attestation:slsa-build', `docker:image-provenance-builder-id:${BUILDER}`]),
+    );
+
+    // Signed by the release key too (so it may get signed-app), but its
+    // provenance names another builder: never built-app.
+    const other = await fetchInContainer(otherTag);
+    expect(other.output).not.toMatch(/built-app/);
+    await docker(rig, ['rmi', '-f', builtTag, otherTag]);
   });
 });
