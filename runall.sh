@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: SPIRE issues SVIDs only to signed containers, fully offline.
+# The demo: SPIRE issues SVIDs only to signed (and, where the entry asks, attested) containers, fully offline.
 #
 #   ./runall.sh          set up what is missing, run the demo, clean up
 #   ./runall.sh --keep   leave spire-server, spire-agent and the demo images
@@ -9,7 +9,7 @@
 # is older), npm ci, build (and the single-executable plugin), the test rig
 # (private dockerd, registry on 127.0.0.1, spire-server/agent and cosign built
 # once from the Go module proxy), then the scenario in test/e2e/demo.test.ts:
-# five workloads in containers ask the Workload API for an X.509-SVID and a
+# seven workloads in containers ask the Workload API for an X.509-SVID and a
 # table says who got one and why. Exit code 0 only when every expectation held.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -66,7 +66,7 @@ else
 fi
 echo
 if [ $rc -eq 0 ]; then
-  step "every expectation held: SVIDs only for the signed workloads (wall time $(( $(date +%s) - started )) s)"
+  step "every expectation held: SVIDs only for the signed and attested workloads (wall time $(( $(date +%s) - started )) s)"
 else
   step "FAILED: some expectation did not hold (details: $SSA_STATE_DIR/demo.log)"
 fi

@@ -1,6 +1,6 @@
 // The demo (runall.sh runs this file): SPIRE issues SVIDs only to signed
 // containers. Real dockerd, registry, spire-server and spire-agent loading
-// our plugin with conf/demo/*.conf; five workloads ask the Workload API for
+// our plugin with conf/demo/*.conf; seven workloads ask the Workload API for
 // an X.509-SVID from inside their containers:
 //   keyless-signed  signed keyless by the allowed release workflow -> SVID
 //   key-signed      signed with the cosign key pair "demo-release"  -> SVID
@@ -8,6 +8,10 @@
 //   tampered        signed, then rebuilt locally under the same tag -> none
 //   other-signer    signed keyless by another allowed workflow     -> none
 //                   (its entry asks for the release workflow)
+//   built-release   signed and attested (SLSA v1) by the build system's key,
+//                   built by the api release workflow              -> SVID
+//   built-elsewhere signed and attested the same way, but its provenance
+//                   names another builder                          -> none
 // A table of the results is written to $SSA_STATE_DIR/demo/report.txt (and
 // report.json); SSA_DEMO_KEEP=1 leaves the servers and images in place.
 
@@ -16,7 +20,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { generateKeyPair, signWithKey } from '../support/cosign.js';
+import { attestWithKey, generateKeyPair, signWithKey, slsaPredicate } from '../support/cosign.js';
 import { PLUGIN_BIN, REPO_ROOT } from '../support/plugin-process.js';
 import { pushLegacySignature } from '../support/push-signature.js';
 import { describeWithRig, docker, rigStateDir, type Rig } from '../support/rig.js';
@@ -40,6 +44,8 @@ import type { SpireAgent, SpireServer } from '../support/spire.js';
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const RELEASE = 'https://github.com/acme/payments/.github/workflows/release.yml@refs/heads/main';
 const NIGHTLY = 'https://github.com/acme/payments/.github/workflows/nightly.yml@refs/heads/main';
+const API_BUILDER = 'https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main';
+const FORK_BUILDER = 'https://github.com/mallory/api-fork/.github/workflows/release.yml@refs/heads/main';
 const SEA_BIN = join(REPO_ROOT, 'dist-sea/spire-sigstore-attestor');
 
 interface Workload {
@@ -55,6 +61,8 @@ const WORKLOADS: Workload[] = [
   { name: 'unsigned', expectSvid: false, why: 'no signature: no signer selectors' },
   { name: 'tampered', expectSvid: false, why: 'local image is not the registry manifest: no selectors' },
   { name: 'other-signer', expectSvid: false, why: 'signed by the nightly workflow, not the release one' },
+  { name: 'built-release', expectSvid: true, spiffeId: `spiffe://${TRUST_DOMAIN}/demo/api`, why: 'signed, and SLSA provenance from the api release workflow' },
+  { name: 'built-elsewhere', expectSvid: false, why: 'signed, but its provenance names another builder' },
 ];
 
 interface Row {
@@ -86,11 +94,11 @@ function selectorsFor(log: string, label: string): string[] {
 
 function table(rows: readonly Row[]): string {
   const summary = (s: readonly string[]): string => {
-    const signer = s.filter((x) => x.startsWith('image-signature-identity:') || x.startsWith('image-signature-key:'));
+    const signer = s.filter((x) => x.startsWith('image-signature-identity:') || x.startsWith('image-signature-key:') || x.startsWith('image-attestation:'));
     const bound = s.includes('image_binding:bound') ? 'bound' : 'not bound';
     return s.length === 0 ? '(none: attestation failed closed)' : `${bound}; ${signer.length > 0 ? signer.join(', ') : 'no verified signer'}`;
   };
-  const head = ['workload', 'SVID', 'selectors (binding; signer)', 'why', 'expected?'];
+  const head = ['workload', 'SVID', 'selectors (binding; signer, attestation)', 'why', 'expected?'];
   const body = rows.map((r) => [r.workload, r.svid, summary(r.selectors), r.why, r.ok ? 'yes' : 'NO']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ');
@@ -132,12 +140,12 @@ describeWithRig('demo: SPIRE issues SVIDs only to signed containers', ['spire', 
     for (const d of ['server/data', 'agent/data', 'keys', 'keyless', 'build']) mkdirSync(join(state, d), { recursive: true });
     chmodSync(state, 0o755);
 
-    progress('1/6 images: building five small FROM-scratch workloads');
+    progress(`1/6 images: building ${WORKLOADS.length} small FROM-scratch workloads`);
     for (const w of WORKLOADS) await build(w.name, 'release');
     const digests: Record<string, Digest> = {};
     for (const w of WORKLOADS) digests[w.name] = await pushed(w.name);
 
-    progress('2/6 signing: keyless (demo Sigstore: test Fulcio CA, CT log, Rekor) and with a cosign key');
+    progress('2/6 signing: keyless (demo Sigstore: test Fulcio CA, CT log, Rekor) and with cosign keys; cosign attest: SLSA provenance');
     const sigstore = await mockSigstore();
     writeFileSync(join(state, 'keyless/trusted_root.json'), JSON.stringify(sigstore.trustedRoot, null, 2));
     const target = (name: string) => ({ url: `http://${rig.registry}`, repository: `demo/${name}` });
@@ -148,6 +156,17 @@ describeWithRig('demo: SPIRE issues SVIDs only to signed containers', ['spire', 
     const key = await generateKeyPair(rig, join(state, 'keys'), 'demo-release');
     await signWithKey(rig, `${repo}/key-signed@${digests['key-signed']}`, key, 'legacy');
     await signWithKey(rig, `${repo}/tampered@${digests['tampered']}`, key, 'legacy');
+    const builder = await generateKeyPair(rig, join(state, 'keys'), 'demo-builder');
+    const source = { repository: 'https://github.com/acme/api', ref: 'refs/heads/main', commit: '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c' };
+    for (const [name, builderId] of [
+      ['built-release', API_BUILDER],
+      ['built-elsewhere', FORK_BUILDER],
+    ] as const) {
+      const predicate = join(state, 'build', `${name}.provenance.json`);
+      writeFileSync(predicate, JSON.stringify(slsaPredicate('v1', { builderId, ...source })));
+      await signWithKey(rig, `${repo}/${name}@${digests[name]}`, builder, 'bundle');
+      await attestWithKey(rig, `${repo}/${name}@${digests[name]}`, builder, 'bundle', 'slsaprovenance1', predicate);
+    }
     // Tampered: same name and tag, different content, never pushed.
     await build('tampered', 'tampered');
 
@@ -181,8 +200,21 @@ describeWithRig('demo: SPIRE issues SVIDs only to signed containers', ['spire', 
       spire.cli(['entry', 'create', '-parentID', parent, '-spiffeID', `spiffe://${TRUST_DOMAIN}/demo/${path}`, '-selector', selector]);
     await entry('payments', 'docker:image-signature-identity:release');
     await entry('batch', 'docker:image-signature-key:demo-release');
+    // Signed by the build system and built by the api release workflow.
+    await spire.cli([
+      'entry',
+      'create',
+      '-parentID',
+      parent,
+      '-spiffeID',
+      `spiffe://${TRUST_DOMAIN}/demo/api`,
+      '-selector',
+      'docker:image-signature-key:demo-builder',
+      '-selector',
+      'docker:image-attestation:release-build',
+    ]);
     // Let the agent sync the entries.
-    await waitFor('entries synced', () => (agent?.log().match(/Entry created/g) ?? []).length >= 3, 30_000);
+    await waitFor('entries synced', () => (agent?.log().match(/Entry created/g) ?? []).length >= 4, 30_000);
 
     progress('6/6 workloads ask the Workload API for an X.509-SVID');
     for (const w of WORKLOADS) {
@@ -238,5 +270,8 @@ describeWithRig('demo: SPIRE issues SVIDs only to signed containers', ['spire', 
     expect(by('tampered')).toEqual([]);
     expect(by('other-signer')).toEqual(expect.arrayContaining(['image-signature-identity:nightly']));
     expect(by('other-signer')).not.toContain('image-signature-identity:release');
+    expect(by('built-release')).toEqual(expect.arrayContaining(['image-signature-key:demo-builder', 'image-attestation:release-build']));
+    expect(by('built-elsewhere')).toContain('image-signature-key:demo-builder');
+    expect(by('built-elsewhere').some((s) => s.startsWith('image-attestation'))).toBe(false);
   });
 });
