@@ -257,6 +257,109 @@ describe('signature policy', () => {
   });
 });
 
+describe('attestation rules', () => {
+  const KEY = 'key {\n name = "builder"\n path = "/etc/spire/builder.pub"\n}\n';
+
+  it('reads attestation blocks: predicate type, an identity or a key, SLSA requirements; attestation rules alone are a policy', () => {
+    const config = buildConfig(`
+      ${KEY}
+      attestation "slsa-build" {
+        predicate_type    = "https://slsa.dev/provenance/v1"
+        identity {
+          issuer         = "https://token.actions.githubusercontent.com"
+          subject_regexp = "https://github.com/acme/.*"
+          claims { source_repository_ref = "refs/heads/main" }
+        }
+        builder_id_regexp = "https://github.com/acme/builder/.*@refs/tags/v.*"
+        source_uri        = "git+https://github.com/acme/api@refs/heads/main"
+        build_type        = "https://actions.github.io/buildtypes/workflow/v1"
+      }
+      attestation "reviewed" {
+        predicate_type = "https://example.com/review/v1"
+        key            = "builder"
+      }
+    `);
+    expect(config.signatures.attestations).toEqual([
+      {
+        name: 'slsa-build',
+        predicateType: 'https://slsa.dev/provenance/v1',
+        identity: {
+          issuer: 'https://token.actions.githubusercontent.com',
+          subjectRegexp: 'https://github.com/acme/.*',
+          claims: { source_repository_ref: 'refs/heads/main' },
+        },
+        builderIdRegexp: 'https://github.com/acme/builder/.*@refs/tags/v.*',
+        sourceUri: 'git+https://github.com/acme/api@refs/heads/main',
+        buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+      },
+      { name: 'reviewed', predicateType: 'https://example.com/review/v1', key: 'builder' },
+    ]);
+    expect(config.signatures.identities).toEqual([]);
+    expect(config.signatures.policy).toMatchObject({ allowKeyless: true, wantsSignatures: true, keyNames: ['builder'] });
+    expect(config.signatures.policy.attestations.map((a) => a.name)).toEqual(['slsa-build', 'reviewed']);
+  });
+
+  it('an attestation-only policy with a keyless identity looks for no signatures', () => {
+    const config = buildConfig('attestation "a" {\n predicate_type = "https://slsa.dev/provenance/v1"\n identity {\n issuer = "i"\n subject = "s"\n }\n}');
+    expect(config.signatures.policy).toMatchObject({ wantsSignatures: false, allowKeyless: true });
+  });
+
+  it.each([
+    ['no predicate type', 'attestation "a" { key = "builder" }', 'attestation["a"].predicate_type: is required'],
+    [
+      'the cosign signature predicate',
+      'attestation "a" {\n predicate_type = "https://sigstore.dev/cosign/sign/v1"\n key = "builder"\n}',
+      'is the cosign signature predicate: signatures are matched by identity { } and key { } blocks',
+    ],
+    ['no signer', 'attestation "a" { predicate_type = "https://x/v1" }', 'attestation["a"]: needs exactly one signer'],
+    [
+      'two signers',
+      'attestation "a" {\n predicate_type = "https://x/v1"\n key = "builder"\n identity {\n issuer = "i"\n subject = "s"\n }\n}',
+      'attestation["a"]: needs exactly one signer',
+    ],
+    [
+      'an unknown key',
+      'attestation "a" {\n predicate_type = "https://x/v1"\n key = "nope"\n}',
+      'attestation["a"].key: names no key { } block (configured: "builder")',
+    ],
+    [
+      'a SLSA requirement on another type',
+      'attestation "a" {\n predicate_type = "https://x/v1"\n key = "builder"\n builder_id = "b"\n}',
+      'attestation["a"].builder_id: is a SLSA provenance requirement',
+    ],
+    [
+      'both forms of a requirement',
+      'attestation "a" {\n predicate_type = "https://slsa.dev/provenance/v1"\n key = "builder"\n source_uri = "s"\n source_uri_regexp = "s.*"\n}',
+      'attestation["a"]: needs at most one of source_uri or source_uri_regexp',
+    ],
+    [
+      'a broken requirement regexp',
+      'attestation "a" {\n predicate_type = "https://slsa.dev/provenance/v1"\n key = "builder"\n build_type_regexp = "("\n}',
+      'attestation["a"].build_type_regexp: "(" is not a valid regular expression',
+    ],
+    [
+      'an identity with a name',
+      'attestation "a" {\n predicate_type = "https://x/v1"\n identity {\n name = "n"\n issuer = "i"\n subject = "s"\n }\n}',
+      'attestation["a"].identity.name: is not used here',
+    ],
+    [
+      'an incomplete identity',
+      'attestation "a" {\n predicate_type = "https://x/v1"\n identity { issuer = "i" }\n}',
+      'attestation["a"].identity: needs exactly one of subject or subject_regexp',
+    ],
+    ['an unknown key inside', 'attestation "a" {\n predicate_type = "https://x/v1"\n key = "builder"\n builder = "b"\n}', 'builder: unknown configuration key'],
+    [
+      'two rules with one name',
+      'attestation "a" {\n predicate_type = "https://x/v1"\n key = "builder"\n}\nattestation "a" {\n predicate_type = "https://y/v1"\n key = "builder"\n}',
+      'attestation: name "a" is used twice',
+    ],
+  ])('rejects %s', (_name, text, message) => {
+    const err = errorOf(() => buildConfig(`${KEY}${text}`));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain(message);
+  });
+});
+
 describe('ConfigReader blocks', () => {
   it('reads named identity rules and signer_selectors; names are unique, and required for "named"', () => {
     const named = buildConfig('signer_selectors = "named"\nidentity {\n name = "release"\n issuer = "i"\n subject = "s"\n}\n');

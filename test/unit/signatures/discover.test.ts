@@ -92,9 +92,11 @@ function referrer(reg: MemoryRegistry, bundle: string, options: { subject?: Dige
   return { mediaType: OCI_MANIFEST, digest: reg.manifest(undefined, manifest), size: 100, artifactType: BUNDLE_ARTIFACT_TYPE };
 }
 
-function legacyTag(reg: MemoryRegistry, layers: Descriptor[]): void {
-  reg.manifest(`${IMAGE.replace(':', '-')}.sig`, { kind: 'manifest', mediaType: OCI_MANIFEST, config: config(reg), layers });
+function legacyTag(reg: MemoryRegistry, layers: Descriptor[], suffix: 'sig' | 'att' = 'sig'): void {
+  reg.manifest(`${IMAGE.replace(':', '-')}.${suffix}`, { kind: 'manifest', mediaType: OCI_MANIFEST, config: config(reg), layers });
 }
+
+const DSSE = 'application/vnd.dsse.envelope.v1+json';
 
 const GENUINE_BUNDLE = JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', genuine: true });
 
@@ -166,5 +168,63 @@ describe('discoverSignatures', () => {
     const reg = new MemoryRegistry();
     reg.outage = true;
     await expect(discoverSignatures(reg, REF, [IMAGE], BOTH, signal)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+  });
+
+  it('finds legacy .att layers (DSSE envelopes) with their annotations, and skips other layers and oversized envelopes without fetching them', async () => {
+    const reg = new MemoryRegistry();
+    const envelope = reg.blob('{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"AA=="}]}', DSSE);
+    legacyTag(
+      reg,
+      [
+        reg.blob('{}', SIMPLE_SIGNING),
+        { ...reg.blob('{"big":1}', DSSE), size: DISCOVERY_LIMITS.maxEnvelopeBytes + 1 },
+        { ...envelope, annotations: { predicateType: 'https://slsa.dev/provenance/v1', 'dev.cosignproject.cosign/signature': '' } },
+      ],
+      'att',
+    );
+    const before = reg.fetches;
+    const found = await discoverSignatures(reg, REF, [IMAGE], BOTH, signal);
+    expect(found.candidates).toEqual([
+      expect.objectContaining({
+        format: 'att',
+        layerDigest: envelope.digest,
+        annotations: { predicateType: 'https://slsa.dev/provenance/v1', 'dev.cosignproject.cosign/signature': '' },
+      }),
+    ]);
+    expect(found.problems.map((p) => [p.format, p.error])).toEqual([
+      ['att', `unexpected layer media type ${SIMPLE_SIGNING}`],
+      ['att', `envelope is ${DISCOVERY_LIMITS.maxEnvelopeBytes + 1} bytes, over the ${DISCOVERY_LIMITS.maxEnvelopeBytes}-byte cap`],
+    ]);
+    // The .sig and .att tags, and one blob: the skipped layers cost nothing.
+    expect(reg.fetches - before).toBe(3);
+  });
+
+  it('asks only for what the policy can use: no .att without attestation rules, no .sig without signature rules', async () => {
+    const reg = new MemoryRegistry();
+    legacyTag(reg, [reg.blob('{"s":1}', SIMPLE_SIGNING)], 'sig');
+    legacyTag(reg, [reg.blob('{"a":1}', DSSE)], 'att');
+    const signaturesOnly = await discoverSignatures(reg, REF, [IMAGE], { signatures: true, attestations: false }, signal);
+    expect(signaturesOnly.candidates.map((c) => c.format)).toEqual(['legacy']);
+    const attestationsOnly = await discoverSignatures(reg, REF, [IMAGE], { signatures: false, attestations: true }, signal);
+    expect(attestationsOnly.candidates.map((c) => c.format)).toEqual(['att']);
+  });
+
+  it('looks into referrers listed without an artifact type (cosign 3.x fallback indexes), after the declared bundles; other types cost no fetch', async () => {
+    const reg = new MemoryRegistry();
+    const declared = referrer(reg, GENUINE_BUNDLE);
+    const untyped = referrer(reg, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', untyped: true }));
+    const emptyType = referrer(reg, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', empty: true }));
+    const { artifactType: _drop, ...untypedDescriptor } = untyped;
+    reg.referrersOf.set(IMAGE, [
+      untypedDescriptor,
+      { ...emptyType, artifactType: 'application/vnd.oci.empty.v1+json' },
+      { mediaType: OCI_MANIFEST, digest: sha256('sbom'), size: 1, artifactType: 'application/spdx+json' },
+      declared,
+    ]);
+    const found = await discoverSignatures(reg, REF, [IMAGE], { signatures: false, attestations: false }, signal);
+    expect(found.candidates.map((c) => (c.format === 'bundle' ? c.manifestDigest : ''))).toEqual([declared.digest, untyped.digest, emptyType.digest]);
+    // Three manifests and three blobs; the SBOM was never fetched.
+    expect(reg.fetches).toBe(6);
+    expect(found.problems).toEqual([]);
   });
 });
