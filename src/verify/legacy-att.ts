@@ -17,9 +17,9 @@ import type { AttestationLayerCandidate, PreparedSignature } from './types.js';
 
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 
-// Rekor entry kinds that log a DSSE envelope and that @sigstore/verify
-// checks against it: intoto 0.0.2 (cosign 2.x attest), dsse 0.0.1.
-// intoto 0.0.1 (cosign 1.x) is refused as unsupported.
+// Rekor entry kinds that log a DSSE envelope: intoto 0.0.2 (cosign 2.x
+// attest) and dsse 0.0.1, checked by @sigstore/verify, and intoto 0.0.1
+// (cosign 1.x), whose body intoto-v001.ts checks against the layer bytes.
 const ATTESTATION_ENTRY_KINDS: readonly string[] = ['intoto', 'dsse'];
 
 export function prepareLegacyAttestation(candidate: AttestationLayerCandidate): PreparedSignature {
@@ -52,5 +52,5 @@ export function prepareLegacyAttestation(candidate: AttestationLayerCandidate): 
   } catch (err) {
     throw malformed(`${what} cannot be read as a Sigstore bundle: ${messageOf(err)}`, err);
   }
-  return { entity, content: { kind: 'dsse', payloadType, payload }, leafDer };
+  return { entity, content: { kind: 'dsse', payloadType, payload }, leafDer, envelope: candidate.envelope };
 }

@@ -56,6 +56,8 @@ export function recordedSigners(canonicalizedBody: Uint8Array): Recorded[] {
     }
     case 'dsse/0.0.1':
       return list(field(spec, 'signatures', what)).map((s) => fromBase64Pem(field(object(s, what), 'verifier', what)));
+    case 'intoto/0.0.1':
+      return [fromBase64Pem(field(spec, 'publicKey', what))];
     case 'intoto/0.0.2': {
       const content = object(field(spec, 'content', what), `${what} content`);
       const envelope = object(field(content, 'envelope', what), `${what} envelope`);

@@ -22,6 +22,9 @@ export interface PreparedSignature {
   // The leaf certificate exactly as carried by the signature (keyless only),
   // to compare with the certificate recorded in tlog entries.
   readonly leafDer: Buffer | undefined;
+  // A legacy `.att` layer's DSSE envelope bytes, which intoto 0.0.1 tlog
+  // entries record the hash of.
+  readonly envelope?: Buffer;
 }
 
 // A cosign signature or attestation as discovered, before any verification.

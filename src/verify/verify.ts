@@ -14,6 +14,7 @@ import { checkCodeSigning, keylessSigner } from './certificate.js';
 import { checkContent } from './checks.js';
 import { SignatureError, messageOf } from './errors.js';
 import { prepareLegacy } from './legacy.js';
+import { verifyIntotoV001Entries } from './intoto-v001.js';
 import { prepareLegacyAttestation } from './legacy-att.js';
 import { readProvenance } from './provenance.js';
 import { checkTLogKeyBinding } from './tlogbody.js';
@@ -69,9 +70,10 @@ function verifyKeyless(prepared: PreparedSignature, trust: TrustContext, options
       'keyless signature has neither a transparency-log entry nor an RFC3161 timestamp, so its certificate cannot be checked at a trusted time',
     );
   }
-  const verifier = trust.verifier({ keyless: true, requireTlog: options.requireTlog, requireSct: options.requireSct });
+  const { rest, verified } = verifyIntotoV001(prepared, trust);
+  const verifier = trust.verifier({ keyless: true, requireTlog: options.requireTlog && verified === 0, requireSct: options.requireSct });
   try {
-    verifier.verify(entity);
+    verifier.verify(rest);
   } catch (err) {
     throw fromSigstore(err);
   }
@@ -87,13 +89,14 @@ function verifyKeyed(prepared: PreparedSignature, trust: TrustContext, options: 
   if (options.keyNames.length === 0) {
     throw new SignatureError('UNTRUSTED_SIGNER', 'signature is key-based, and no key is configured');
   }
-  const verifier = trust.verifier({ keyless: false, requireTlog: options.requireTlog, requireSct: false });
+  const { rest, verified } = verifyIntotoV001(prepared, trust);
+  const verifier = trust.verifier({ keyless: false, requireTlog: options.requireTlog && verified === 0, requireSct: false });
   for (const name of options.keyNames) {
     const key = trust.keys.get(name);
     if (key === undefined) throw new SignatureError('KEY_INVALID', `key ${JSON.stringify(name)} is in the policy but was not loaded`);
     const entity: SignedEntity = { ...prepared.entity, key: { $case: 'public-key', hint: name } };
     try {
-      verifier.verify(entity);
+      verifier.verify({ ...rest, key: entity.key });
     } catch (err) {
       // Only the signature check depends on the key; anything else (tlog,
       // timestamps) fails the same way for every key.
@@ -107,6 +110,13 @@ function verifyKeyed(prepared: PreparedSignature, trust: TrustContext, options: 
     'SIGNATURE_INVALID',
     `signature does not verify with any configured key (${options.keyNames.map((n) => JSON.stringify(n)).join(', ')})`,
   );
+}
+
+// Entries @sigstore/verify cannot check (intoto 0.0.1), checked first; the
+// rest of the entity goes to @sigstore/verify.
+function verifyIntotoV001(prepared: PreparedSignature, trust: TrustContext): { rest: SignedEntity; verified: number } {
+  const payload = prepared.content.payload;
+  return verifyIntotoV001Entries(prepared.entity, prepared.envelope, payload, trust.material);
 }
 
 // @sigstore/verify's codes, as ours plus the step that failed.
