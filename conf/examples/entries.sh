@@ -30,3 +30,16 @@ spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/pin
 spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/payments-api \
   -selector docker:image-signature-identity:payments-release \
   -selector docker:image_repository:ghcr.io/acme/payments-api
+
+# Provenance (slsa-provenance.hcl): only images that GitHub built from
+# acme/api's release tags (one attestation satisfied the whole rule) ...
+spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/api \
+  -selector docker:image-attestation:api-github-build
+
+# ... and, with both configurations' rules in one plugin_data, images both
+# signed by the payments release workflow (github-actions-keyless.hcl) and
+# built by the internal build system: two rules, each satisfied whole by its
+# own signature or attestation.
+spire-server entry create -parentID "$PARENT" -spiffeID spiffe://example.org/payments-api-built \
+  -selector docker:image-signature-identity:payments-release \
+  -selector docker:image-attestation:api-internal-build
