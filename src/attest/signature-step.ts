@@ -5,16 +5,16 @@
 // one discovery and one verification); the CLI calls it directly.
 
 import { AttestorError, isAttestorError, messageOf } from '../errors.js';
-import { describeSigner, evaluate, satisfiedRuleNames } from '../policy/index.js';
+import { describeSigner, evaluate, policyForRoot, satisfiedRuleNames } from '../policy/index.js';
 import { discoverSignatures } from '../signatures/discover.js';
-import { SignatureError, isSignatureError, verifyCandidate } from '../verify/index.js';
+import { SignatureError, isSignatureError, rootsOf, underEachRoot, verifyCandidate } from '../verify/index.js';
 
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { DiscoveryProblem } from '../signatures/discover.js';
-import type { SignatureCandidate, SignatureErrorCode, TrustContext, VerifiedSignature } from '../verify/index.js';
+import type { SignatureCandidate, SignatureErrorCode, TrustContext, TrustRoots, VerifiedSignature } from '../verify/index.js';
 import type { TrustSource } from '../verify/trust-source.js';
 
 export interface RejectedSignature {
@@ -42,7 +42,7 @@ export interface SignatureReport {
 // What one run of the step needs.
 export interface SignatureStep {
   readonly registry: RegistryApi;
-  readonly trust: TrustContext;
+  readonly trust: TrustRoots;
   readonly policy: CompiledPolicy;
   readonly log: Logger;
 }
@@ -59,7 +59,7 @@ export async function checkSignatures(step: SignatureStep, ref: ImageReference, 
 
 // Candidates already in hand (discovered, or the CLI's offline --bundle).
 export function acceptCandidates(
-  trust: TrustContext,
+  trust: TrustContext | TrustRoots,
   policy: CompiledPolicy,
   candidates: readonly SignatureCandidate[],
   problems: readonly DiscoveryProblem[],
@@ -86,18 +86,22 @@ export function acceptCandidates(
 }
 
 // Verification first (is it genuine, for this image?), the policy last (is
-// the signer wanted?), as sigstore-js's verifier applies its policy.
-export function acceptCandidate(candidate: SignatureCandidate, trust: TrustContext, policy: CompiledPolicy): AcceptedSignature {
-  const verified = verifyCandidate(candidate, trust, policy);
-  if (!evaluate(policy, verified.signer)) {
-    throw new SignatureError('UNTRUSTED_SIGNER', `signer ${describeSigner(verified.signer)} matches no configured identity`);
-  }
-  return Object.freeze({ ...verified, identityRules: satisfiedRuleNames(policy, verified.signer) });
+// the signer wanted?), as sigstore-js's verifier applies its policy. Under
+// each trusted root in turn, with the rules that accept that root.
+export function acceptCandidate(candidate: SignatureCandidate, trust: TrustContext | TrustRoots, policy: CompiledPolicy): AcceptedSignature {
+  return underEachRoot(rootsOf(trust), (root) => {
+    const rules = policyForRoot(policy, root.name);
+    const verified = verifyCandidate(candidate, root, rules);
+    if (!evaluate(rules, verified.signer)) {
+      throw new SignatureError('UNTRUSTED_SIGNER', `signer ${describeSigner(verified.signer)} matches no configured identity`);
+    }
+    return Object.freeze({ ...verified, identityRules: satisfiedRuleNames(rules, verified.signer) });
+  });
 }
 
 // The trust a configuration names, loaded; a trusted root or key that
 // cannot be loaded is a configuration error (Configure and Validate fail).
-export async function readyTrust(trust: TrustSource): Promise<TrustContext> {
+export async function readyTrust(trust: TrustSource): Promise<TrustRoots> {
   try {
     return await trust.current();
   } catch (err) {

@@ -16,6 +16,8 @@ export function policyProblems(rules: PolicyRules): PolicyProblem[] {
   const names = rules.identities.flatMap((rule) => (rule.name === undefined ? [] : [rule.name]));
   for (const name of duplicates(names)) report('identity', `name ${JSON.stringify(name)} is used twice`);
   for (const name of duplicates(rules.keys.map((k) => k.name))) report('key', `name ${JSON.stringify(name)} is used twice`);
+  rules.identities.forEach((rule, index) => trustedRootsProblems(rule.trustedRoots, `identity[${index}]`, report));
+  rules.keys.forEach((rule, index) => trustedRootsProblems(rule.trustedRoots, `key[${index}]`, report));
   if (rules.identities.length === 0 && rules.keys.length === 0) {
     report('identity', 'at least one identity { } or key { } block is required: this plugin never accepts "any signer"');
   }
@@ -35,11 +37,13 @@ export function compilePolicy(rules: PolicyRules): CompiledPolicy {
       issuer: matcher(rule.issuer, rule.issuerRegexp),
       subject: matcher(rule.subject, rule.subjectRegexp),
       claims: Object.freeze({ ...rule.claims }),
+      trustedRoots: rule.trustedRoots && Object.freeze([...rule.trustedRoots]),
     }),
   );
   return Object.freeze({
     identities: Object.freeze(identities),
     keyNames: Object.freeze(rules.keys.map((k) => k.name)),
+    keyTrustedRoots: new Map(rules.keys.flatMap((k) => (k.trustedRoots ? [[k.name, Object.freeze([...k.trustedRoots])] as const] : []))),
     requireTlog: rules.requireTlog,
     requireSct: rules.requireSct,
     allowKeyless: identities.length > 0,
@@ -82,6 +86,14 @@ function identityProblems(rule: IdentityRule, where: string, report: (key: strin
   for (const name of Object.keys(rule.claims)) {
     if (!isClaimName(name)) report(`${where}.claims.${name}`, `unknown Fulcio claim (known: ${Object.keys(CLAIMS).join(', ')})`);
   }
+}
+
+// A rule that names no root would accept nothing; whether the names exist
+// is config/'s question (it knows the roots).
+function trustedRootsProblems(roots: readonly string[] | undefined, where: string, report: (key: string, message: string) => void): void {
+  if (roots === undefined) return;
+  if (roots.length === 0) report(`${where}.trusted_roots`, 'must name at least one trusted root (leave it out to accept any)');
+  if (roots.includes('')) report(`${where}.trusted_roots`, 'must not contain an empty name');
 }
 
 // Only called on rules policyProblems accepted.

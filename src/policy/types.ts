@@ -12,13 +12,15 @@ export interface IdentityRule {
   readonly subject?: string;
   readonly subjectRegexp?: string;
   readonly claims: Readonly<Record<string, string>>;
+  // The trusted roots under which it accepts signatures; undefined: any.
+  readonly trustedRoots?: readonly string[];
 }
 
 // The signer rules of a configuration. At least one identity or key; never
 // "any signer".
 export interface PolicyRules {
   readonly identities: readonly IdentityRule[];
-  readonly keys: readonly { readonly name: string }[];
+  readonly keys: readonly { readonly name: string; readonly trustedRoots?: readonly string[] }[];
   // Require a verified transparency-log entry.
   readonly requireTlog: boolean;
   // Require a verified SCT in keyless certificates.
@@ -45,12 +47,16 @@ export interface CompiledIdentity {
   readonly subject: Matcher;
   // Claims (by name, see CLAIMS) that must be present with exactly this value.
   readonly claims: Readonly<Record<string, string>>;
+  // The trusted roots it accepts; undefined: any (see policyForRoot).
+  readonly trustedRoots: readonly string[] | undefined;
 }
 
 export interface CompiledPolicy {
   readonly identities: readonly CompiledIdentity[];
   // Names of configured keys; a signature verified by one of them matches.
   readonly keyNames: readonly string[];
+  // Keys that may sign under some trusted roots only, with those roots.
+  readonly keyTrustedRoots: ReadonlyMap<string, readonly string[]>;
   readonly requireTlog: boolean;
   readonly requireSct: boolean;
   // Whether keyless signatures can match at all (an identity is configured).

@@ -20,7 +20,9 @@ import type { SignatureErrorCode } from './errors.js';
 import type { TrustContext } from './trust.js';
 import type { PreparedSignature, SignatureCandidate, Signer, VerifiedSignature, VerifyOptions } from './types.js';
 
-export function verifyCandidate(candidate: SignatureCandidate, trust: TrustContext, options: VerifyOptions): VerifiedSignature {
+export function verifyCandidate(candidate: SignatureCandidate, trust: TrustContext, policyOptions: VerifyOptions): VerifiedSignature {
+  // A root of trusted_root blocks has its own require_tlog / require_sct.
+  const options = { ...policyOptions, requireTlog: trust.requireTlog ?? policyOptions.requireTlog, requireSct: trust.requireSct ?? policyOptions.requireSct };
   const prepared = candidate.format === 'legacy' ? prepareLegacy(candidate) : prepareBundle(candidate);
   const { entity } = prepared;
   if (options.requireTlog && entity.tlogEntries.length === 0) {
@@ -33,6 +35,7 @@ export function verifyCandidate(candidate: SignatureCandidate, trust: TrustConte
     imageDigest: candidate.imageDigest,
     signer,
     tlog: entity.tlogEntries.length > 0,
+    trustedRoot: trust.name,
   });
 }
 

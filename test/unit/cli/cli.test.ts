@@ -25,9 +25,11 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
+// Offline: the public-good root is used as embedded, never refreshed (the
+// tests have no network).
 function policyFile(name: string, text: string): string {
   const path = join(dir, name);
-  writeFileSync(path, text);
+  writeFileSync(path, `offline = true\n${text}`);
   return path;
 }
 
