@@ -159,13 +159,17 @@ function signaturePolicy(root: ConfigReader, options: BuildOptions): PolicyField
       root.problem(`identity[${i}]`, 'needs a name: signer_selectors = "named" emits only named-rule selectors');
     }
   });
-  const trustRoots = readTrustRoots(root, { identities, keys }, options.tufDefaults);
+  const trustRoots = readTrustRoots(root, { identities, keys }, options.tufDefaults, options.oneShot);
   return { identities, keys, requireTlog, requireSct, trustRoots, signerSelectors };
 }
 
-// Internal options, for tests only (never from plugin_data).
+// Internal options (never from plugin_data).
 export interface BuildOptions {
+  // Tests: a TUF repository of their own in place of public-good's.
   readonly tufDefaults?: TufDefaults;
+  // The CLI: refresh trusted roots once while loading, not in the
+  // background (a one-shot run verifies with a current root and exits).
+  readonly oneShot?: boolean;
 }
 
 export function buildConfig(text: string, options: BuildOptions = {}): PluginConfig {

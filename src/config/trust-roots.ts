@@ -35,7 +35,7 @@ interface RootRules {
   readonly keys: readonly { readonly trustedRoots?: readonly string[] }[];
 }
 
-export function trustRoots(root: ConfigReader, rules: RootRules, defaults: TufDefaults = {}): TrustRootSpec[] {
+export function trustRoots(root: ConfigReader, rules: RootRules, defaults: TufDefaults = {}, oneShot = false): TrustRootSpec[] {
   const offline = root.boolean('offline') ?? false;
   const blocks = root.labeledBlocks('trusted_root');
   const trustedRootFile = root.string('trusted_root_file');
@@ -69,7 +69,7 @@ export function trustRoots(root: ConfigReader, rules: RootRules, defaults: TufDe
     rules,
     specs.map((s) => s.name),
   );
-  return specs;
+  return oneShot ? specs.map((s) => ({ ...s, refreshFirst: true })) : specs;
 }
 
 // trusted_root "<name>" { file | tuf { }, require_tlog, require_sct }.

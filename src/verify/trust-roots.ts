@@ -24,6 +24,9 @@ export interface TrustRootSpec {
   readonly tuf: TufSettings | undefined;
   // Whether to fetch from the TUF repository (false: offline, the cache only).
   readonly refresh: boolean;
+  // One-shot use (the CLI): refresh once while loading, no background
+  // refresh, so that the run verifies with a current root and ends at once.
+  readonly refreshFirst?: boolean;
   // 'policy': the global require_tlog / require_sct (the one-root
   // settings). Otherwise this root's own; an unset one is derived from the
   // root: required when it has transparency (CT) logs.

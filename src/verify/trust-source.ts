@@ -51,7 +51,7 @@ export class TrustSource {
         if (this.#closed) return;
         for (const spec of config.trustRoots) {
           const tuf = spec.tuf;
-          if (!tuf || !spec.refresh) continue;
+          if (!tuf || !spec.refresh || spec.refreshFirst === true) continue;
           // In the background: attestations go on with the root we have.
           if (!fetched.has(spec.name)) void this.#refreshRoot(spec);
           const timer = setInterval(() => void this.#refreshRoot(spec), tuf.intervalMs);
@@ -140,6 +140,24 @@ export class TrustSource {
     }
   }
 
+  // One refresh while loading (refreshFirst): the refreshed root, else,
+  // when it fails, the one we have (the failure only logs).
+  async #refreshed(spec: TrustRootSpec, current: TrustContext): Promise<TrustContext> {
+    const tuf = spec.tuf;
+    if (!tuf || !spec.refresh) return current;
+    const fetched = await fetchTrustedRoot(tuf);
+    try {
+      if ('error' in fetched) throw new SignatureError('TRUST_ROOT_INVALID', fetched.error);
+      const next = toContext(spec, fetched.root, `TUF ${tuf.mirrorUrl}`, [...current.keys.values()]);
+      const weaker = weakens(current, next);
+      if (weaker !== undefined) throw new SignatureError('TRUST_ROOT_INVALID', weaker);
+      return next;
+    } catch (err) {
+      this.#log.warn('TUF refresh of the trusted root failed; keeping the current one', { mirror: tuf.mirrorUrl, error: messageOf(err) });
+      return current;
+    }
+  }
+
   // Every root and key, loaded; the names of roots fetched just now.
   async #initial(): Promise<{ trust: TrustRoots; fetched: ReadonlySet<string> }> {
     const keys = await loadKeys(this.#config.keys);
@@ -150,7 +168,7 @@ export class TrustSource {
           throw labelled(spec, err);
         });
         if (initial.fetched) fetched.add(spec.name);
-        return initial.context;
+        return initial.fetched || spec.refreshFirst !== true ? initial.context : await this.#refreshed(spec, initial.context);
       }),
     );
     return { trust: Object.freeze({ roots: Object.freeze(roots) }), fetched };

@@ -78,6 +78,26 @@ describe('default public-good refresh', () => {
     source.close();
   });
 
+  it('one-shot (the CLI): refreshes once while loading, so the run verifies with the refreshed root', async () => {
+    const config = buildConfig(POLICY, { tufDefaults: { mirrorUrl: repo.url, rootFile: repo.rootFile, cacheDir: join(dir, 'oneshot-cache') }, oneShot: true });
+    const source = new TrustSource(config.signatures, silentLogger);
+    await source.ready();
+    expect(source.source).toBe(`TUF ${repo.url}`);
+    expect(accepted(source, POLICY)[0]).toMatchObject({ trustedRoot: 'public-good' });
+    source.close();
+    // Mirror down: the embedded root, and a warning only.
+    const { log, seen } = warnings();
+    const down = buildConfig(POLICY, {
+      tufDefaults: { mirrorUrl: 'http://127.0.0.1:9', rootFile: repo.rootFile, cacheDir: join(dir, 'oneshot-down') },
+      oneShot: true,
+    });
+    const fallback = new TrustSource(down.signatures, log);
+    await fallback.ready();
+    expect(fallback.source).toBe(EMBEDDED);
+    expect(seen).toContain('TUF refresh of the trusted root failed; keeping the current one');
+    fallback.close();
+  });
+
   it('keeps the embedded root when the refresh fails, and only logs', async () => {
     const { log, seen } = warnings();
     const config = buildConfig(POLICY, { tufDefaults: { mirrorUrl: 'http://127.0.0.1:9', rootFile: repo.rootFile, cacheDir: join(dir, 'down-cache') } });
