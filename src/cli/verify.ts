@@ -34,13 +34,15 @@ interface SignatureEntry {
   // Named identity rules this signature satisfies whole.
   identities?: readonly string[];
   key?: string;
+  // The trusted root it verified under.
+  trustedRoot?: string;
   error?: string;
 }
 
 function entries(report: SignatureReport): SignatureEntry[] {
   const out: SignatureEntry[] = [];
   for (const sig of report.accepted) {
-    const base = { format: sig.format, digest: sig.imageDigest, verified: true };
+    const base = { format: sig.format, digest: sig.imageDigest, verified: true, trustedRoot: sig.trustedRoot };
     out.push(
       sig.signer.kind === 'key'
         ? { ...base, key: sig.signer.keyName }

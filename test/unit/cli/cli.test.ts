@@ -72,7 +72,7 @@ describe('CLI', () => {
         'image-signature-source-repository-uri:https://github.com/kubewarden/kubewarden-controller',
       ]),
     );
-    expect(out.signatures).toEqual([expect.objectContaining({ verified: true, issuer: GITHUB })]);
+    expect(out.signatures).toEqual([expect.objectContaining({ verified: true, issuer: GITHUB, trustedRoot: 'public-good' })]);
   });
 
   it('exits 1 with the reason when the signer is not in the policy', async () => {
