@@ -27,6 +27,8 @@ export function pluginHcl(rig: Rig, key: KeyPair, indent = ''): string {
     `docker_socket_path = "${rig.dockerHost}"`,
     'log_level = "info"',
     'require_tlog = false',
+    // Benchmarks measure the plugin, not the network: no TUF refresh.
+    'offline = true',
     'key {',
     '  name = "bench"',
     `  path = "${key.publicKey}"`,

@@ -30,7 +30,8 @@ export async function coldPhase(w: World): Promise<Record<string, number>> {
   // In process on the same images, a new attestor each time: client-side
   // request count, where the time goes, and verification alone.
   const config = buildConfig(w.hcl);
-  const trust = await loadTrust({ trustedRootFile: config.signatures.trustedRootFile, keys: config.signatures.keys });
+  const [root] = config.signatures.trustRoots;
+  const trust = await loadTrust({ trustedRootFile: root?.start.kind === 'file' ? root.start.path : undefined, keys: config.signatures.keys });
   const policy = compilePolicy(config.signatures);
   const inLat: number[] = [];
   const inReq: number[] = [];

@@ -1,6 +1,7 @@
 # plugin_data for images signed keyless by GitHub Actions with the public-good
 # Sigstore instance (cosign sign in a workflow, no key). The public-good
-# trusted root is embedded and used offline; nothing is fetched.
+# trusted root is embedded and refreshed through TUF in the background
+# (offline = true for air-gapped nodes: then nothing is fetched).
 docker_socket_path = "unix:///var/run/docker.sock"
 
 # Only named-rule selectors: an entry names a rule (image-signature-identity:

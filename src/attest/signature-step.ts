@@ -5,16 +5,16 @@
 // one discovery and one verification); the CLI calls it directly.
 
 import { AttestorError, isAttestorError, messageOf } from '../errors.js';
-import { describeSigner, evaluate, satisfiedAttestationRules, satisfiedRuleNames } from '../policy/index.js';
+import { describeSigner, evaluate, policyForRoot, satisfiedAttestationRules, satisfiedRuleNames } from '../policy/index.js';
 import { discoverSignatures } from '../signatures/discover.js';
-import { SignatureError, isSignatureError, verifyCandidate } from '../verify/index.js';
+import { SignatureError, isSignatureError, rootsOf, underEachRoot, verifyCandidate } from '../verify/index.js';
 
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { DiscoveryProblem } from '../signatures/discover.js';
-import type { SignatureCandidate, SignatureErrorCode, TrustContext, VerifiedAttestation, VerifiedSignature } from '../verify/index.js';
+import type { SignatureCandidate, SignatureErrorCode, TrustContext, TrustRoots, VerifiedAttestation, VerifiedSignature } from '../verify/index.js';
 import type { TrustSource } from '../verify/trust-source.js';
 
 export interface RejectedSignature {
@@ -54,7 +54,7 @@ export interface SignatureReport {
 // What one run of the step needs.
 export interface SignatureStep {
   readonly registry: RegistryApi;
-  readonly trust: TrustContext;
+  readonly trust: TrustRoots;
   readonly policy: CompiledPolicy;
   readonly log: Logger;
 }
@@ -79,7 +79,7 @@ export async function checkSignatures(step: SignatureStep, ref: ImageReference, 
 
 // Candidates already in hand (discovered, or the CLI's offline --bundle).
 export function acceptCandidates(
-  trust: TrustContext,
+  trust: TrustContext | TrustRoots,
   policy: CompiledPolicy,
   candidates: readonly SignatureCandidate[],
   problems: readonly DiscoveryProblem[],
@@ -131,21 +131,29 @@ class RuleError extends SignatureError {
 // attestation?), the policy last (is the signer wanted? does one rule hold
 // for this one attestation?), as sigstore-js's verifier applies its policy.
 // A signature is only ever matched by signature rules and an attestation
-// only by attestation rules.
-export function acceptCandidate(candidate: SignatureCandidate, trust: TrustContext, policy: CompiledPolicy): AcceptedSignature | AcceptedAttestation {
-  const verified = verifyCandidate(candidate, trust, policy);
-  if (verified.kind === 'attestation') {
-    const rules = satisfiedAttestationRules(policy, verified);
-    if (rules.length === 0) throw new RuleError(verified, ...whyUnmatched(policy, verified));
-    return Object.freeze({ ...verified, rules });
-  }
-  if (!policy.wantsSignatures) {
-    throw new RuleError(verified, 'UNTRUSTED_SIGNER', 'signature: the policy has attestation rules only, and a signature is never an attestation');
-  }
-  if (!evaluate(policy, verified.signer)) {
-    throw new RuleError(verified, 'UNTRUSTED_SIGNER', `signer ${describeSigner(verified.signer)} matches no configured identity`);
-  }
-  return Object.freeze({ ...verified, identityRules: satisfiedRuleNames(policy, verified.signer) });
+// only by attestation rules. Under each trusted root in turn, with the rules
+// that accept that root.
+export function acceptCandidate(
+  candidate: SignatureCandidate,
+  trust: TrustContext | TrustRoots,
+  policy: CompiledPolicy,
+): AcceptedSignature | AcceptedAttestation {
+  return underEachRoot(rootsOf(trust), (root): AcceptedSignature | AcceptedAttestation => {
+    const rules = policyForRoot(policy, root.name);
+    const verified = verifyCandidate(candidate, root, rules);
+    if (verified.kind === 'attestation') {
+      const names = satisfiedAttestationRules(rules, verified);
+      if (names.length === 0) throw new RuleError(verified, ...whyUnmatched(rules, verified));
+      return Object.freeze({ ...verified, rules: names });
+    }
+    if (!rules.wantsSignatures) {
+      throw new RuleError(verified, 'UNTRUSTED_SIGNER', 'signature: the policy has attestation rules only, and a signature is never an attestation');
+    }
+    if (!evaluate(rules, verified.signer)) {
+      throw new RuleError(verified, 'UNTRUSTED_SIGNER', `signer ${describeSigner(verified.signer)} matches no configured identity`);
+    }
+    return Object.freeze({ ...verified, identityRules: satisfiedRuleNames(rules, verified.signer) });
+  });
 }
 
 // The most specific reason a verified attestation satisfies no rule.
@@ -161,7 +169,7 @@ function whyUnmatched(policy: CompiledPolicy, a: VerifiedAttestation): [Signatur
 
 // The trust a configuration names, loaded; a trusted root or key that
 // cannot be loaded is a configuration error (Configure and Validate fail).
-export async function readyTrust(trust: TrustSource): Promise<TrustContext> {
+export async function readyTrust(trust: TrustSource): Promise<TrustRoots> {
   try {
     return await trust.current();
   } catch (err) {

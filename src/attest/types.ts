@@ -4,7 +4,7 @@
 import type { LogLevel } from '../log.js';
 import type { CompiledPolicy, PolicyRules } from '../policy/types.js';
 import type { RegistrySettings } from '../registry/options.js';
-import type { TufSettings } from '../verify/tuf.js';
+import type { TrustRootSpec } from '../verify/trust-roots.js';
 import type { KeyRule } from '../verify/types.js';
 
 export interface PluginConfig {
@@ -20,10 +20,9 @@ export interface SignaturePolicyConfig extends PolicyRules {
   readonly keys: readonly KeyRule[];
   // The rules, compiled (config/ validated them with the same code).
   readonly policy: CompiledPolicy;
-  // A Sigstore trusted_root.json replacing the embedded public-good root.
-  readonly trustedRootFile: string | undefined;
-  // Optional TUF refresh of the trusted root; undefined: none (offline).
-  readonly tuf: TufSettings | undefined;
+  // The trusted roots to verify under (one unless trusted_root blocks name
+  // several), with their TUF refresh (none when offline).
+  readonly trustRoots: readonly TrustRootSpec[];
   // Which signer selectors: 'all' (named-rule selectors plus SPIRE's
   // per-field subject / issuer / claim selectors) or 'named' (only
   // image-signature-identity and image-signature-key, which one signature

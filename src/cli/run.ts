@@ -41,7 +41,7 @@ async function attestCommand(args: string[], io: Io): Promise<number> {
   if (values.pid === undefined || !Number.isSafeInteger(pid) || pid <= 0) {
     throw new UsageError('attest needs --pid <positive integer>');
   }
-  const config = buildConfig(await readConfigText(values.config));
+  const config = buildConfig(await readConfigText(values.config), { oneShot: true });
   const attestor = createAttestor(config, silentLogger);
   try {
     const report = await attestor.explain(pid, AbortSignal.timeout(ATTEST_TIMEOUT_MS));
@@ -65,7 +65,7 @@ async function verifyCommand(args: string[], io: Io): Promise<number> {
   });
   const [image, ...extra] = positionals;
   if (image === undefined || extra.length > 0) throw new UsageError('verify needs exactly one <image-ref>');
-  const config = buildConfig(await readConfigText(values.config));
+  const config = buildConfig(await readConfigText(values.config), { oneShot: true });
   const result =
     values.bundle !== undefined
       ? await verifyBundleFile(config, image, values.bundle)

@@ -37,6 +37,8 @@ interface AttestationEntry {
   subject?: string;
   issuer?: string;
   key?: string;
+  // The trusted root it verified under.
+  trustedRoot?: string;
   // The attestation rules this one attestation satisfies whole.
   rules?: readonly string[];
   selectors?: readonly string[];
@@ -52,6 +54,8 @@ interface SignatureEntry {
   // Named identity rules this signature satisfies whole.
   identities?: readonly string[];
   key?: string;
+  // The trusted root it verified under.
+  trustedRoot?: string;
   error?: string;
 }
 
@@ -68,6 +72,7 @@ function attestationEntries(report: SignatureReport, mode: SignerSelectorMode): 
       predicateType: a.predicateType,
       verified: true,
       ...signerFields(a.signer),
+      trustedRoot: a.trustedRoot,
       rules: a.rules,
       selectors: normalizeSelectors(attestationSelectors([a], mode)),
     });
@@ -89,7 +94,7 @@ function attestationEntries(report: SignatureReport, mode: SignerSelectorMode): 
 function entries(report: SignatureReport): SignatureEntry[] {
   const out: SignatureEntry[] = [];
   for (const sig of report.accepted) {
-    const base = { format: sig.format, digest: sig.imageDigest, verified: true };
+    const base = { format: sig.format, digest: sig.imageDigest, verified: true, trustedRoot: sig.trustedRoot };
     out.push(
       sig.signer.kind === 'key'
         ? { ...base, key: sig.signer.keyName }

@@ -7,20 +7,12 @@ import { LOG_LEVELS } from '../log.js';
 import { compilePolicy, policyProblems } from '../policy/compile.js';
 import { parseHcl } from './hcl.js';
 import { ConfigReader } from './reader.js';
+import { trustRoots as readTrustRoots } from './trust-roots.js';
 
 import { BINDING_MODES, SIGNER_SELECTOR_MODES } from './types.js';
 
-import type {
-  AttestationRule,
-  IdentityRule,
-  KeyRule,
-  PluginConfig,
-  RegistryConfig,
-  RegistryEntry,
-  RuntimeEndpoints,
-  SignaturePolicyConfig,
-  TufSettings,
-} from './types.js';
+import type { TufDefaults } from './trust-roots.js';
+import type { AttestationRule, IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig } from './types.js';
 
 export const DEFAULTS = {
   logLevel: 'info',
@@ -130,9 +122,11 @@ function identityRule(reader: ConfigReader): IdentityRule {
   const subject = reader.string('subject');
   const subjectRegexp = reader.string('subject_regexp');
   const claims = stringMap(reader, 'claims');
+  const trustedRoots = reader.stringList('trusted_roots');
   reader.finish();
   return {
     claims,
+    ...(trustedRoots !== undefined ? { trustedRoots } : {}),
     ...(name !== undefined ? { name } : {}),
     ...(issuer !== undefined ? { issuer } : {}),
     ...(issuerRegexp !== undefined ? { issuerRegexp } : {}),
@@ -144,10 +138,11 @@ function identityRule(reader: ConfigReader): IdentityRule {
 function keyRule(reader: ConfigReader, index: number): KeyRule {
   const name = reader.string('name');
   const path = reader.string('path');
+  const trustedRoots = reader.stringList('trusted_roots');
   if (name === undefined || name === '') reader.problem('name', 'is required');
   if (path === undefined || path === '') reader.problem('path', 'is required (a PEM public key file)');
   reader.finish();
-  return { name: name ?? `key-${index}`, path: path ?? '' };
+  return { name: name ?? `key-${index}`, path: path ?? '', ...(trustedRoots !== undefined ? { trustedRoots } : {}) };
 }
 
 // `attestation "<name>" { predicate_type, identity { } | key, builder_id[_regexp],
@@ -177,28 +172,9 @@ function attestationRule(label: string, reader: ConfigReader): AttestationRule {
   return rule;
 }
 
-// One TUF refresh (metadata and target) may take this long.
-const TUF_TIMEOUT_MS = 30_000;
-
-// `tuf { mirror_url, cache_dir, root_file, refresh_interval_s }`: optional
-// refresh of the trusted root; the plugin never needs it to start.
-function tufConfig(root: ConfigReader): TufSettings | undefined {
-  const [block, ...extra] = root.blocks('tuf');
-  if (!block) return undefined;
-  if (extra.length > 0) root.problem('tuf', 'may appear once');
-  const mirrorUrl = block.string('mirror_url') ?? 'https://tuf-repo-cdn.sigstore.dev';
-  const cacheDir = block.string('cache_dir');
-  const rootFile = block.string('root_file');
-  const intervalS = block.integer('refresh_interval_s', 60, 7 * 24 * 3600) ?? 24 * 3600;
-  if (!/^https?:\/\//.test(mirrorUrl)) block.problem('mirror_url', `must be an http(s) URL, got "${mirrorUrl}"`);
-  if (cacheDir === undefined) block.problem('cache_dir', 'is required (the TUF client keeps verified metadata there)');
-  block.finish();
-  return { mirrorUrl, cacheDir: cacheDir ?? '', rootFile, intervalMs: intervalS * 1000, timeoutMs: TUF_TIMEOUT_MS };
-}
-
 type PolicyFields = Omit<SignaturePolicyConfig, 'policy'>;
 
-function signaturePolicy(root: ConfigReader): PolicyFields {
+function signaturePolicy(root: ConfigReader, options: BuildOptions): PolicyFields {
   const identities = root.blocks('identity').map(identityRule);
   const keys = root.blocks('key').map(keyRule);
   const attestations = root.labeledBlocks('attestation').map(({ label, reader }) => attestationRule(label, reader));
@@ -211,19 +187,27 @@ function signaturePolicy(root: ConfigReader): PolicyFields {
       root.problem(`identity[${i}]`, 'needs a name: signer_selectors = "named" emits only named-rule selectors');
     }
   });
-  const trustedRootFile = root.string('trusted_root_file');
-  const tuf = tufConfig(root);
-  if (tuf && trustedRootFile !== undefined) root.problem('tuf', 'cannot be combined with trusted_root_file (which replaces the trusted root for good)');
-  return { identities, keys, attestations, requireTlog, requireSct, trustedRootFile, tuf, signerSelectors };
+  const signatureIdentities = [...identities, ...attestations.flatMap((a) => (a.identity ? [a.identity] : []))];
+  const trustRoots = readTrustRoots(root, { identities: signatureIdentities, keys }, options.tufDefaults, options.oneShot);
+  return { identities, keys, attestations, requireTlog, requireSct, trustRoots, signerSelectors };
 }
 
-export function buildConfig(text: string): PluginConfig {
+// Internal options (never from plugin_data).
+export interface BuildOptions {
+  // Tests: a TUF repository of their own in place of public-good's.
+  readonly tufDefaults?: TufDefaults;
+  // The CLI: refresh trusted roots once while loading, not in the
+  // background (a one-shot run verifies with a current root and exits).
+  readonly oneShot?: boolean;
+}
+
+export function buildConfig(text: string, options: BuildOptions = {}): PluginConfig {
   const problems: string[] = [];
   const root = new ConfigReader(parseHcl(text), '', problems);
   const logLevel = root.oneOf('log_level', LOG_LEVELS) ?? DEFAULTS.logLevel;
   const runtimes = runtimeEndpoints(root);
   const registry = registryConfig(root);
-  const signatures = signaturePolicy(root);
+  const signatures = signaturePolicy(root, options);
   root.finish();
   if (problems.length > 0) {
     throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${problems.join('; ')}`);

@@ -7,3 +7,4 @@ export type { BindingMode, PluginConfig, RegistryConfig, RegistryEntry, RuntimeE
 export type { AttestationRule, IdentityRule } from '../policy/types.js';
 export type { KeyRule } from '../verify/types.js';
 export type { TufSettings } from '../verify/tuf.js';
+export type { TrustRootSpec } from '../verify/trust-roots.js';

@@ -36,6 +36,8 @@ export function policyProblems(rules: PolicyRules): PolicyProblem[] {
   const names = rules.identities.flatMap((rule) => (rule.name === undefined ? [] : [rule.name]));
   for (const name of duplicates(names)) report('identity', `name ${JSON.stringify(name)} is used twice`);
   for (const name of duplicates(rules.keys.map((k) => k.name))) report('key', `name ${JSON.stringify(name)} is used twice`);
+  rules.identities.forEach((rule, index) => trustedRootsProblems(rule.trustedRoots, `identity[${index}]`, report));
+  rules.keys.forEach((rule, index) => trustedRootsProblems(rule.trustedRoots, `key[${index}]`, report));
   const keyNames = rules.keys.map((k) => k.name);
   rules.attestations.forEach((rule) => attestationProblems(rule, keyNames, report));
   for (const name of duplicates(rules.attestations.map((a) => a.name))) report('attestation', `name ${JSON.stringify(name)} is used twice`);
@@ -58,6 +60,7 @@ export function compilePolicy(rules: PolicyRules): CompiledPolicy {
     attestations: Object.freeze(attestations),
     wantsSignatures: identities.length > 0 || rules.keys.length > 0,
     keyNames: Object.freeze(rules.keys.map((k) => k.name)),
+    keyTrustedRoots: new Map(rules.keys.flatMap((k) => (k.trustedRoots ? [[k.name, Object.freeze([...k.trustedRoots])] as const] : []))),
     requireTlog: rules.requireTlog,
     requireSct: rules.requireSct,
     allowKeyless: identities.length > 0 || attestations.some((a) => a.signer.kind === 'identity'),
@@ -71,6 +74,7 @@ function compileIdentity(rule: IdentityRule, index: number): CompiledIdentity {
     issuer: matcher(rule.issuer, rule.issuerRegexp),
     subject: matcher(rule.subject, rule.subjectRegexp),
     claims: Object.freeze({ ...rule.claims }),
+    trustedRoots: rule.trustedRoots && Object.freeze([...rule.trustedRoots]),
   });
 }
 
@@ -108,6 +112,7 @@ function attestationProblems(rule: AttestationRule, keyNames: readonly string[],
   } else if (rule.identity !== undefined) {
     if (rule.identity.name !== undefined) report(`${where}.identity.name`, 'is not used here: the attestation rule is named by its label');
     identityProblems(rule.identity, `${where}.identity`, report);
+    trustedRootsProblems(rule.identity.trustedRoots, `${where}.identity`, report);
   } else if (rule.key !== undefined && !keyNames.includes(rule.key)) {
     report(`${where}.key`, `names no key { } block (configured: ${keyNames.length > 0 ? keyNames.map((k) => JSON.stringify(k)).join(', ') : 'none'})`);
   }
@@ -169,6 +174,14 @@ function matcherProblems(
       report(`${where}.${key}_regexp`, `${JSON.stringify(regexp)} is not a valid regular expression: ${messageOf(err)}`);
     }
   }
+}
+
+// A rule that names no root would accept nothing; whether the names exist
+// is config/'s question (it knows the roots).
+function trustedRootsProblems(roots: readonly string[] | undefined, where: string, report: (key: string, message: string) => void): void {
+  if (roots === undefined) return;
+  if (roots.length === 0) report(`${where}.trusted_roots`, 'must name at least one trusted root (leave it out to accept any)');
+  if (roots.includes('')) report(`${where}.trusted_roots`, 'must not contain an empty name');
 }
 
 // Only called on rules policyProblems accepted.

@@ -12,6 +12,8 @@ export interface IdentityRule {
   readonly subject?: string;
   readonly subjectRegexp?: string;
   readonly claims: Readonly<Record<string, string>>;
+  // The trusted roots under which it accepts signatures; undefined: any.
+  readonly trustedRoots?: readonly string[];
 }
 
 // Which in-toto attestations of an image are accepted, and what their
@@ -39,7 +41,7 @@ export interface AttestationRule {
 // attestation); never "any signer" or "any attestation".
 export interface PolicyRules {
   readonly identities: readonly IdentityRule[];
-  readonly keys: readonly { readonly name: string }[];
+  readonly keys: readonly { readonly name: string; readonly trustedRoots?: readonly string[] }[];
   readonly attestations: readonly AttestationRule[];
   // Require a verified transparency-log entry.
   readonly requireTlog: boolean;
@@ -67,6 +69,8 @@ export interface CompiledIdentity {
   readonly subject: Matcher;
   // Claims (by name, see CLAIMS) that must be present with exactly this value.
   readonly claims: Readonly<Record<string, string>>;
+  // The trusted roots it accepts; undefined: any (see policyForRoot).
+  readonly trustedRoots: readonly string[] | undefined;
 }
 
 // An attestation rule, compiled. `provenance` holds the SLSA requirements
@@ -89,6 +93,8 @@ export interface CompiledPolicy {
   readonly wantsSignatures: boolean;
   // Names of configured keys; a signature verified by one of them matches.
   readonly keyNames: readonly string[];
+  // Keys that may sign under some trusted roots only, with those roots.
+  readonly keyTrustedRoots: ReadonlyMap<string, readonly string[]>;
   readonly requireTlog: boolean;
   readonly requireSct: boolean;
   // Whether keyless signatures or attestations can match at all (an

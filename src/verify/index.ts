@@ -8,14 +8,16 @@ export { SLSA_PREDICATE_TYPES, SLSA_PROVENANCE_V02, SLSA_PROVENANCE_V1, isSlsaPr
 export { SignatureError, isSignatureError } from './errors.js';
 export { ANNOTATION, prepareLegacy } from './legacy.js';
 export { checkTLogKeyBinding } from './tlogbody.js';
-export { createTrust, keyFinder, loadTrust, parseKey } from './trust.js';
+export { createTrust, keyFinder, loadKeys, loadTrust, parseKey } from './trust.js';
+export { rootsOf, underEachRoot } from './trust-roots.js';
 export { verifyCandidate } from './verify.js';
-export { cachedTrustedRootPath, fetchTrustedRoot } from './tuf.js';
+export { DEFAULT_TUF_CACHE_DIR, DEFAULT_TUF_REFRESH_S, PUBLIC_GOOD_TUF, TUF_TIMEOUT_MS, cachedTrustedRootPath, fetchTrustedRoot } from './tuf.js';
 export type { TufSettings } from './tuf.js';
 
 export type { SignatureErrorCode } from './errors.js';
 export type { SigningKey } from './tlogbody.js';
-export type { ConfiguredKey, KeyAlgorithm, TrustContext, VerifierMode } from './trust.js';
+export type { ConfiguredKey, KeyAlgorithm, RootOptions, TrustContext, VerifierMode } from './trust.js';
+export type { TrustRootSpec, TrustRoots } from './trust-roots.js';
 export type { ContentVerdict } from './checks.js';
 export type { Provenance } from './provenance.js';
 export type {

@@ -1,115 +1,184 @@
-// Where the trust in use comes from, over the plugin's lifetime: the
-// configured trusted_root_file, else (with tuf { }) the last refreshed root
-// from the TUF cache when it verifies against the cached signed metadata,
-// else the embedded public-good root; then, with tuf { }, a background
-// refresh that replaces it. A refresh is never required and never fails an
-// attestation: a failure only logs.
+// Where the trust in use comes from, over the plugin's lifetime: every
+// configured trusted root (trust-roots.ts), loaded at start-up, then kept
+// current through TUF in the background where the root has a TUF
+// repository (the public-good root by default, unless offline).
+//
+// Start-up fails closed: a root that cannot be loaded is a configuration
+// error. A root with a TUF repository starts from the last refreshed root in
+// the TUF cache when it verifies against the cached signed metadata; else
+// the public-good root starts from the embedded one, and a root with only
+// its own TUF repository is fetched once, and fails start-up when it cannot
+// be. A refresh never fails an attestation: a failure keeps the old root and
+// only logs. Every refresh that replaces a root starts a new generation, so
+// verdicts reached under the old roots are not reused.
 
 import { messageOf } from '../errors.js';
-import { isSignatureError } from './errors.js';
-import { createTrust, loadTrust } from './trust.js';
+import { SignatureError, isSignatureError } from './errors.js';
+import { EMBEDDED_ROOT_SOURCE, createTrust, embeddedTrustedRoot, loadKeys, readTrustedRootFile } from './trust.js';
+import { rootRequirements, weakens } from './trust-roots.js';
 import { fetchTrustedRoot, prepareTufCache, readCachedTrustedRoot } from './tuf.js';
 
 import type { Logger } from '../log.js';
-import type { TrustContext } from './trust.js';
+import type { ConfiguredKey, TrustContext } from './trust.js';
+import type { TrustRootSpec, TrustRoots } from './trust-roots.js';
 import type { TufSettings } from './tuf.js';
 import type { KeyRule } from './types.js';
 
 export interface TrustSourceConfig {
-  readonly trustedRootFile: string | undefined;
+  readonly trustRoots: readonly TrustRootSpec[];
   readonly keys: readonly KeyRule[];
-  readonly tuf: TufSettings | undefined;
 }
 
 export class TrustSource {
   readonly #config: TrustSourceConfig;
   readonly #log: Logger;
-  #trust: Promise<TrustContext>;
-  #loaded: TrustContext | undefined;
+  #trust: Promise<TrustRoots>;
+  #loaded: TrustRoots | undefined;
   #generation = 0;
-  readonly #generations = new WeakMap<TrustContext, number>();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #generations = new WeakMap<TrustRoots, number>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #closed = false;
 
   constructor(config: TrustSourceConfig, log: Logger) {
     this.#config = config;
     this.#log = log;
-    this.#trust = this.#initial();
-    this.#trust.then(
-      (trust) => {
+    const initial = this.#initial();
+    this.#trust = initial.then((loaded) => loaded.trust);
+    initial.then(
+      ({ trust, fetched }) => {
         this.#loaded = trust;
         this.#generations.set(trust, this.#generation);
-        const tuf = config.tuf;
-        if (tuf) {
+        if (this.#closed) return;
+        for (const spec of config.trustRoots) {
+          const tuf = spec.tuf;
+          if (!tuf || !spec.refresh || spec.refreshFirst === true) continue;
           // In the background: attestations go on with the root we have.
-          void this.refresh();
-          this.#timer = setInterval(() => void this.refresh(), tuf.intervalMs);
-          this.#timer.unref();
+          if (!fetched.has(spec.name)) void this.#refreshRoot(spec);
+          const timer = setInterval(() => void this.#refreshRoot(spec), tuf.intervalMs);
+          timer.unref();
+          this.#timers.push(timer);
         }
       },
       () => undefined,
     );
   }
 
-  // Resolves when the trusted root and keys are loaded; rejects with the
+  // Resolves when every trusted root and key is loaded; rejects with the
   // SignatureError (TRUST_ROOT_INVALID, KEY_INVALID) that says why not.
   async ready(): Promise<void> {
     await this.#trust;
   }
 
-  current(): Promise<TrustContext> {
+  current(): Promise<TrustRoots> {
     return this.#trust;
   }
 
-  // The generation a trust context belongs to. It changes whenever a
-  // refresh replaces the trust: verdicts reached under an older generation
-  // are not reused.
-  generationOf(trust: TrustContext): number {
+  // The generation the trust belongs to. It changes whenever a refresh
+  // replaces a root: verdicts reached under an older generation are not
+  // reused.
+  generationOf(trust: TrustRoots): number {
     return this.#generations.get(trust) ?? -1;
   }
 
   // The trust in use, once loaded.
-  get loaded(): TrustContext | undefined {
+  get loaded(): TrustRoots | undefined {
     return this.#loaded;
   }
 
-  // Where the trusted root in use came from.
+  // Where the trusted root(s) in use came from: the one root's source, or
+  // `name: source` for each of several.
   get source(): string | undefined {
-    return this.#loaded?.rootSource;
+    const roots = this.#loaded?.roots;
+    if (roots === undefined) return undefined;
+    const [only] = roots;
+    return only !== undefined && roots.length === 1 ? only.rootSource : roots.map((r) => `${r.name}: ${r.rootSource}`).join(', ');
   }
 
-  // One TUF refresh; true when a new trusted root is now in use. Never
-  // throws: a failure keeps the current root.
+  // One TUF refresh of every root that has a TUF repository (offline: none);
+  // true when a new trusted root is now in use. Never throws: a failure
+  // keeps the current root.
   async refresh(): Promise<boolean> {
-    const tuf = this.#config.tuf;
-    if (!tuf) return false;
+    const results = await Promise.all(this.#config.trustRoots.filter((s) => s.tuf && s.refresh).map((s) => this.#refreshRoot(s)));
+    return results.includes(true);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.length = 0;
+  }
+
+  async #refreshRoot(spec: TrustRootSpec): Promise<boolean> {
+    const tuf = spec.tuf;
+    if (!tuf || !spec.refresh) return false;
     const fetched = await fetchTrustedRoot(tuf);
+    const root = { trusted_root: spec.label === '' ? undefined : spec.name, mirror: tuf.mirrorUrl };
     if ('error' in fetched) {
-      this.#log.warn('TUF refresh of the trusted root failed; keeping the current one', { mirror: tuf.mirrorUrl, error: fetched.error });
+      this.#log.warn('TUF refresh of the trusted root failed; keeping the current one', { ...root, error: fetched.error });
       return false;
     }
     try {
       const current = await this.#trust;
-      const next = createTrust(fetched.root, `TUF ${tuf.mirrorUrl}`, [...current.keys.values()]);
-      this.#trust = Promise.resolve(next);
-      this.#loaded = next;
+      const old = current.roots.find((r) => r.name === spec.name);
+      if (old === undefined) return false;
+      const next = toContext(spec, fetched.root, `TUF ${tuf.mirrorUrl}`, [...old.keys.values()]);
+      const weaker = weakens(old, next);
+      if (weaker !== undefined) throw new SignatureError('TRUST_ROOT_INVALID', weaker);
+      // Replaced in the roots in use now (another root may have been
+      // refreshed meanwhile), synchronously: no refresh is lost.
+      const latest = this.#loaded ?? current;
+      const replaced: TrustRoots = Object.freeze({ roots: Object.freeze(latest.roots.map((r) => (r.name === spec.name ? next : r))) });
+      this.#trust = Promise.resolve(replaced);
+      this.#loaded = replaced;
       this.#generation++;
-      this.#generations.set(next, this.#generation);
-      this.#log.info('trusted root refreshed through TUF', { mirror: tuf.mirrorUrl });
+      this.#generations.set(replaced, this.#generation);
+      this.#log.info('trusted root refreshed through TUF', root);
       return true;
     } catch (err) {
-      this.#log.warn('TUF delivered an unusable trusted root; keeping the current one', { error: messageOf(err) });
+      this.#log.warn('TUF delivered an unusable trusted root; keeping the current one', { ...root, error: messageOf(err) });
       return false;
     }
   }
 
-  close(): void {
-    if (this.#timer) clearInterval(this.#timer);
+  // One refresh while loading (refreshFirst): the refreshed root, else,
+  // when it fails, the one we have (the failure only logs).
+  async #refreshed(spec: TrustRootSpec, current: TrustContext): Promise<TrustContext> {
+    const tuf = spec.tuf;
+    if (!tuf || !spec.refresh) return current;
+    const fetched = await fetchTrustedRoot(tuf);
+    try {
+      if ('error' in fetched) throw new SignatureError('TRUST_ROOT_INVALID', fetched.error);
+      const next = toContext(spec, fetched.root, `TUF ${tuf.mirrorUrl}`, [...current.keys.values()]);
+      const weaker = weakens(current, next);
+      if (weaker !== undefined) throw new SignatureError('TRUST_ROOT_INVALID', weaker);
+      return next;
+    } catch (err) {
+      this.#log.warn('TUF refresh of the trusted root failed; keeping the current one', { mirror: tuf.mirrorUrl, error: messageOf(err) });
+      return current;
+    }
+  }
+
+  // Every root and key, loaded; the names of roots fetched just now.
+  async #initial(): Promise<{ trust: TrustRoots; fetched: ReadonlySet<string> }> {
+    const keys = await loadKeys(this.#config.keys);
+    const fetched = new Set<string>();
+    const roots = await Promise.all(
+      this.#config.trustRoots.map(async (spec) => {
+        const initial = await this.#initialRoot(spec, keys).catch((err: unknown) => {
+          throw labelled(spec, err);
+        });
+        if (initial.fetched) fetched.add(spec.name);
+        return initial.fetched || spec.refreshFirst !== true ? initial.context : await this.#refreshed(spec, initial.context);
+      }),
+    );
+    return { trust: Object.freeze({ roots: Object.freeze(roots) }), fetched };
   }
 
   // The cached TUF root is used only when it verifies against the cached,
   // signed TUF metadata, in a cache directory nobody else can write.
-  async #initial(): Promise<TrustContext> {
-    const { tuf, keys, trustedRootFile } = this.#config;
+  async #initialRoot(spec: TrustRootSpec, keys: readonly ConfiguredKey[]): Promise<{ context: TrustContext; fetched: boolean }> {
+    const { tuf, start } = spec;
+    if (start.kind === 'file') return { context: toContext(spec, await readTrustedRootFile(start.path), start.path, keys), fetched: false };
     if (tuf) {
       prepareTufCache(tuf);
       const cached = await readCachedTrustedRoot(tuf);
@@ -121,15 +190,41 @@ export class TrustSource {
           });
         }
         try {
-          return await loadTrust({ root: { json: cached.root, source: cached.path }, trustedRootFile: undefined, keys });
+          return { context: toContext(spec, cached.root, cached.path, keys), fetched: false };
         } catch (err) {
           if (isSignatureError(err) && err.code === 'KEY_INVALID') throw err;
-          this.#log.warn('cached TUF trusted root unusable; starting from the embedded root', { error: messageOf(err) });
+          this.#log.warn('cached TUF trusted root unusable; not using it', { path: cached.path, error: messageOf(err) });
         }
       } else if (cached.kind === 'invalid') {
-        this.#log.warn('cached TUF trusted root does not verify; starting from the embedded root', { error: cached.error });
+        this.#log.warn('cached TUF trusted root does not verify; not using it', { error: cached.error });
       }
+      if (start.kind === 'tuf') return { context: toContext(spec, ...(await firstFetch(spec, tuf)), keys), fetched: true };
     }
-    return loadTrust({ trustedRootFile, keys });
+    return { context: toContext(spec, await embeddedTrustedRoot(), EMBEDDED_ROOT_SOURCE, keys), fetched: false };
   }
+}
+
+// A root with only its own TUF repository and nothing usable cached: fetch
+// it now. Offline, or when the fetch fails, there is no root to start from.
+async function firstFetch(spec: TrustRootSpec, tuf: TufSettings): Promise<[json: unknown, source: string]> {
+  const where = `${spec.label || 'trusted root'} (TUF ${tuf.mirrorUrl}, cache ${tuf.cacheDir})`;
+  if (!spec.refresh) throw new SignatureError('TRUST_ROOT_INVALID', `${where}: offline, and the TUF cache holds no verified trusted root`);
+  const fetched = await fetchTrustedRoot(tuf);
+  if ('error' in fetched)
+    throw new SignatureError('TRUST_ROOT_INVALID', `${where}: no verified trusted root cached, and fetching one failed: ${fetched.error}`);
+  return [fetched.root, `TUF ${tuf.mirrorUrl}`];
+}
+
+// A TrustContext for one spec, its requirements fixed from the root.
+function toContext(spec: TrustRootSpec, json: unknown, source: string, keys: readonly ConfiguredKey[]): TrustContext {
+  const probe = createTrust(json, source, keys, { name: spec.name, requireTlog: undefined, requireSct: undefined });
+  const requirements = rootRequirements(spec, { tlogs: probe.material.tlogs.length, ctlogs: probe.material.ctlogs.length });
+  if (requirements.requireTlog === undefined && requirements.requireSct === undefined) return probe;
+  return createTrust(json, source, keys, { name: spec.name, ...requirements });
+}
+
+// A load error, naming the root when it is one of trusted_root blocks.
+function labelled(spec: TrustRootSpec, err: unknown): unknown {
+  if (spec.label === '' || !isSignatureError(err) || err.message.startsWith(spec.label)) return err;
+  return new SignatureError(err.code, `${spec.label}: ${err.message}`, { cause: err });
 }

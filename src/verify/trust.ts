@@ -3,8 +3,10 @@
 // verification afterwards is synchronous and offline.
 //
 // The default root is the public-good trusted_root.json shipped inside
-// @sigstore/tuf's seeds.json; no TUF refresh is done. A configured
-// trusted_root_file replaces it (like cosign --trusted-root).
+// @sigstore/tuf's seeds.json (TrustSource refreshes it through TUF unless
+// offline). A configured trusted_root_file replaces it (like cosign
+// --trusted-root); trusted_root blocks configure several roots, each a
+// TrustContext of its own (trust-roots.ts).
 
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -16,18 +18,19 @@ import { Verifier, VerificationError, toTrustMaterial } from '@sigstore/verify';
 
 import { readFailure, readTrustedFile } from '../util/trusted-path.js';
 import { SignatureError, messageOf } from './errors.js';
+import { PUBLIC_GOOD_TUF } from './tuf.js';
 
 import type { KeyObject } from 'node:crypto';
 import type { KeyFinderFunc, TrustMaterial } from '@sigstore/verify';
 import type { KeyRule } from './types.js';
 
-const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
 const TRUSTED_ROOT_MEDIA_TYPES = [
   'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
   'application/vnd.dev.sigstore.trustedroot.v0.1+json',
   'application/vnd.dev.sigstore.trustedroot.v0.2+json',
 ];
 const MIN_RSA_BITS = 2048;
+export const EMBEDDED_ROOT_SOURCE = 'the embedded Sigstore public-good trusted root';
 // A trusted_root.json or PEM key larger than this is not one.
 const MAX_TRUST_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -51,8 +54,16 @@ export interface VerifierMode {
 }
 
 export interface TrustContext {
+  // The root's configured name (trusted_root "<name>"; "default" or
+  // "public-good" for the one-root settings): what VerifiedSignature and
+  // the rules' trusted_roots name.
+  readonly name: string;
   // Where the trusted root came from, for messages.
   readonly rootSource: string;
+  // This root's own require_tlog / require_sct (trusted_root blocks);
+  // undefined: the policy's (the one-root settings).
+  readonly requireTlog: boolean | undefined;
+  readonly requireSct: boolean | undefined;
   readonly material: TrustMaterial;
   readonly keys: ReadonlyMap<string, ConfiguredKey>;
   // A Verifier for `mode`, built once and cached.
@@ -69,14 +80,27 @@ export async function loadTrust(config: {
   const root =
     config.root ??
     (config.trustedRootFile === undefined
-      ? { json: await embeddedTrustedRoot(), source: 'the embedded Sigstore public-good trusted root' }
+      ? { json: await embeddedTrustedRoot(), source: EMBEDDED_ROOT_SOURCE }
       : { json: await readTrustedRootFile(config.trustedRootFile), source: config.trustedRootFile });
-  const keys = await Promise.all(config.keys.map(async (rule) => parseKey(rule.name, await readKeyFile(rule), rule.path)));
-  return createTrust(root.json, root.source, keys);
+  return createTrust(root.json, root.source, await loadKeys(config.keys));
 }
 
+// The configured PEM keys, read and parsed (KEY_INVALID naming the key).
+export async function loadKeys(rules: readonly KeyRule[]): Promise<ConfiguredKey[]> {
+  return Promise.all(rules.map(async (rule) => parseKey(rule.name, await readKeyFile(rule), rule.path)));
+}
+
+// A root's identity and its own requirements (see TrustContext).
+export interface RootOptions {
+  readonly name: string;
+  readonly requireTlog: boolean | undefined;
+  readonly requireSct: boolean | undefined;
+}
+
+const ONE_ROOT: RootOptions = { name: 'default', requireTlog: undefined, requireSct: undefined };
+
 // Builds a TrustContext from a parsed trusted_root.json and parsed keys.
-export function createTrust(rootJson: unknown, rootSource: string, keys: readonly ConfiguredKey[]): TrustContext {
+export function createTrust(rootJson: unknown, rootSource: string, keys: readonly ConfiguredKey[], root: RootOptions = ONE_ROOT): TrustContext {
   const byName = new Map<string, ConfiguredKey>();
   for (const key of keys) {
     if (byName.has(key.name)) throw new SignatureError('KEY_INVALID', `key name ${JSON.stringify(key.name)} is configured twice`);
@@ -85,7 +109,10 @@ export function createTrust(rootJson: unknown, rootSource: string, keys: readonl
   const material = toMaterial(rootJson, rootSource, keyFinder(byName));
   const verifiers = new Map<string, Verifier>();
   return {
+    name: root.name,
     rootSource,
+    requireTlog: root.requireTlog,
+    requireSct: root.requireSct,
     material,
     keys: byName,
     verifier(mode: VerifierMode): Verifier {
@@ -222,7 +249,7 @@ function field(value: Record<string, unknown>, name: string): Record<string, unk
   return isObject(inner) ? inner : {};
 }
 
-async function embeddedTrustedRoot(): Promise<unknown> {
+export async function embeddedTrustedRoot(): Promise<unknown> {
   // The single-executable build embeds seeds.json as an asset (scripts/build-sea.mjs).
   const path = isSea() ? 'embedded seeds.json' : createRequire(import.meta.url).resolve('@sigstore/tuf/seeds.json');
   try {
@@ -235,7 +262,7 @@ async function embeddedTrustedRoot(): Promise<unknown> {
   }
 }
 
-async function readTrustedRootFile(path: string): Promise<unknown> {
+export async function readTrustedRootFile(path: string): Promise<unknown> {
   const read = readTrustedFile(path, MAX_TRUST_FILE_BYTES);
   if (!read.ok) throw new SignatureError('TRUST_ROOT_INVALID', `trusted root ${path}: ${readFailure(read)}`);
   const text = read.bytes.toString('utf8');

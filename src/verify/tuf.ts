@@ -1,8 +1,9 @@
-// Optional refresh of the Sigstore trusted root through TUF (@sigstore/tuf),
-// with its on-disk cache. Never required: the plugin starts with the root it
+// Refresh of a Sigstore trusted root through TUF (@sigstore/tuf), with its
+// on-disk cache. The public-good root is refreshed by default (unless
+// offline); never required for it: the plugin starts with the root it
 // already has (the last refreshed one from the cache, else the embedded
-// public-good root) and a failed refresh only logs; a successful one replaces
-// the root for later verifications.
+// public-good root) and a failed refresh only logs; a successful one
+// replaces the root for later verifications.
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,15 @@ type KindType = { root: Root; timestamp: Timestamp; snapshot: Snapshot; targets:
 type TopLevelKind = MetadataKind.Root | MetadataKind.Timestamp | MetadataKind.Snapshot | MetadataKind.Targets;
 
 const TRUSTED_ROOT_TARGET = 'trusted_root.json';
+
+export const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
+// Where a node agent (running as root) keeps TUF metadata unless told
+// otherwise: state that outlives restarts, like SPIRE's own data_dir. One
+// directory serves every mirror (a folder per mirror below it).
+export const DEFAULT_TUF_CACHE_DIR = '/var/lib/spire-sigstore-attestor/tuf';
+export const DEFAULT_TUF_REFRESH_S = 24 * 3600;
+// One TUF refresh (metadata and target) may take this long.
+export const TUF_TIMEOUT_MS = 30_000;
 const MAX_METADATA_BYTES = 1024 * 1024;
 const MAX_TARGET_BYTES = 1024 * 1024;
 

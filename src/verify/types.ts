@@ -88,6 +88,8 @@ interface VerifiedBase {
   readonly signer: Signer;
   // Whether a transparency-log entry was verified for it.
   readonly tlog: boolean;
+  // The name of the trusted root it verified under (trusted_root "<name>").
+  readonly trustedRoot: string;
 }
 
 // A cosign signature of the image.
@@ -110,6 +112,8 @@ export interface KeyRule {
   readonly name: string;
   // PEM public key (ECDSA P-256/P-384, Ed25519, RSA).
   readonly path: string;
+  // The trusted roots under which it may sign; undefined: any.
+  readonly trustedRoots?: readonly string[];
 }
 
 // What verification needs to know of the configuration (a compiled policy

@@ -24,7 +24,9 @@ import type { SignatureErrorCode } from './errors.js';
 import type { TrustContext } from './trust.js';
 import type { PreparedSignature, SignatureCandidate, Signer, Verified, VerifyOptions } from './types.js';
 
-export function verifyCandidate(candidate: SignatureCandidate, trust: TrustContext, options: VerifyOptions): Verified {
+export function verifyCandidate(candidate: SignatureCandidate, trust: TrustContext, policyOptions: VerifyOptions): Verified {
+  // A root of trusted_root blocks has its own require_tlog / require_sct.
+  const options = { ...policyOptions, requireTlog: trust.requireTlog ?? policyOptions.requireTlog, requireSct: trust.requireSct ?? policyOptions.requireSct };
   const prepared = prepare(candidate);
   const { entity } = prepared;
   if (options.requireTlog && entity.tlogEntries.length === 0) {
@@ -33,7 +35,7 @@ export function verifyCandidate(candidate: SignatureCandidate, trust: TrustConte
   const signer = entity.key.$case === 'certificate' ? verifyKeyless(prepared, trust, options) : verifyKeyed(prepared, trust, options);
   const stored = candidate.format === 'legacy' ? 'sig' : candidate.format;
   const content = checkContent(prepared.content, candidate.imageDigest, stored);
-  const base = { format: candidate.format, imageDigest: candidate.imageDigest, signer, tlog: entity.tlogEntries.length > 0 };
+  const base = { format: candidate.format, imageDigest: candidate.imageDigest, signer, tlog: entity.tlogEntries.length > 0, trustedRoot: trust.name };
   return content.kind === 'signature'
     ? Object.freeze({ kind: 'signature', ...base })
     : Object.freeze({

@@ -67,7 +67,8 @@ describeWithRig('cosign attestations through the attestor', ['docker', 'registry
     return path;
   };
 
-  const keyBlock = (key: KeyPair): string => `key {\n name = "release"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\n`;
+  // offline: nothing here may reach the public-good TUF repository.
+  const keyBlock = (key: KeyPair): string => `key {\n name = "release"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\n`;
   const rules = `
 attestation "slsa-build" {
   predicate_type = "https://slsa.dev/provenance/v1"

@@ -58,7 +58,8 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
       AbortSignal.timeout(30_000),
     );
 
-  const keyPolicy = (key: KeyPair, name = 'release'): string => `key {\n name = "${name}"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\n`;
+  const keyPolicy = (key: KeyPair, name = 'release'): string =>
+    `key {\n name = "${name}"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\n`;
   const signatureSelectors = (r: AttestReport) => r.selectors.filter((s) => s.startsWith(SIGNATURE_PREFIX));
 
   beforeAll(async () => {
@@ -102,7 +103,7 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
   });
 
   it('a tlog-less signature is rejected when require_tlog stays on (the default)', async () => {
-    const report = await explain('legacy', `key {\n name = "release"\n path = "${releaseKey.publicKey}"\n}\n`);
+    const report = await explain('legacy', `offline = true\nkey {\n name = "release"\n path = "${releaseKey.publicKey}"\n}\n`);
     expect(signatureSelectors(report)).toEqual([]);
     expect(report.signatures?.rejected[0]?.code).toBe('TLOG_MISSING');
   });

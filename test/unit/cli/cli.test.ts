@@ -25,9 +25,11 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
+// Offline: the public-good root is used as embedded, never refreshed (the
+// tests have no network).
 function policyFile(name: string, text: string): string {
   const path = join(dir, name);
-  writeFileSync(path, text);
+  writeFileSync(path, `offline = true\n${text}`);
   return path;
 }
 
@@ -70,7 +72,7 @@ describe('CLI', () => {
         'image-signature-source-repository-uri:https://github.com/kubewarden/kubewarden-controller',
       ]),
     );
-    expect(out.signatures).toEqual([expect.objectContaining({ verified: true, issuer: GITHUB })]);
+    expect(out.signatures).toEqual([expect.objectContaining({ verified: true, issuer: GITHUB, trustedRoot: 'public-good' })]);
   });
 
   it('exits 1 with the reason when the signer is not in the policy', async () => {

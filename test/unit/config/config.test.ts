@@ -93,8 +93,8 @@ describe('buildConfig', () => {
         attestations: [],
         requireTlog: true,
         requireSct: true,
-        trustedRootFile: undefined,
-        tuf: undefined,
+        // TEST_POLICY is offline: the embedded public-good root, no TUF.
+        trustRoots: [{ name: 'public-good', start: { kind: 'embedded' }, tuf: undefined, refresh: false, requirements: 'policy', label: '' }],
         signerSelectors: 'all',
         policy: expect.objectContaining({ keyNames: [], allowKeyless: true }),
       },
@@ -231,8 +231,9 @@ describe('signature policy', () => {
       attestations: [],
       requireTlog: false,
       requireSct: false,
-      trustedRootFile: '/etc/spire/trusted_root.json',
-      tuf: undefined,
+      trustRoots: [
+        { name: 'default', start: { kind: 'file', path: '/etc/spire/trusted_root.json' }, tuf: undefined, refresh: false, requirements: 'policy', label: '' },
+      ],
       signerSelectors: 'all',
       policy: expect.objectContaining({ keyNames: ['release-key'], requireTlog: false, allowKeyless: true }),
     });
@@ -357,6 +358,58 @@ describe('attestation rules', () => {
     const err = errorOf(() => buildConfig(`${KEY}${text}`));
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain(message);
+  });
+});
+
+describe('trust settings', () => {
+  const POLICY = TEST_POLICY.replace('offline = true\n', '');
+
+  it('with none: the public-good root, refreshed from the public-good TUF repository into /var/lib', () => {
+    expect(buildConfig(POLICY).signatures.trustRoots).toEqual([
+      {
+        name: 'public-good',
+        start: { kind: 'embedded' },
+        tuf: {
+          mirrorUrl: 'https://tuf-repo-cdn.sigstore.dev',
+          cacheDir: '/var/lib/spire-sigstore-attestor/tuf',
+          rootFile: undefined,
+          intervalMs: 86_400_000,
+          timeoutMs: 30_000,
+        },
+        refresh: true,
+        requirements: 'policy',
+        label: '',
+      },
+    ]);
+  });
+
+  it('offline = true: no TUF at all', () => {
+    expect(buildConfig(`offline = true\n${POLICY}`).signatures.trustRoots).toEqual([
+      { name: 'public-good', start: { kind: 'embedded' }, tuf: undefined, refresh: false, requirements: 'policy', label: '' },
+    ]);
+    expect(errorOf(() => buildConfig(`offline = "yes"\n${POLICY}`)).message).toContain('offline: must be true or false');
+  });
+
+  it('tuf { } tunes the refresh of the one root; offline keeps its verified cache only', () => {
+    const tuf = 'tuf {\n cache_dir = "/srv/tuf"\n refresh_interval_s = 3600\n}\n';
+    expect(buildConfig(`${tuf}${POLICY}`).signatures.trustRoots).toMatchObject([
+      {
+        name: 'default',
+        start: { kind: 'embedded' },
+        tuf: { mirrorUrl: 'https://tuf-repo-cdn.sigstore.dev', cacheDir: '/srv/tuf', intervalMs: 3_600_000 },
+        refresh: true,
+      },
+    ]);
+    expect(buildConfig(`offline = true\n${tuf}${POLICY}`).signatures.trustRoots).toMatchObject([{ tuf: { cacheDir: '/srv/tuf' }, refresh: false }]);
+  });
+
+  it('names the one root in rules: "public-good" by default, "default" for trusted_root_file and tuf { }', () => {
+    const rule = (roots: string): string => `identity {\n issuer = "i"\n subject = "s"\n trusted_roots = ["${roots}"]\n}\n`;
+    expect(() => buildConfig(`offline = true\n${rule('public-good')}`)).not.toThrow();
+    expect(() => buildConfig(`trusted_root_file = "/r.json"\n${rule('default')}`)).not.toThrow();
+    expect(errorOf(() => buildConfig(`trusted_root_file = "/r.json"\n${rule('public-good')}`)).message).toContain(
+      'identity[0].trusted_roots: "public-good" is not a configured trusted root (configured: default)',
+    );
   });
 });
 

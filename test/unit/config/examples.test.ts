@@ -18,6 +18,25 @@ describe('conf/examples', () => {
   }
 });
 
+describe('conf/examples/multi-root.hcl', () => {
+  it('trusts public-good and a GitHub-instance root, each rule naming its root', () => {
+    const config = buildConfig(readFileSync(join(dir, 'multi-root.hcl'), 'utf8'));
+    expect(config.signatures.trustRoots.map((r) => [r.name, r.start.kind, r.refresh])).toEqual([
+      ['public-good', 'embedded', true],
+      ['github', 'file', false],
+    ]);
+    // require_tlog / require_sct are left to each root (GitHub's has no tlog).
+    expect(config.signatures.trustRoots.map((r) => r.requirements)).toEqual([
+      { tlog: undefined, sct: undefined },
+      { tlog: undefined, sct: undefined },
+    ]);
+    expect(config.signatures.identities.map((i) => [i.name, i.trustedRoots])).toEqual([
+      ['payments-release', ['github']],
+      ['distroless', ['public-good']],
+    ]);
+  });
+});
+
 describe('conf/examples/agent-k8s-containerd.conf', () => {
   const text = readFileSync(join(dir, 'agent-k8s-containerd.conf'), 'utf8');
 

@@ -49,6 +49,7 @@ describe('cosign v3 bundle (test Sigstore)', () => {
       format: 'bundle',
       imageDigest: digest,
       tlog: true,
+      trustedRoot: 'default',
       signer: { kind: 'key', keyName: name },
     });
     rejects(() => verifyCandidate(b, s.trust, keyPolicy(['p384', 'rsa'])), 'SIGNATURE_INVALID', /any configured key/);

@@ -35,6 +35,7 @@ describe('key-based legacy signature', () => {
         imageDigest: digest,
         signer: { kind: 'key', keyName: name },
         tlog: true,
+        trustedRoot: 'default',
       });
     });
 

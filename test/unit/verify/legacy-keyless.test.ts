@@ -54,6 +54,7 @@ describe('keyless legacy signature', () => {
       format: 'legacy',
       imageDigest: digest,
       tlog: true,
+      trustedRoot: 'default',
       signer: {
         kind: 'keyless',
         subject: SUBJECT,

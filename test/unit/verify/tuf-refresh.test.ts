@@ -81,8 +81,8 @@ describe('TUF refresh of the trusted root', () => {
     checker.close();
   });
 
-  it('rejects a tuf block without cache_dir, or combined with trusted_root_file', () => {
-    expect(() => buildConfig(`${policy}tuf { mirror_url = "${url}" }\n`)).toThrow(/tuf.cache_dir: is required/);
+  it('defaults the tuf cache_dir; rejects tuf combined with trusted_root_file', () => {
+    expect(buildConfig(`${policy}tuf {\n mirror_url = "${url}"\n}\n`).signatures.trustRoots[0]?.tuf?.cacheDir).toBe('/var/lib/spire-sigstore-attestor/tuf');
     expect(() => buildConfig(`${policy}trusted_root_file = "/x"\ntuf { cache_dir = "/c" }\n`)).toThrow(/tuf: cannot be combined with trusted_root_file/);
   });
   it('starts on the embedded root, then verifies with the root TUF delivered', async () => {
