@@ -75,6 +75,30 @@ describe('CLI', () => {
     expect(out.signatures).toEqual([expect.objectContaining({ verified: true, issuer: GITHUB, trustedRoot: 'public-good' })]);
   });
 
+  it('verify --bundle takes an attestation bundle: reported under attestations, exit 0 only when an attestation rule holds', async () => {
+    const bundle = join(REPO_ROOT, 'test/fixtures/sigstore/oci-attestation.sigstore.json');
+    const image = 'registry.test/empty@sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
+    const rule = (subject: string): string =>
+      `attestation "reviewed" {\n predicate_type = "https://cosign.sigstore.dev/attestation/v1"\n identity {\n issuer = "https://github.com/login/oauth"\n subject = "${subject}"\n }\n}\n`;
+    const ok = await cli(['verify', '--config', policyFile('att.hcl', rule('cody@soyland.com')), '--bundle', bundle, '--json', image]);
+    expect(ok.code).toBe(0);
+    const out = JSON.parse(ok.stdout) as { verified: boolean; selectors: string[]; signatures: unknown[]; attestations: unknown[] };
+    expect(out).toMatchObject({ verified: true, signatures: [] });
+    expect(out.selectors).toContain('image-attestation:reviewed');
+    expect(out.attestations).toEqual([
+      expect.objectContaining({
+        predicateType: 'https://cosign.sigstore.dev/attestation/v1',
+        verified: true,
+        subject: 'cody@soyland.com',
+        rules: ['reviewed'],
+        selectors: ['image-attestation:reviewed'],
+      }),
+    ]);
+    const other = await cli(['verify', '--config', policyFile('att-other.hcl', rule('mallory@example.com')), '--bundle', bundle, image]);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toContain('UNTRUSTED_SIGNER');
+  });
+
   it('exits 1 with the reason when the signer is not in the policy', async () => {
     const policy = policyFile('other.hcl', `identity {\n issuer = "${GITHUB}"\n subject_regexp = "https://github.com/kubewarden/kubewarden-controller"\n}\n`);
     const r = await cli(['verify', '--config', policy, '--bundle', BUNDLE, IMAGE]);

@@ -17,7 +17,9 @@ import {
   ISSUER,
   SUBJECT,
   ecKeys,
+  cosignStatement,
   keyedLegacy,
+  keylessBundle,
   keylessLegacy,
   mockSigstore,
   randomDigest,
@@ -28,7 +30,7 @@ import {
 } from './support/rig.js';
 import { rejectsAsync } from './support/setup.js';
 
-import type { LegacyCandidate } from '../../../src/verify/types.js';
+import type { LegacyCandidate, SignatureCandidate } from '../../../src/verify/types.js';
 import type { KeyPair, MockSigstore } from './support/rig.js';
 
 let dir: string;
@@ -62,7 +64,7 @@ const roots = (): string =>
 const rule = (name: string, trustedRoots?: readonly string[]): string =>
   `identity {\n name = "${name}"\n issuer = "${ISSUER}"\n subject = "${SUBJECT}"\n${trustedRoots ? ` trusted_roots = ${JSON.stringify(trustedRoots)}\n` : ''}}\n`;
 
-async function verify(text: string, candidate: LegacyCandidate): Promise<ReturnType<typeof acceptCandidates>> {
+async function verify(text: string, candidate: SignatureCandidate): Promise<ReturnType<typeof acceptCandidates>> {
   const config = buildConfig(text);
   const source = new TrustSource(config.signatures, silentLogger);
   try {
@@ -231,5 +233,25 @@ describe('trusted_root configuration', () => {
     expect(errorOf(`trusted_root "a" { file = "/a.json" }\ntrusted_root "a" { file = "/b.json" }\n${rule('any')}`)).toContain(
       'trusted_root "a" is configured twice',
     );
+  });
+});
+
+describe('attestation rules and trusted roots', () => {
+  const SLSA = 'https://slsa.dev/provenance/v1';
+  const attestationRule = (trustedRoots: readonly string[]): string =>
+    `attestation "build" {\n predicate_type = "${SLSA}"\n identity {\n issuer = "${ISSUER}"\n subject = "${SUBJECT}"\n trusted_roots = ${JSON.stringify(trustedRoots)}\n }\n}\n`;
+
+  it("an attestation rule accepts an attestation only under its identity's trusted_roots, and records the root", async () => {
+    const digest = randomDigest();
+    const attestation = await keylessBundle(privateSigstore, digest, { statement: cosignStatement(digest, SLSA) });
+    const accepted = await verify(`${roots()}\n${attestationRule(['private'])}`, attestation);
+    expect(accepted.attestations).toEqual([expect.objectContaining({ predicateType: SLSA, rules: ['build'], trustedRoot: 'private' })]);
+    const elsewhere = await verify(`${roots()}\n${attestationRule(['github', 'public-good'])}`, attestation);
+    expect(elsewhere.attestations).toEqual([]);
+    expect(elsewhere.rejected).toHaveLength(1);
+  });
+
+  it('names an unknown root in an attestation identity', () => {
+    expect(thrown(() => buildConfig(`${roots()}\n${attestationRule(['corp'])}`)).message).toMatch(/trusted_roots.*corp/);
   });
 });
