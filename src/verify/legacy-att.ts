@@ -52,5 +52,25 @@ export function prepareLegacyAttestation(candidate: AttestationLayerCandidate): 
   } catch (err) {
     throw malformed(`${what} cannot be read as a Sigstore bundle: ${messageOf(err)}`, err);
   }
+  // cosign timestamps an attestation's whole signed payload, the envelope
+  // JSON (the layer blob), not the raw signature (its signature annotation
+  // is empty); @sigstore/verify checks RFC 3161 tokens over
+  // `signature.signature`, so for those that is the blob here, while every
+  // signature check still uses the real signature.
+  if (entity.timestamps.some((t) => t.$case === 'timestamp-authority')) {
+    entity = { ...entity, signature: timestampedOver(entity.signature, candidate.envelope) };
+  }
   return { entity, content: { kind: 'dsse', payloadType, payload }, leafDer, envelope: candidate.envelope };
+}
+
+// The signature content, with the bytes RFC 3161 timestamps cover in place
+// of the signature (every method still checks the real one).
+function timestampedOver(content: SignedEntity['signature'], covered: Buffer): SignedEntity['signature'] {
+  return {
+    signature: covered,
+    compareSignature: (s) => content.compareSignature(s),
+    compareDigest: (d) => content.compareDigest(d),
+    compareSignedDigest: (d) => content.compareSignedDigest(d),
+    verifySignature: (k) => content.verifySignature(k),
+  };
 }
