@@ -17,16 +17,11 @@ import { silentLogger } from '../../src/log.js';
 import { attestWithKey, generateKeyPair, signWithKey, slsaPredicate } from '../support/cosign.js';
 import { putManifest } from '../support/registries.js';
 import { PLUGIN_BIN } from '../support/plugin-process.js';
-import { describeWithRig, docker, run as runCmd, type Rig } from '../support/rig.js';
+import { describeWithRig, run as runCmd } from '../support/rig.js';
+import { RunningImages } from '../support/workload-image.js';
 
 import type { AttestReport } from '../../src/attest/attestor.js';
 import type { KeyPair } from '../support/cosign.js';
-
-async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
-  const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 const BUILDER = 'https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main';
 const REPOSITORY = 'https://github.com/acme/api';
@@ -42,24 +37,10 @@ describeWithRig('cosign attestations through the attestor', ['docker', 'registry
   const run = process.pid;
   const repo = `${rig.registry}/ssa-att/app-${run}`;
   const dir = mkdtempSync(join(tmpdir(), 'ssa-attest-'));
-  const containers: string[] = [];
-  const images: string[] = [];
   let releaseKey: KeyPair;
   let otherKey: KeyPair;
-  const pids: Record<string, number> = {};
-  const digests: Record<string, string> = {};
-
-  async function pushRun(name: string): Promise<void> {
-    const tag = `${repo}:${name}`;
-    await ok(rig, ['build', '-q', '-t', tag, '-'], `FROM ${rig.busyboxImage}\nLABEL app=${name}-${run}\n`);
-    images.push(tag);
-    await ok(rig, ['push', '-q', tag]);
-    const repoDigest = await ok(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', tag]);
-    digests[name] = repoDigest.slice(repoDigest.indexOf('@') + 1);
-    const id = await ok(rig, ['run', '-d', '--network', 'none', tag, 'sleep', '600']);
-    containers.push(id);
-    pids[name] = Number(await ok(rig, ['inspect', '-f', '{{.State.Pid}}', id]));
-  }
+  const images = new RunningImages(rig, repo, run);
+  const { pids, digests } = images;
 
   const predicate = (name: string, value: object): string => {
     const path = join(dir, `${name}.json`);
@@ -93,7 +74,7 @@ attestation "custom" {
   beforeAll(async () => {
     releaseKey = await generateKeyPair(rig, dir, 'release');
     otherKey = await generateKeyPair(rig, dir, 'other');
-    for (const name of ['legacy', 'bundle', 'v02', 'other-builder', 'wrong-key', 'copied', 'signed']) await pushRun(name);
+    for (const name of ['legacy', 'bundle', 'v02', 'other-builder', 'wrong-key', 'copied', 'signed']) await images.add(name);
     const v1 = predicate('v1', slsaPredicate('v1', { builderId: BUILDER, repository: REPOSITORY, ref: 'refs/heads/main', commit: COMMIT }));
     const v02 = predicate('v02', slsaPredicate('v0.2', { builderId: BUILDER, repository: REPOSITORY, ref: 'refs/heads/main', commit: COMMIT }));
     const evil = predicate(
@@ -119,8 +100,7 @@ attestation "custom" {
   }, 300_000);
 
   afterAll(async () => {
-    if (containers.length > 0) await docker(rig, ['rm', '-f', ...containers]);
-    if (images.length > 0) await docker(rig, ['rmi', '-f', ...images]);
+    await images.remove();
     rmSync(dir, { recursive: true, force: true });
   });
 

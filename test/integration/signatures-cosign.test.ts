@@ -16,16 +16,11 @@ import { silentLogger } from '../../src/log.js';
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
 import { putManifest } from '../support/registries.js';
 import { PLUGIN_BIN } from '../support/plugin-process.js';
-import { describeWithRig, docker, run as runCmd, type Rig } from '../support/rig.js';
+import { describeWithRig, run as runCmd } from '../support/rig.js';
+import { RunningImages } from '../support/workload-image.js';
 
 import type { AttestReport } from '../../src/attest/attestor.js';
 import type { KeyPair } from '../support/cosign.js';
-
-async function ok(rig: Rig, args: string[], input?: string): Promise<string> {
-  const r = await docker(rig, args, { timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
-  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 const SIGNATURE_PREFIX = 'image-signature';
 
@@ -33,24 +28,10 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
   const run = process.pid;
   const repo = `${rig.registry}/ssa-sig/app-${run}`;
   const dir = mkdtempSync(join(tmpdir(), 'ssa-cosign-'));
-  const containers: string[] = [];
-  const images: string[] = [];
   let releaseKey: KeyPair;
   let otherKey: KeyPair;
-  const pids: Record<string, number> = {};
-  const digests: Record<string, string> = {};
-
-  async function pushRun(name: string): Promise<void> {
-    const tag = `${repo}:${name}`;
-    await ok(rig, ['build', '-q', '-t', tag, '-'], `FROM ${rig.busyboxImage}\nLABEL app=${name}-${run}\n`);
-    images.push(tag);
-    await ok(rig, ['push', '-q', tag]);
-    const repoDigest = await ok(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', tag]);
-    digests[name] = repoDigest.slice(repoDigest.indexOf('@') + 1);
-    const id = await ok(rig, ['run', '-d', '--network', 'none', tag, 'sleep', '600']);
-    containers.push(id);
-    pids[name] = Number(await ok(rig, ['inspect', '-f', '{{.State.Pid}}', id]));
-  }
+  const images = new RunningImages(rig, repo, run);
+  const { pids, digests } = images;
 
   const explain = (name: string, policy: string): Promise<AttestReport> =>
     createAttestor(buildConfig(`docker_socket_path = "${rig.dockerHost}"\nregistry "${rig.registry}" { insecure = true }\n${policy}`), silentLogger).explain(
@@ -65,14 +46,13 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
   beforeAll(async () => {
     releaseKey = await generateKeyPair(rig, dir, 'release');
     otherKey = await generateKeyPair(rig, dir, 'other');
-    for (const name of ['legacy', 'bundle', 'unsigned', 'copied']) await pushRun(name);
+    for (const name of ['legacy', 'bundle', 'unsigned', 'copied']) await images.add(name);
     await signWithKey(rig, `${repo}@${digests['legacy']}`, releaseKey, 'legacy');
     await signWithKey(rig, `${repo}@${digests['bundle']}`, releaseKey, 'bundle');
   }, 240_000);
 
   afterAll(async () => {
-    if (containers.length > 0) await docker(rig, ['rm', '-f', ...containers]);
-    if (images.length > 0) await docker(rig, ['rmi', '-f', ...images]);
+    await images.remove();
     rmSync(dir, { recursive: true, force: true });
   });
 

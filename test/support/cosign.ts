@@ -46,11 +46,11 @@ export async function generateKeyPair(rig: Rig, dir: string, name: string): Prom
 
 export type CosignFormat = 'legacy' | 'bundle';
 
-// Key-based signing without a transparency log (there is no Rekor here):
-// legacy `.sig` manifests or cosign v3 bundles as OCI referrers.
-export async function signWithKey(rig: Rig, imageAtDigest: string, key: KeyPair, format: CosignFormat): Promise<void> {
-  await cosign(rig, [
-    'sign',
+// What every key-based write here passes: no transparency log (there is no
+// Rekor here; cosign needs both flags for that), the storage format, and the
+// plain-HTTP loopback registry.
+function keyedWriteFlags(key: KeyPair, format: CosignFormat): string[] {
+  return [
     '--key',
     key.privateKey,
     '--use-signing-config=false',
@@ -58,29 +58,20 @@ export async function signWithKey(rig: Rig, imageAtDigest: string, key: KeyPair,
     `--new-bundle-format=${format === 'bundle'}`,
     '--allow-http-registry',
     '--yes',
-    imageAtDigest,
-  ]);
+  ];
+}
+
+// Key-based signing without a transparency log: legacy `.sig` manifests or
+// cosign v3 bundles as OCI referrers.
+export async function signWithKey(rig: Rig, imageAtDigest: string, key: KeyPair, format: CosignFormat): Promise<void> {
+  await cosign(rig, ['sign', ...keyedWriteFlags(key, format), imageAtDigest]);
 }
 
 // `cosign attest --key` without a transparency log, as a legacy `.att` layer
 // or a cosign v3 bundle (OCI referrer / tag fallback). `type` is cosign's
 // --type: slsaprovenance (v0.2), slsaprovenance1 (v1) or a predicate-type URI.
 export async function attestWithKey(rig: Rig, imageAtDigest: string, key: KeyPair, format: CosignFormat, type: string, predicateFile: string): Promise<void> {
-  await cosign(rig, [
-    'attest',
-    '--key',
-    key.privateKey,
-    '--type',
-    type,
-    '--predicate',
-    predicateFile,
-    '--use-signing-config=false',
-    '--tlog-upload=false',
-    `--new-bundle-format=${format === 'bundle'}`,
-    '--allow-http-registry',
-    '--yes',
-    imageAtDigest,
-  ]);
+  await cosign(rig, ['attest', '--type', type, '--predicate', predicateFile, ...keyedWriteFlags(key, format), imageAtDigest]);
 }
 
 // A SLSA provenance predicate (v1 or v0.2) for a GitHub workflow build, as

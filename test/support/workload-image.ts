@@ -38,3 +38,39 @@ export async function pushImage(rig: Rig, tag: string): Promise<string> {
   const repoDigest = await dockerOk(rig, ['image', 'inspect', '-f', '{{index .RepoDigests 0}}', tag]);
   return repoDigest.slice(repoDigest.indexOf('@') + 1);
 }
+
+// Small images in one repository of the rig registry, each pushed and run in
+// a container (sleeping), for tests that attest them by PID; `name` is the
+// tag, and a label makes each image distinct.
+export class RunningImages {
+  readonly pids: Record<string, number> = {};
+  readonly digests: Record<string, string> = {};
+  readonly #containers: string[] = [];
+  readonly #images: string[] = [];
+
+  constructor(
+    private readonly rig: Rig,
+    readonly repo: string,
+    private readonly run: string | number,
+  ) {}
+
+  // `repo@digest` of an image added before.
+  at(name: string): string {
+    return `${this.repo}@${this.digests[name] ?? ''}`;
+  }
+
+  async add(name: string): Promise<void> {
+    const tag = `${this.repo}:${name}`;
+    await dockerOk(this.rig, ['build', '-q', '-t', tag, '-'], `FROM ${this.rig.busyboxImage}\nLABEL app=${name}-${this.run}\n`);
+    this.#images.push(tag);
+    this.digests[name] = await pushImage(this.rig, tag);
+    const id = await dockerOk(this.rig, ['run', '-d', '--network', 'none', tag, 'sleep', '600']);
+    this.#containers.push(id);
+    this.pids[name] = Number(await dockerOk(this.rig, ['inspect', '-f', '{{.State.Pid}}', id]));
+  }
+
+  async remove(): Promise<void> {
+    if (this.#containers.length > 0) await docker(this.rig, ['rm', '-f', ...this.#containers]);
+    if (this.#images.length > 0) await docker(this.rig, ['rmi', '-f', ...this.#images]);
+  }
+}

@@ -2,55 +2,39 @@
 // (metadata generated and signed by @tufjs/repo-mock's generator) served by
 // a real HTTP server on 127.0.0.1, read by the real @sigstore/tuf client.
 
-import { createServer } from 'node:http';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { tufHandlers } from '@tufjs/repo-mock/dist/handler.js';
-import { initializeTUFRepo } from '@tufjs/repo-mock/dist/repo.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { acceptCandidates } from '../../../src/attest/signature-step.js';
 import { TrustSource } from '../../../src/verify/trust-source.js';
 import { buildConfig } from '../../../src/config/build.js';
 import { silentLogger } from '../../../src/log.js';
-import { freePort } from '../../support/registries.js';
+import { serveTufRepo } from './support/tuf-repo.js';
 import { fulcioExtensions, ISSUER, keylessLegacy, mockSigstore, randomDigest, SUBJECT } from './support/rig.js';
 
-import type { Server } from 'node:http';
 import type { LegacyCandidate } from '../../../src/verify/types.js';
 import type { MockSigstore } from './support/rig.js';
+import type { TufRepo } from './support/tuf-repo.js';
 
-let server: Server;
+let tuf: TufRepo;
 let url: string;
 let dir: string;
 let rootFile: string;
 let sigstore: MockSigstore;
-let served = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ssa-tuf-'));
   sigstore = await mockSigstore();
   // A TUF repository whose trusted_root.json target is the test Sigstore's.
-  const repo = initializeTUFRepo([{ name: 'trusted_root.json', content: JSON.stringify(sigstore.trustedRoot) }]);
-  const handlers = new Map(tufHandlers(repo, { metadataPathPrefix: '' }).map((h) => [h.path, h.fn]));
-  rootFile = join(dir, 'tuf-root.json');
-  writeFileSync(rootFile, JSON.stringify(repo.rootMeta.toJSON()));
-  server = createServer((req, res) => {
-    served++;
-    const fn = handlers.get(req.url ?? '');
-    const answer = fn ? fn() : { statusCode: 404, response: '' };
-    res.writeHead(answer.statusCode, { 'content-type': answer.contentType ?? 'application/octet-stream' });
-    res.end(answer.response);
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${port}`;
+  tuf = await serveTufRepo(sigstore.trustedRoot, dir);
+  ({ url, rootFile } = tuf);
 });
 
-afterAll(() => {
-  if (server.listening) server.close();
+afterAll(async () => {
+  await tuf.close();
   if (!process.env['KEEP_TUF']) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -66,7 +50,7 @@ function verifyOne(trust: TrustSource, candidate: LegacyCandidate): ReturnType<t
 
 describe('TUF refresh of the trusted root', () => {
   it('is never required at start-up: an unreachable mirror keeps the embedded root', async () => {
-    const before = served;
+    const before = tuf.served();
     const config = buildConfig(
       `${policy}tuf {\n mirror_url = "http://127.0.0.1:9"\n cache_dir = "${join(dir, 'cache-down')}"\n root_file = "${rootFile}"\n}\n`,
     );
@@ -77,7 +61,7 @@ describe('TUF refresh of the trusted root', () => {
     // A signature under the test Sigstore is not trusted by public-good.
     const { candidate } = await keylessLegacy(sigstore, randomDigest(), { extensions: fulcioExtensions(ISSUER) });
     expect(verifyOne(checker, candidate).rejected[0]?.code).toBe('CERTIFICATE_INVALID');
-    expect(served).toBe(before);
+    expect(tuf.served()).toBe(before);
     checker.close();
   });
 
@@ -98,7 +82,7 @@ describe('TUF refresh of the trusted root', () => {
     checker.close();
 
     // Restarted while the mirror is down: the cached root is used.
-    await new Promise((resolve) => server.close(resolve));
+    await tuf.close();
     const restarted = new TrustSource(config.signatures, silentLogger);
     await restarted.ready();
     expect(restarted.source).toMatch(/cache-ok\/127\.0\.0\.1%3A\d+\/targets\/trusted_root\.json$/);
