@@ -184,6 +184,15 @@ attestation "custom" {
     expect(report.signatures?.rejected.map((r) => r.code)).toEqual(['PAYLOAD_MISMATCH', 'PAYLOAD_MISMATCH']);
   });
 
+  it('concurrent attestations of one attested image share one discovery and verification', async () => {
+    const attestor = createAttestor(buildConfig(config(keyBlock(releaseKey) + rules)), silentLogger);
+    const pid = pids['bundle'] ?? -1;
+    const reports = await Promise.all(Array.from({ length: 30 }, () => attestor.explain(pid, AbortSignal.timeout(30_000))));
+    for (const r of reports) expect(attestationSelectors(r)).toEqual(['image-attestation:custom', 'image-attestation:slsa-build', ...PROVENANCE]);
+    expect(attestor.signatureLoads).toBe(1);
+    await attestor.close();
+  });
+
   it('`verify --json` reports attestations next to signatures and exits 0 when a rule holds, 1 when none does', async () => {
     const policy = join(dir, 'policy.hcl');
     writeFileSync(policy, `registry "${rig.registry}" { insecure = true }\n${keyBlock(releaseKey)}${rules}`);
