@@ -29,6 +29,7 @@ export function pluginHcl(rig: Rig, key: KeyPair, indent = ''): string {
     'require_tlog = false',
     // Benchmarks measure the plugin, not the network: no TUF refresh.
     'offline = true',
+    'persist_verdicts = false',
     'key {',
     '  name = "bench"',
     `  path = "${key.publicKey}"`,

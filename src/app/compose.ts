@@ -44,6 +44,7 @@ export function createAttestor(config: PluginConfig, log: Logger, overrides: Par
     ...registryDeps(config, overrides.registry),
     ...(overrides.retry ? { retry: overrides.retry } : {}),
     ...(overrides.socketPresent ? { socketPresent: overrides.socketPresent } : {}),
+    ...(overrides.now ? { now: overrides.now } : {}),
   };
   return new PipelineAttestor(config, deps, log);
 }

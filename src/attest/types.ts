@@ -8,7 +8,10 @@ import type { TrustRootSpec } from '../verify/trust-roots.js';
 import type { KeyRule } from '../verify/types.js';
 
 export interface PluginConfig {
+  // A digest of the plugin_data text: what persisted verdicts are bound to.
+  readonly fingerprint: string;
   readonly logLevel: LogLevel;
+  readonly verdicts: VerdictSettings;
   readonly runtimes: RuntimeEndpoints;
   readonly registry: RegistryConfig;
   readonly signatures: SignaturePolicyConfig;
@@ -70,4 +73,15 @@ export interface RuntimeEndpoints {
   readonly allowUntrustedSocketDir: boolean;
   // Environment variable names whose values become `env:` selectors.
   readonly envSelectors: readonly string[];
+}
+
+// How long verdicts live. Registry bindings are content-addressed and never
+// re-checked while cached; signature and attestation verdicts are refreshed
+// in the background every `refreshMs` (jittered), used while the registry is
+// unreachable up to `maxStaleMs`, and persisted in `cacheDir` across
+// restarts (undefined: not persisted).
+export interface VerdictSettings {
+  readonly refreshMs: number;
+  readonly maxStaleMs: number;
+  readonly cacheDir: string | undefined;
 }

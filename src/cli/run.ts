@@ -9,7 +9,7 @@ import { ERROR_CODES, isAttestorError, messageOf } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { HELP } from './help.js';
 import { humanReport, verifyBundleFile, verifyInRegistry } from './verify.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../util/version.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 

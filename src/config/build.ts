@@ -2,6 +2,8 @@
 // --config) all go through buildConfig, so they accept and reject the same
 // things.
 
+import { createHash } from 'node:crypto';
+
 import { AttestorError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
 import { compilePolicy, policyProblems } from '../policy/compile.js';
@@ -12,7 +14,17 @@ import { trustRoots as readTrustRoots } from './trust-roots.js';
 import { BINDING_MODES, SIGNER_SELECTOR_MODES } from './types.js';
 
 import type { TufDefaults } from './trust-roots.js';
-import type { AttestationRule, IdentityRule, KeyRule, PluginConfig, RegistryConfig, RegistryEntry, RuntimeEndpoints, SignaturePolicyConfig } from './types.js';
+import type {
+  AttestationRule,
+  IdentityRule,
+  KeyRule,
+  PluginConfig,
+  RegistryConfig,
+  RegistryEntry,
+  RuntimeEndpoints,
+  SignaturePolicyConfig,
+  VerdictSettings,
+} from './types.js';
 
 export const DEFAULTS = {
   logLevel: 'info',
@@ -22,6 +34,13 @@ export const DEFAULTS = {
   // Kubernetes' CRI uses k8s.io; ctr and nerdctl use default.
   containerdNamespaces: ['k8s.io', 'default'],
   registryTimeoutMs: 10_000,
+  // 4 h: a refresh costs about three registry requests per digest (the
+  // referrers API, its tag fallback, the .sig tag), so this keeps steady
+  // state under one request per image per hour, and a signature deleted
+  // from the registry stops counting within 4 h.
+  verdictRefreshS: 4 * 3600,
+  verdictMaxStalenessS: 24 * 3600,
+  verdictCacheDir: '/var/lib/spire-sigstore-attestor/verdicts',
 } as const;
 
 const REGISTRY_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
@@ -201,10 +220,23 @@ export interface BuildOptions {
   readonly oneShot?: boolean;
 }
 
+// verdict_refresh_interval_s, verdict_max_staleness_s, verdict_cache_dir,
+// persist_verdicts.
+function verdictSettings(root: ConfigReader): VerdictSettings {
+  const refreshS = root.integer('verdict_refresh_interval_s', 60, 7 * 24 * 3600) ?? DEFAULTS.verdictRefreshS;
+  const maxStaleS = root.integer('verdict_max_staleness_s', 60, 30 * 24 * 3600) ?? Math.max(DEFAULTS.verdictMaxStalenessS, refreshS);
+  if (maxStaleS < refreshS) root.problem('verdict_max_staleness_s', `must be at least verdict_refresh_interval_s (${refreshS})`);
+  const dir = root.string('verdict_cache_dir') ?? DEFAULTS.verdictCacheDir;
+  if (!dir.startsWith('/')) root.problem('verdict_cache_dir', `must be an absolute path, got "${dir}"`);
+  const persist = root.boolean('persist_verdicts') ?? true;
+  return { refreshMs: refreshS * 1000, maxStaleMs: maxStaleS * 1000, cacheDir: persist ? dir : undefined };
+}
+
 export function buildConfig(text: string, options: BuildOptions = {}): PluginConfig {
   const problems: string[] = [];
   const root = new ConfigReader(parseHcl(text), '', problems);
   const logLevel = root.oneOf('log_level', LOG_LEVELS) ?? DEFAULTS.logLevel;
+  const verdicts = verdictSettings(root);
   const runtimes = runtimeEndpoints(root);
   const registry = registryConfig(root);
   const signatures = signaturePolicy(root, options);
@@ -213,5 +245,6 @@ export function buildConfig(text: string, options: BuildOptions = {}): PluginCon
     throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${problems.join('; ')}`);
   }
   // Cannot fail: policyProblems found nothing.
-  return { logLevel, runtimes, registry, signatures: { ...signatures, policy: compilePolicy(signatures) } };
+  const fingerprint = createHash('sha256').update(text).digest('hex');
+  return { fingerprint, logLevel, verdicts, runtimes, registry, signatures: { ...signatures, policy: compilePolicy(signatures) } };
 }

@@ -67,6 +67,15 @@ export class VerdictCache<V> {
     return entry.promise;
   }
 
+  // A value known from elsewhere (persisted before a restart), with the TTL
+  // a loaded one would get.
+  seed(key: string, value: V): void {
+    const entry: Entry<V> = { promise: Promise.resolve(value), expiresAt: this.#now() + (this.#options.ttlOf?.(value) ?? this.#options.ttlMs) };
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    this.#evict();
+  }
+
   // Forget `key` (e.g. facts found stale by a later check).
   delete(key: string): void {
     this.#entries.delete(key);

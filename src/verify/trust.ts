@@ -8,7 +8,7 @@
 // --trusted-root); trusted_root blocks configure several roots, each a
 // TrustContext of its own (trust-roots.ts).
 
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { getAsset, isSea } from 'node:sea';
@@ -66,6 +66,10 @@ export interface TrustContext {
   readonly requireSct: boolean | undefined;
   readonly material: TrustMaterial;
   readonly keys: ReadonlyMap<string, ConfiguredKey>;
+  // What the root trusts, as a digest of its trusted_root.json, its
+  // requirements and its keys: stable across restarts, so that verdicts
+  // persisted under it can be told from verdicts reached under another.
+  readonly fingerprint: string;
   // A Verifier for `mode`, built once and cached.
   verifier(mode: VerifierMode): Verifier;
 }
@@ -108,8 +112,13 @@ export function createTrust(rootJson: unknown, rootSource: string, keys: readonl
   }
   const material = toMaterial(rootJson, rootSource, keyFinder(byName));
   const verifiers = new Map<string, Verifier>();
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ root: rootJson, name: root.name, tlog: root.requireTlog ?? null, sct: root.requireSct ?? null }))
+    .update(JSON.stringify(keys.map((k) => [k.name, k.spki.toString('base64')])))
+    .digest('hex');
   return {
     name: root.name,
+    fingerprint,
     rootSource,
     requireTlog: root.requireTlog,
     requireSct: root.requireSct,

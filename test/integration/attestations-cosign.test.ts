@@ -49,7 +49,8 @@ describeWithRig('cosign attestations through the attestor', ['docker', 'registry
   };
 
   // offline: nothing here may reach the public-good TUF repository.
-  const keyBlock = (key: KeyPair): string => `key {\n name = "release"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\n`;
+  const keyBlock = (key: KeyPair): string =>
+    `key {\n name = "release"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\npersist_verdicts = false\n`;
   const rules = `
 attestation "slsa-build" {
   predicate_type = "https://slsa.dev/provenance/v1"

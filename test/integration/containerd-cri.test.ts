@@ -50,7 +50,7 @@ describeWithRig('attest containerd CRI containers (crictl pods, like a kubelet)'
 
   const config = (): string =>
     `containerd_socket_path = "unix://${c.socket}"\ncontainerd_namespaces = ["k8s.io"]\nregistry "${rig.registry}" { insecure = true }\n` +
-    `key {\n name = "release"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\n`;
+    `key {\n name = "release"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\npersist_verdicts = false\n`;
   // A fresh attestor each time: nothing cached from an earlier answer.
   const explain = (pid: number): Promise<AttestReport> => createAttestor(buildConfig(config()), silentLogger).explain(pid, AbortSignal.timeout(30_000));
 

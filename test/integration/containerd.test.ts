@@ -50,7 +50,7 @@ for (const part of ['containerd', 'containerd2'] as const satisfies readonly Rig
 
     const config = (extra = ''): string =>
       `containerd_socket_path = "unix://${c.socket}"\nregistry "${rig.registry}" { insecure = true }\n${extra}` +
-      `key {\n name = "release"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\n`;
+      `key {\n name = "release"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\npersist_verdicts = false\n`;
     // A fresh attestor each time: nothing cached from an earlier answer.
     const explain = (pid: number, extra = ''): Promise<AttestReport> =>
       createAttestor(buildConfig(config(extra)), silentLogger).explain(pid, AbortSignal.timeout(30_000));

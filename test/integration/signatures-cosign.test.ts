@@ -40,7 +40,7 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
     );
 
   const keyPolicy = (key: KeyPair, name = 'release'): string =>
-    `key {\n name = "${name}"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\n`;
+    `key {\n name = "${name}"\n path = "${key.publicKey}"\n}\nrequire_tlog = false\noffline = true\npersist_verdicts = false\n`;
   const signatureSelectors = (r: AttestReport) => r.selectors.filter((s) => s.startsWith(SIGNATURE_PREFIX));
 
   beforeAll(async () => {
@@ -83,7 +83,7 @@ describeWithRig('cosign signatures through the attestor', ['docker', 'registry',
   });
 
   it('a tlog-less signature is rejected when require_tlog stays on (the default)', async () => {
-    const report = await explain('legacy', `offline = true\nkey {\n name = "release"\n path = "${releaseKey.publicKey}"\n}\n`);
+    const report = await explain('legacy', `offline = true\npersist_verdicts = false\nkey {\n name = "release"\n path = "${releaseKey.publicKey}"\n}\n`);
     expect(signatureSelectors(report)).toEqual([]);
     expect(report.signatures?.rejected[0]?.code).toBe('TLOG_MISSING');
   });

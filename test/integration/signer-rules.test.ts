@@ -49,6 +49,7 @@ describeWithRig('signer selectors: one signer must satisfy a whole rule', ['dock
       `docker_socket_path = "${rig.dockerHost}"`,
       `registry "${rig.registry}" { insecure = true }`,
       `trusted_root_file = "${trustedRoot}"`,
+      `persist_verdicts = false`,
       `signer_selectors = "${mode}"`,
       `identity {\n name = "release"\n issuer = "${ISSUER}"\n subject = "${RELEASE}"\n}`,
       `identity {\n name = "release-github-hosted"\n issuer = "${ISSUER}"\n subject = "${RELEASE}"\n claims { runner_environment = "github-hosted" }\n}`,

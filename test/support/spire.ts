@@ -247,5 +247,13 @@ export function attestations(log: string): Selector[][] {
 // plugin_data lines (indented for agentConfig) naming the one signer the
 // end-to-end tests allow: the key "release" (no transparency log here).
 export function releaseKeyLines(publicKey: string): string[] {
-  return [`      key {`, `        name = "release"`, `        path = "${publicKey}"`, `      }`, `      require_tlog = false`, `      offline = true`];
+  return [
+    `      key {`,
+    `        name = "release"`,
+    `        path = "${publicKey}"`,
+    `      }`,
+    `      require_tlog = false`,
+    `      offline = true`,
+    `      persist_verdicts = false`,
+  ];
 }

@@ -29,7 +29,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 // tests have no network).
 function policyFile(name: string, text: string): string {
   const path = join(dir, name);
-  writeFileSync(path, `offline = true\n${text}`);
+  writeFileSync(path, `offline = true\npersist_verdicts = false\n${text}`);
   return path;
 }
 

@@ -77,7 +77,10 @@ describe('buildConfig', () => {
 
   it('applies defaults to everything but the signer policy', () => {
     expect(buildConfig(TEST_POLICY)).toEqual({
+      fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
       logLevel: 'info',
+      // TEST_POLICY sets persist_verdicts = false.
+      verdicts: { refreshMs: 4 * 3600_000, maxStaleMs: 24 * 3600_000, cacheDir: undefined },
       runtimes: {
         dockerSocketPath: DEFAULTS.dockerSocketPath,
         podmanSocketPath: DEFAULTS.podmanSocketPath,
@@ -255,6 +258,39 @@ describe('signature policy', () => {
     const err = errorOf(() => buildConfig(text));
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain(message);
+  });
+});
+
+describe('verdict cache settings', () => {
+  it('defaults: refreshed every 4 h, used up to 24 h while the registry is down, persisted in /var/lib/spire-sigstore-attestor/verdicts', () => {
+    const config = buildConfig(TEST_POLICY.replace('persist_verdicts = false\n', ''));
+    expect(config.verdicts).toEqual({ refreshMs: 4 * 3600_000, maxStaleMs: 24 * 3600_000, cacheDir: '/var/lib/spire-sigstore-attestor/verdicts' });
+  });
+
+  it('reads verdict_refresh_interval_s, verdict_max_staleness_s and verdict_cache_dir', () => {
+    const config = buildConfig(
+      `${TEST_POLICY.replace('persist_verdicts = false\n', '')}verdict_refresh_interval_s = 3600\nverdict_max_staleness_s = 7200\nverdict_cache_dir = "/srv/verdicts"\n`,
+    );
+    expect(config.verdicts).toEqual({ refreshMs: 3600_000, maxStaleMs: 7200_000, cacheDir: '/srv/verdicts' });
+  });
+
+  it.each([
+    [
+      'a staleness bound below the refresh interval',
+      'verdict_refresh_interval_s = 7200\nverdict_max_staleness_s = 3600',
+      'verdict_max_staleness_s: must be at least verdict_refresh_interval_s',
+    ],
+    ['a refresh interval under a minute', 'verdict_refresh_interval_s = 5', 'verdict_refresh_interval_s'],
+    ['a relative cache directory', 'verdict_cache_dir = "verdicts"', 'verdict_cache_dir: must be an absolute path'],
+  ])('rejects %s', (_name, text, message) => {
+    const err = errorOf(() => buildConfig(`${TEST_POLICY}${text}\n`));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain(message);
+  });
+
+  it('the fingerprint follows the plugin_data text', () => {
+    expect(buildConfig(TEST_POLICY).fingerprint).toBe(buildConfig(TEST_POLICY).fingerprint);
+    expect(buildConfig(`${TEST_POLICY}log_level = "debug"\n`).fingerprint).not.toBe(buildConfig(TEST_POLICY).fingerprint);
   });
 });
 

@@ -1,0 +1,178 @@
+// A bounded cache of verdicts that are refreshed in the background
+// (stale-while-revalidate): a caller gets the value it has at once while a
+// refresh runs, never waits on the source for a key that already has a
+// value, and never gets a value older than `maxStaleMs`. Concurrent callers
+// of a key share one load and one refresh. When a refresh fails (the source
+// is down), the old value stays in use until it is `maxStaleMs` old, then
+// the key fails like one never loaded: nothing is used past the bound.
+//
+// Each value carries a stamp (e.g. the trust generation it was reached
+// under); a value whose stamp is not the caller's is refreshed at once in
+// the background, and still served until then.
+
+export interface RefreshingOptions<V> {
+  // Age after which a value is refreshed (less a random share, `jitter`,
+  // so that values loaded together are not refreshed together).
+  readonly refreshMs: number;
+  readonly jitter: number;
+  // Age beyond which a value is never used.
+  readonly maxStaleMs: number;
+  // After a failed refresh, try again after this long.
+  readonly retryMs: number;
+  // A failed load of a key without a value is remembered this long.
+  readonly failureTtlMs: number;
+  readonly maxEntries: number;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  // Told about every refresh that failed (the old value stays in use).
+  readonly onRefreshError?: (key: string, err: unknown) => void;
+  // Told about every value loaded or refreshed (e.g. to persist it).
+  readonly onValue?: (key: string, value: Known<V>) => void;
+}
+
+// A value and when it was reached.
+export interface Known<V> {
+  readonly value: V;
+  readonly stamp: string;
+  // When the load that produced it started (ms since the epoch).
+  readonly verifiedAt: number;
+}
+
+interface Entry<V> {
+  known: Known<V> | undefined;
+  // The same value, as a settled promise: the warm path allocates nothing.
+  resolved: Promise<V> | undefined;
+  refreshAt: number;
+  // A load in flight: the first one (callers wait) or a refresh (they don't).
+  loading: Promise<V> | undefined;
+  // A failed first load, until when it is remembered.
+  failure: { promise: Promise<V>; until: number } | undefined;
+}
+
+export class RefreshingCache<V> {
+  readonly #o: RefreshingOptions<V>;
+  readonly #entries = new Map<string, Entry<V>>();
+  #loads = 0;
+  #refreshes = 0;
+
+  constructor(options: RefreshingOptions<V>) {
+    this.#o = options;
+  }
+
+  // Loads that ran: first loads and refreshes.
+  get loads(): number {
+    return this.#loads;
+  }
+
+  get refreshes(): number {
+    return this.#refreshes;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+
+  #refreshAt(verifiedAt: number): number {
+    const share = Math.min(Math.max(this.#o.jitter, 0), 1) * (this.#o.random ?? Math.random)();
+    return verifiedAt + this.#o.refreshMs * (1 - share);
+  }
+
+  // A value known from elsewhere (persisted before a restart); ignored when
+  // too old or when the key already has a newer one.
+  seed(key: string, known: Known<V>): void {
+    if (this.#now() - known.verifiedAt > this.#o.maxStaleMs) return;
+    const entry = this.#entries.get(key);
+    if (entry?.known && entry.known.verifiedAt >= known.verifiedAt) return;
+    this.#set(key, { known, resolved: Promise.resolve(known.value), refreshAt: this.#refreshAt(known.verifiedAt), loading: undefined, failure: undefined });
+  }
+
+  // The value for `key` reached under `stamp`: the one known (refreshed in
+  // the background when due), else a shared load.
+  get(key: string, stamp: string, load: () => Promise<V>): Promise<V> {
+    const now = this.#now();
+    const entry = this.#entries.get(key);
+    if (entry?.known && entry.resolved && now - entry.known.verifiedAt <= this.#o.maxStaleMs) {
+      if (entry.loading === undefined && (now >= entry.refreshAt || entry.known.stamp !== stamp)) this.#refresh(key, entry, stamp, load);
+      // Recency for eviction order (least recently used goes first).
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      return entry.resolved;
+    }
+    if (entry?.loading) return entry.loading;
+    if (entry?.failure && entry.failure.until > now) return entry.failure.promise;
+    return this.#firstLoad(key, stamp, load);
+  }
+
+  #firstLoad(key: string, stamp: string, load: () => Promise<V>): Promise<V> {
+    this.#loads++;
+    const startedAt = this.#now();
+    const entry: Entry<V> = { known: undefined, resolved: undefined, refreshAt: 0, loading: undefined, failure: undefined };
+    const promise = load().then(
+      (value) => {
+        entry.loading = undefined;
+        this.#learn(key, entry, { value, stamp, verifiedAt: startedAt });
+        return value;
+      },
+      (err: unknown) => {
+        entry.loading = undefined;
+        entry.failure = { promise, until: this.#now() + this.#o.failureTtlMs };
+        throw err;
+      },
+    );
+    // The failure is the callers' to handle; an unawaited copy must not be
+    // reported as unhandled.
+    promise.catch(() => undefined);
+    entry.loading = promise;
+    this.#set(key, entry);
+    return promise;
+  }
+
+  #refresh(key: string, entry: Entry<V>, stamp: string, load: () => Promise<V>): void {
+    this.#loads++;
+    this.#refreshes++;
+    const startedAt = this.#now();
+    const promise = load().then(
+      (value) => {
+        entry.loading = undefined;
+        this.#learn(key, entry, { value, stamp, verifiedAt: startedAt });
+        return value;
+      },
+      (err: unknown) => {
+        entry.loading = undefined;
+        entry.refreshAt = this.#now() + this.#o.retryMs;
+        this.#o.onRefreshError?.(key, err);
+        throw err;
+      },
+    );
+    promise.catch(() => undefined);
+    entry.loading = promise;
+  }
+
+  #learn(key: string, entry: Entry<V>, known: Known<V>): void {
+    entry.known = known;
+    entry.resolved = Promise.resolve(known.value);
+    entry.failure = undefined;
+    entry.refreshAt = this.#refreshAt(known.verifiedAt);
+    // Still ours (not evicted or replaced meanwhile)?
+    if (this.#entries.get(key) === entry) this.#o.onValue?.(key, known);
+  }
+
+  #set(key: string, entry: Entry<V>): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    while (this.#entries.size > this.#o.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done) return;
+      this.#entries.delete(oldest.value);
+    }
+  }
+
+  // Every known value, for persisting.
+  *known(): IterableIterator<[string, Known<V>]> {
+    for (const [key, entry] of this.#entries) if (entry.known) yield [key, entry.known];
+  }
+}

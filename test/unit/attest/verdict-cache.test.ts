@@ -1,0 +1,284 @@
+// Fleet scale, on a simulated clock: the whole attestor (binding, discovery,
+// verification of a real key-based signature, policy) against an in-memory
+// registry that counts every call. Steady state asks the registry nothing
+// but a background refresh per interval; an outage is bridged up to the
+// staleness bound and no further; a deleted signature stops counting after
+// one refresh; a restart uses the persisted verdicts (no registry call), a
+// tampered persisted verdict is ignored, and an unsafe cache directory is
+// refused.
+
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { createAttestor } from '../../../src/app/compose.js';
+import { buildConfig } from '../../../src/config/build.js';
+import { AttestorError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log.js';
+import { keyedLegacy } from '../verify/support/rig.js';
+import { setup } from '../verify/support/setup.js';
+
+import type { PipelineAttestor } from '../../../src/attest/attestor.js';
+import type { ProcReader } from '../../../src/process/index.js';
+import type { Descriptor, Digest, FetchedManifest, ImageReference, Manifest, RegistryApi } from '../../../src/registry/types.js';
+import type { RuntimeClient } from '../../../src/runtime/types.js';
+import type { Setup } from '../verify/support/setup.js';
+
+const HOUR = 3_600_000;
+const ID = 'c'.repeat(64);
+const IMAGE_ID: Digest = `sha256:${'d'.repeat(64)}`;
+const REPO = 'registry.test/acme/app';
+const sha256 = (b: Buffer | string): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+// Manifests by digest and tag, blobs by digest; every call counted; `down`
+// makes every call fail like an unreachable registry.
+class CountingRegistry implements RegistryApi {
+  readonly manifests = new Map<string, Manifest>();
+  readonly blobs = new Map<Digest, Buffer>();
+  calls = 0;
+  down = false;
+
+  put(key: string | undefined, manifest: Manifest): Digest {
+    const digest = sha256(JSON.stringify(manifest));
+    this.manifests.set(key ?? digest, manifest);
+    if (key !== undefined) this.manifests.set(digest, manifest);
+    return digest;
+  }
+
+  #call(): void {
+    this.calls++;
+    if (this.down) throw new AttestorError('REGISTRY_UNAVAILABLE', 'registry.test: connection refused');
+  }
+
+  async resolve(ref: ImageReference): Promise<Digest | undefined> {
+    this.#call();
+    const m = this.manifests.get(ref.tag ?? ref.digest ?? '');
+    return m ? sha256(JSON.stringify(m)) : undefined;
+  }
+
+  async getManifest(ref: ImageReference): Promise<FetchedManifest | undefined> {
+    this.#call();
+    const m = this.manifests.get(ref.digest ?? ref.tag ?? '');
+    if (!m) return undefined;
+    const bytes = Buffer.from(JSON.stringify(m));
+    return { digest: sha256(bytes), mediaType: m.mediaType, bytes, manifest: m };
+  }
+
+  async referrers(): Promise<Descriptor[]> {
+    this.#call();
+    return [];
+  }
+
+  async getBlob(_ref: ImageReference, digest: Digest): Promise<Buffer> {
+    this.#call();
+    const b = this.blobs.get(digest);
+    if (!b) throw new AttestorError('REGISTRY_RESPONSE', `blob ${digest}: not found (404)`);
+    return b;
+  }
+}
+
+const OCI = 'application/vnd.oci.image.manifest.v1+json';
+const CGROUP = `0::/system.slice/docker-${ID}.scope\n`;
+const proc: ProcReader = { readCgroup: async () => CGROUP };
+
+function docker(manifestDigest: Digest): RuntimeClient {
+  return {
+    kind: 'docker',
+    endpoint: 'unix:///docker.sock',
+    async inspect() {
+      return {
+        container: { id: ID, imageId: IMAGE_ID, imageRef: `${REPO}:1`, labels: {}, env: [], running: true, initPid: 100 },
+        image: { id: IMAGE_ID, repoDigests: [`${REPO}@${manifestDigest}`], repoTags: [`${REPO}:1`], os: 'linux', architecture: 'amd64' },
+      };
+    },
+  };
+}
+
+interface World {
+  readonly registry: CountingRegistry;
+  readonly manifest: Digest;
+  readonly sigTag: string;
+  clock: number;
+  attestor(extra?: string): PipelineAttestor;
+  attest(a: PipelineAttestor): Promise<string[]>;
+}
+
+let s: Setup;
+beforeAll(async () => {
+  s = await setup();
+});
+
+async function world(cacheDir: string | undefined): Promise<World> {
+  const registry = new CountingRegistry();
+  const manifest = registry.put('1', {
+    kind: 'manifest',
+    mediaType: OCI,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: IMAGE_ID, size: 2 },
+    layers: [],
+  });
+  // A real key-based legacy signature (cosign sign --key, no tlog).
+  const signature = await keyedLegacy(s.sigstore, manifest, s.keys.p256, { tlog: false });
+  registry.blobs.set(signature.layerDigest, signature.payload);
+  const sigTag = `${manifest.replace(':', '-')}.sig`;
+  registry.put(sigTag, {
+    kind: 'manifest',
+    mediaType: OCI,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256('{}'), size: 2 },
+    layers: [
+      {
+        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+        digest: signature.layerDigest,
+        size: signature.payload.length,
+        annotations: signature.annotations,
+      },
+    ],
+  });
+  const w: World = {
+    registry,
+    manifest,
+    sigTag,
+    clock: 1_800_000_000_000,
+    attestor(extra = '') {
+      const text = [
+        `registry "registry.test" { }`,
+        'offline = true',
+        `trusted_root_file = "${join(s.dir, 'trusted_root.json')}"`,
+        `key {\n name = "p256"\n path = "${join(s.dir, 'p256.pub')}"\n}`,
+        'require_tlog = false',
+        cacheDir === undefined ? 'persist_verdicts = false' : `verdict_cache_dir = "${cacheDir}"`,
+        extra,
+      ].join('\n');
+      return createAttestor(buildConfig(text), silentLogger, {
+        proc,
+        docker: docker(manifest),
+        podman: docker(manifest),
+        checkSocket: async () => undefined,
+        socketPresent: () => true,
+        registry,
+        now: () => w.clock,
+      });
+    },
+    async attest(a) {
+      return [...(await a.attest(7, AbortSignal.timeout(5_000)))];
+    },
+  };
+  return w;
+}
+
+const SIGNED = ['image-signature-key:p256', 'image-signature:verified'];
+const signerOf = (selectors: readonly string[]): string[] => selectors.filter((x) => x.startsWith('image-signature'));
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe('verdict caches at fleet scale (simulated clock)', () => {
+  it('at steady state asks the registry nothing between refreshes, and at most once an hour on average', async () => {
+    const w = await world(undefined);
+    const a = w.attestor();
+    await a.ready();
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    const cold = w.registry.calls;
+    // One attestation every 2 s for 24 simulated hours (43,200 attestations).
+    for (let t = 0; t < 24 * HOUR; t += 2_000) {
+      w.clock += 2_000;
+      expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+      if (t % (10 * 60_000) === 0) await settle();
+    }
+    await settle();
+    const perHour = (w.registry.calls - cold) / 24;
+    // Refreshes only (every ~4 h, jittered): never the binding again.
+    expect(perHour).toBeGreaterThan(0);
+    expect(perHour).toBeLessThanOrEqual(1);
+    await a.close();
+  }, 60_000);
+
+  it('refreshes in the background: a deleted signature stops counting after one refresh interval', async () => {
+    const w = await world(undefined);
+    const a = w.attestor();
+    await a.ready();
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    w.registry.manifests.delete(w.sigTag);
+    w.clock += 3 * HOUR;
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    w.clock += 1.1 * HOUR;
+    // Due: answered at once with the old verdict, refreshed meanwhile ...
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    await settle();
+    // ... and the refreshed verdict has no signature.
+    expect(signerOf(await w.attest(a))).toEqual([]);
+    await a.close();
+  });
+
+  it('bridges a registry outage with the last verdict up to the staleness bound, then fails closed', async () => {
+    const w = await world(undefined);
+    const a = w.attestor();
+    await a.ready();
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    w.registry.down = true;
+    let failed = 0;
+    // One simulated hour of outage, attestations every 2 s: none fails.
+    for (let t = 0; t < HOUR; t += 2_000) {
+      w.clock += 2_000;
+      await w.attest(a).catch(() => failed++);
+    }
+    expect(failed).toBe(0);
+    // Still down past the 24 h bound: the verdict is not used any more.
+    w.clock += 23.5 * HOUR;
+    await expect(w.attest(a)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    await a.close();
+  });
+
+  it('a restart uses the persisted verdicts: no registry call on the attestation path', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ssa-verdicts-')), 'verdicts');
+    const w = await world(dir);
+    const first = w.attestor();
+    await first.ready();
+    expect(signerOf(await w.attest(first))).toEqual(SIGNED);
+    await first.close();
+    const before = w.registry.calls;
+    const restarted = w.attestor();
+    await restarted.ready();
+    expect(signerOf(await w.attest(restarted))).toEqual(SIGNED);
+    expect(w.registry.calls).toBe(before);
+    await restarted.close();
+    // Another configuration does not use them.
+    const other = w.attestor('log_level = "debug"');
+    await other.ready();
+    expect(signerOf(await w.attest(other))).toEqual(SIGNED);
+    expect(w.registry.calls).toBeGreaterThan(before);
+    await other.close();
+  });
+
+  it('a persisted verdict edited on disk is ignored, never trusted', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ssa-verdicts-')), 'verdicts');
+    const w = await world(dir);
+    const first = w.attestor();
+    await first.ready();
+    await w.attest(first);
+    await first.close();
+    // Remove the signature, then forge the persisted verdict to name
+    // another key: the edit breaks its MAC.
+    w.registry.manifests.delete(w.sigTag);
+    for (const name of readdirSync(dir).filter((n) => n.endsWith('.verdict'))) {
+      const path = join(dir, name);
+      writeFileSync(path, readFileSync(path, 'utf8').replaceAll('"p256"', '"forged"'));
+    }
+    const restarted = w.attestor();
+    await restarted.ready();
+    const selectors = await w.attest(restarted);
+    expect(selectors).not.toContain('image-signature-key:forged');
+    expect(signerOf(selectors)).toEqual([]);
+    await restarted.close();
+  });
+
+  it('refuses a verdict cache directory others could write to (Configure fails)', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ssa-verdicts-')), 'verdicts');
+    const w = await world(dir);
+    const a = w.attestor();
+    await a.ready();
+    await a.close();
+    chmodSync(dir, 0o777);
+    await expect(w.attestor().ready()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/refusing verdict_cache_dir/) });
+  });
+});

@@ -1,0 +1,156 @@
+// The stale-while-revalidate verdict cache, on an injected clock: no load at
+// steady state, refresh in the background when due, an outage bridged up to
+// the staleness bound and never past it, seeded values after a restart.
+
+import { describe, expect, it } from 'vitest';
+
+import { RefreshingCache } from '../../../src/util/refreshing-cache.js';
+
+const HOUR = 3_600_000;
+
+function setup(overrides: { jitter?: number; random?: () => number } = {}) {
+  let now = 1_000_000;
+  const errors: string[] = [];
+  const stored: [string, number][] = [];
+  const cache = new RefreshingCache<string>({
+    refreshMs: HOUR,
+    jitter: overrides.jitter ?? 0,
+    maxStaleMs: 24 * HOUR,
+    retryMs: 60_000,
+    failureTtlMs: 5_000,
+    maxEntries: 3,
+    now: () => now,
+    random: overrides.random ?? (() => 0.5),
+    onRefreshError: (key) => void errors.push(key),
+    onValue: (key, known) => void stored.push([key, known.verifiedAt]),
+  });
+  let calls = 0;
+  let answer: () => Promise<string> = async () => `v${calls}`;
+  const load = (): Promise<string> => {
+    calls++;
+    return answer();
+  };
+  return {
+    cache,
+    load,
+    errors,
+    stored,
+    calls: () => calls,
+    advance: (ms: number) => void (now += ms),
+    now: () => now,
+    fail: () => void (answer = async () => Promise.reject(new Error('registry down'))),
+    recover: () => void (answer = async () => `v${calls}`),
+  };
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('RefreshingCache', () => {
+  it('loads once for concurrent callers, then serves the value without loading again until it is due', async () => {
+    const t = setup();
+    const values = await Promise.all(Array.from({ length: 50 }, () => t.cache.get('img', 'g1', t.load)));
+    expect(new Set(values)).toEqual(new Set(['v1']));
+    for (let i = 0; i < 1000; i++) {
+      t.advance(2_000);
+      if (t.now() - 1_000_000 >= HOUR) break;
+      expect(await t.cache.get('img', 'g1', t.load)).toBe('v1');
+    }
+    expect(t.calls()).toBe(1);
+  });
+
+  it('when due, answers with the value it has at once and refreshes once in the background', async () => {
+    const t = setup();
+    await t.cache.get('img', 'g1', t.load);
+    t.advance(HOUR + 1);
+    const during = await Promise.all(Array.from({ length: 20 }, () => t.cache.get('img', 'g1', t.load)));
+    expect(new Set(during)).toEqual(new Set(['v1']));
+    expect(t.calls()).toBe(2);
+    await settle();
+    expect(await t.cache.get('img', 'g1', t.load)).toBe('v2');
+    expect(t.cache.refreshes).toBe(1);
+    expect(t.stored.map(([k]) => k)).toEqual(['img', 'img']);
+  });
+
+  it('bridges a registry outage with the last value up to the staleness bound, retrying, then fails closed', async () => {
+    const t = setup();
+    await t.cache.get('img', 'g1', t.load);
+    t.fail();
+    let failedAttestations = 0;
+    // 24 hours of attestations every 2 s, the registry down throughout.
+    for (let elapsed = 0; elapsed < 24 * HOUR - 10_000; elapsed += 2_000) {
+      t.advance(2_000);
+      await t.cache.get('img', 'g1', t.load).then(
+        (v) => expect(v).toBe('v1'),
+        () => failedAttestations++,
+      );
+      await settle();
+    }
+    expect(failedAttestations).toBe(0);
+    // One refresh attempt per retry interval, not one per attestation.
+    expect(t.calls()).toBeLessThanOrEqual(2 + (24 * HOUR) / 60_000);
+    expect(t.errors.length).toBe(t.calls() - 1);
+    // Past the bound: the old value is not used; the load fails, and so does the caller.
+    t.advance(20_000);
+    await expect(t.cache.get('img', 'g1', t.load)).rejects.toThrow('registry down');
+    // ... and once the registry is back, the next attestation loads afresh.
+    t.advance(6_000);
+    t.recover();
+    await expect(t.cache.get('img', 'g1', t.load)).resolves.toMatch(/^v\d+$/);
+  });
+
+  it('a value reached under another stamp (trust refreshed) is served while it is refreshed at once', async () => {
+    const t = setup();
+    await t.cache.get('img', 'g1', t.load);
+    expect(await t.cache.get('img', 'g2', t.load)).toBe('v1');
+    await settle();
+    expect(t.calls()).toBe(2);
+    expect(await t.cache.get('img', 'g2', t.load)).toBe('v2');
+    await settle();
+    expect(t.calls()).toBe(2);
+  });
+
+  it('seeded values (persisted before a restart) are served without a load; too old ones are ignored', async () => {
+    const t = setup();
+    t.cache.seed('fresh', { value: 'persisted', stamp: 'g1', verifiedAt: t.now() - HOUR / 2 });
+    t.cache.seed('old', { value: 'too old', stamp: 'g1', verifiedAt: t.now() - 25 * HOUR });
+    expect(await t.cache.get('fresh', 'g1', t.load)).toBe('persisted');
+    expect(t.calls()).toBe(0);
+    expect(await t.cache.get('old', 'g1', t.load)).toBe('v1');
+    expect(t.calls()).toBe(1);
+    // A seed older than what is known does not replace it.
+    t.cache.seed('old', { value: 'older', stamp: 'g1', verifiedAt: t.now() - HOUR });
+    expect(await t.cache.get('old', 'g1', t.load)).toBe('v1');
+  });
+
+  it('spreads refreshes with jitter, so values loaded together are not refreshed together', async () => {
+    let r = 0;
+    const randoms = [0, 0.5, 0.99];
+    const t = setup({ jitter: 0.2, random: () => randoms[r++ % randoms.length] ?? 0 });
+    for (const k of ['a', 'b', 'c']) await t.cache.get(k, 'g1', t.load);
+    t.advance(HOUR * 0.81);
+    for (const k of ['a', 'b', 'c']) await t.cache.get(k, 'g1', t.load);
+    // Only c (refresh due at 0.802 h) was refreshed.
+    expect(t.calls()).toBe(4);
+  });
+
+  it('remembers a failed first load briefly, so a stampede during an outage is one load', async () => {
+    const t = setup();
+    t.fail();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => t.cache.get('img', 'g1', t.load)));
+    expect(results.every((x) => x.status === 'rejected')).toBe(true);
+    await expect(t.cache.get('img', 'g1', t.load)).rejects.toThrow();
+    expect(t.calls()).toBe(1);
+    t.advance(5_001);
+    t.recover();
+    expect(await t.cache.get('img', 'g1', t.load)).toBe('v2');
+  });
+
+  it('evicts the least recently used beyond maxEntries', async () => {
+    const t = setup();
+    for (const k of ['a', 'b', 'c']) await t.cache.get(k, 'g1', t.load);
+    await t.cache.get('a', 'g1', t.load);
+    await t.cache.get('d', 'g1', t.load);
+    expect(t.cache.size).toBe(3);
+    expect([...t.cache.known()].map(([k]) => k).sort()).toEqual(['a', 'c', 'd']);
+  });
+});
