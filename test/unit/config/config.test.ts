@@ -80,7 +80,7 @@ describe('buildConfig', () => {
       fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
       logLevel: 'info',
       // TEST_POLICY sets persist_verdicts = false.
-      verdicts: { refreshMs: 4 * 3600_000, maxStaleMs: 24 * 3600_000, cacheDir: undefined },
+      verdicts: { refreshMs: 6 * 3600_000, maxStaleMs: 24 * 3600_000, cacheDir: undefined },
       runtimes: {
         dockerSocketPath: DEFAULTS.dockerSocketPath,
         podmanSocketPath: DEFAULTS.podmanSocketPath,
@@ -262,9 +262,9 @@ describe('signature policy', () => {
 });
 
 describe('verdict cache settings', () => {
-  it('defaults: refreshed every 4 h, used up to 24 h while the registry is down, persisted in /var/lib/spire-sigstore-attestor/verdicts', () => {
+  it('defaults: refreshed every 6 h, used up to 24 h while the registry is down, persisted in /var/lib/spire-sigstore-attestor/verdicts', () => {
     const config = buildConfig(TEST_POLICY.replace('persist_verdicts = false\n', ''));
-    expect(config.verdicts).toEqual({ refreshMs: 4 * 3600_000, maxStaleMs: 24 * 3600_000, cacheDir: '/var/lib/spire-sigstore-attestor/verdicts' });
+    expect(config.verdicts).toEqual({ refreshMs: 6 * 3600_000, maxStaleMs: 24 * 3600_000, cacheDir: '/var/lib/spire-sigstore-attestor/verdicts' });
   });
 
   it('reads verdict_refresh_interval_s, verdict_max_staleness_s and verdict_cache_dir', () => {
