@@ -22,7 +22,7 @@
 import { codeInfo, messageOf } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
 
-import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
+import type { Descriptor, Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { AttestationLayerCandidate, BundleCandidate, LegacyCandidate, SignatureCandidate } from '../verify/types.js';
 
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -99,7 +99,17 @@ class Budget {
 async function discoverBundles(registry: RegistryApi, ref: ImageReference, imageDigest: Digest, signal: AbortSignal, out: Discovery): Promise<void> {
   const problem = (where: string, error: string): void => void out.problems.push({ imageDigest, format: 'bundle', where, error });
   // Unfiltered: the API's filter would drop fallback entries without a type.
-  const listed = await registry.referrers(ref, imageDigest, undefined, signal);
+  // An outage fails discovery; anything else (say, an image manifest pushed
+  // at the fallback tag) is a problem of this format only: it must not hide
+  // the legacy formats, nor keep an old verdict alive as an outage would.
+  let listed: Descriptor[];
+  try {
+    listed = await registry.referrers(ref, imageDigest, undefined, signal);
+  } catch (err) {
+    if (isOutage(err)) throw err;
+    problem(`referrers of ${imageDigest}`, messageOf(err));
+    return;
+  }
   // Cheap filters first: they cost no fetch. Declared bundles first, so
   // untyped entries cannot push them past the bound.
   const typed = listed.filter((d) => d.artifactType === BUNDLE_ARTIFACT_TYPE);

@@ -11,6 +11,12 @@
 // when the layer's bytes hash to content.hash. The signer recorded in
 // spec.publicKey is bound to the signature's key by tlogbody.ts like every
 // other kind.
+//
+// verifyTLogInclusion is not part of @sigstore/verify's public API, so the
+// package is pinned to an exact version (package.json). The entries'
+// integrated times stay in the entity's timestamps, which @sigstore/verify
+// trusts as given: that is sound only because their SETs are verified here
+// first (tested: a body swapped after logging fails).
 
 import { createHash } from 'node:crypto';
 

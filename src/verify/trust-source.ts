@@ -171,6 +171,7 @@ export class TrustSource {
         return initial.fetched || spec.refreshFirst !== true ? initial.context : await this.#refreshed(spec, initial.context);
       }),
     );
+    checkKeyRoots(this.#config.keys, roots);
     return { trust: Object.freeze({ roots: Object.freeze(roots) }), fetched };
   }
 
@@ -227,4 +228,20 @@ function toContext(spec: TrustRootSpec, json: unknown, source: string, keys: rea
 function labelled(spec: TrustRootSpec, err: unknown): unknown {
   if (spec.label === '' || !isSignatureError(err) || err.message.startsWith(spec.label)) return err;
   return new SignatureError(err.code, `${spec.label}: ${err.message}`, { cause: err });
+}
+
+// A key-based signature takes nothing from a root but its transparency logs
+// and timestamp authorities, so a key accepted under every root would need a
+// tlog entry only as much as the weakest root requires. When the roots
+// differ in require_tlog, each key must say which roots it accepts.
+function checkKeyRoots(keys: readonly KeyRule[], roots: readonly TrustContext[]): void {
+  const requiring = roots.filter((r) => r.requireTlog === true).map((r) => r.name);
+  const notRequiring = roots.filter((r) => r.requireTlog === false).map((r) => r.name);
+  if (requiring.length === 0 || notRequiring.length === 0) return;
+  const unrestricted = keys.filter((k) => k.trustedRoots === undefined).map((k) => JSON.stringify(k.name));
+  if (unrestricted.length === 0) return;
+  throw new SignatureError(
+    'KEY_INVALID',
+    `key ${unrestricted.join(', ')}: name its trusted_roots: the trusted roots differ in require_tlog (${requiring.join(', ')} require a transparency log, ${notRequiring.join(', ')} do not), and a key-based signature accepted under every root would need no transparency-log entry at all`,
+  );
 }

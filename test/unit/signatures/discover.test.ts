@@ -227,4 +227,13 @@ describe('discoverSignatures', () => {
     expect(reg.fetches).toBe(6);
     expect(found.problems).toEqual([]);
   });
+
+  it('a referrers lookup that fails without an outage (say, a manifest pushed at the fallback tag) is a problem of that format only', async () => {
+    const reg = new MemoryRegistry();
+    reg.referrers = async () => Promise.reject(new AttestorError('REGISTRY_RESPONSE', 'tag sha256-… holds an image manifest, not a referrers index'));
+    legacyTag(reg, [reg.blob('{"genuine":true}', SIMPLE_SIGNING)]);
+    const found = await discoverSignatures(reg, REF, [IMAGE], BOTH, signal);
+    expect(found.candidates.map((c) => c.format)).toEqual(['legacy']);
+    expect(found.problems).toEqual([expect.objectContaining({ format: 'bundle', error: expect.stringMatching(/holds an image manifest/) })]);
+  });
 });

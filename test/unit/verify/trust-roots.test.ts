@@ -128,6 +128,15 @@ describe('several trusted roots', () => {
     expect((await verify(`${roots()}\n${key(['private'])}`, logged)).accepted[0]).toMatchObject({ trustedRoot: 'private', tlog: true });
   });
 
+  it('refuses a key without trusted_roots when the roots differ in require_tlog (the weakest root would decide)', async () => {
+    const unrestricted = `${roots()}\nkey {\n name = "release"\n path = "${releaseKeyPath}"\n}\n`;
+    await rejectsAsync(
+      () => new TrustSource(buildConfig(unrestricted).signatures, silentLogger).ready(),
+      'KEY_INVALID',
+      /key "release": name its trusted_roots: the trusted roots differ in require_tlog \(public-good, private require a transparency log, github do not\)/,
+    );
+  });
+
   it('lets a root require what it has, and refuses at load what it cannot have', async () => {
     const strict = `offline = true\ntrusted_root "github" {\n file = "${githubPath}"\n require_tlog = true\n}\n${rule('any')}`;
     const source = new TrustSource(buildConfig(strict).signatures, silentLogger);
