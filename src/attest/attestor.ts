@@ -10,7 +10,7 @@ import { containerSelectors } from '../selectors/container.js';
 import { attestationSelectors } from '../selectors/attestation.js';
 import { signatureSelectors } from '../selectors/signature.js';
 import { normalizeSelectors } from '../selectors/names.js';
-import { AttestorError, messageOf } from '../errors.js';
+import { AttestorError, codeInfo, isAttestorError, messageOf } from '../errors.js';
 import { raceAbort, throwIfAborted } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
 import { RefreshingCache } from '../util/refreshing-cache.js';
@@ -87,6 +87,11 @@ export const CACHE_TTL = {
 // first loads remembered 5 s, a failed refresh retried after a minute.
 const SIGNATURE_CACHE = { failureTtlMs: 5_000, retryMs: 60_000, jitter: 0.1, maxEntries: 1024, loadTimeoutMs: 30_000 } as const;
 
+function bridgesOutage(err: unknown): boolean {
+  const info = codeInfo(err);
+  return info?.outage === true || (isAttestorError(err) && err.code === 'DEADLINE_EXCEEDED');
+}
+
 function bindingKey(runtime: RuntimeFindings): string {
   const image = runtime.image;
   const digests = [...(image?.repoDigests ?? [])].sort().join(',');
@@ -133,7 +138,10 @@ export class PipelineAttestor implements Attestor {
       refreshMs: verdicts.refreshMs,
       maxStaleMs: verdicts.maxStaleMs,
       ...(now ? { now } : {}),
-      onRefreshError: (key, err) => log.warn('signature refresh failed; keeping the last verdict', { image: key, error: messageOf(err) }),
+      onRefreshError: (key, err) => log.warn('signature refresh failed', { image: key, error: messageOf(err), keeps_last_verdict: bridgesOutage(err) }),
+      // Only the registry being unreachable (or slow) keeps a verdict alive;
+      // anything else fails closed.
+      keepsValue: bridgesOutage,
       onValue: (key, known) => this.#store?.save('signatures', key, known),
     });
   }

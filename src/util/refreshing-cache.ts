@@ -26,6 +26,10 @@ export interface RefreshingOptions<V> {
   readonly random?: () => number;
   // Told about every refresh that failed (the old value stays in use).
   readonly onRefreshError?: (key: string, err: unknown) => void;
+  // Which refresh failures the old value survives (default: all), e.g.
+  // only the source being unreachable; after any other, the key fails like
+  // one that failed its first load.
+  readonly keepsValue?: (err: unknown) => boolean;
   // Told about every value loaded or refreshed (e.g. to persist it).
   readonly onValue?: (key: string, value: Known<V>) => void;
 }
@@ -143,8 +147,14 @@ export class RefreshingCache<V> {
       },
       (err: unknown) => {
         entry.loading = undefined;
-        entry.refreshAt = this.#now() + this.#o.retryMs;
         this.#o.onRefreshError?.(key, err);
+        if (this.#o.keepsValue?.(err) ?? true) {
+          entry.refreshAt = this.#now() + this.#o.retryMs;
+        } else {
+          entry.known = undefined;
+          entry.resolved = undefined;
+          entry.failure = { promise, until: this.#now() + this.#o.failureTtlMs };
+        }
         throw err;
       },
     );

@@ -153,4 +153,29 @@ describe('RefreshingCache', () => {
     expect(t.cache.size).toBe(3);
     expect([...t.cache.known()].map(([k]) => k).sort()).toEqual(['a', 'c', 'd']);
   });
+
+  it('a refresh failure the value does not survive (not an outage) fails the key closed', async () => {
+    let now = 0;
+    let fail = false;
+    const cache = new RefreshingCache<string>({
+      refreshMs: HOUR,
+      jitter: 0,
+      maxStaleMs: 24 * HOUR,
+      retryMs: 60_000,
+      failureTtlMs: 5_000,
+      maxEntries: 10,
+      now: () => now,
+      keepsValue: (err) => err instanceof Error && err.message === 'outage',
+    });
+    const load = async (): Promise<string> => {
+      if (fail) throw new Error('malformed answer');
+      return 'v';
+    };
+    await cache.get('img', 'g', load);
+    now += HOUR + 1;
+    fail = true;
+    expect(await cache.get('img', 'g', load)).toBe('v');
+    await settle();
+    await expect(cache.get('img', 'g', load)).rejects.toThrow('malformed answer');
+  });
 });
