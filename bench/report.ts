@@ -12,6 +12,7 @@ import { round, table, type Summary } from './lib/stats.js';
 
 import type { Goal, Result } from './lib/result.js';
 import type { AgentFetch } from './phases/agent.js';
+import type { FleetCounts } from './phases/fleet.js';
 import type { StampedeCounts } from './phases/stampede.js';
 
 // What the phases measured that the goals and findings need.
@@ -29,6 +30,7 @@ export interface Measured {
   handshakeLauncher?: Summary | undefined;
   handshakeSea?: Summary | undefined;
   agent?: AgentFetch | undefined;
+  fleet?: FleetCounts | undefined;
 }
 
 export function goals(m: Measured): Goal[] {
@@ -76,6 +78,35 @@ export function goals(m: Measured): Goal[] {
       : 'not measured',
     met: m.stampede && m.coldRequests !== undefined ? m.stampede.loads === 1 && m.stampede.requests <= m.coldRequests && m.stampede.sigGets === 1 : null,
     basis: '200 concurrent Attests; attestor.signatureLoads (in process), registry log (gRPC), client stats',
+  });
+  const fl = m.fleet;
+  g.push({
+    goal: 'fleet steady state: <= 1 registry request per image per hour',
+    target: '<= 1',
+    measured:
+      fl?.steadyRequestsPerImageHour === undefined
+        ? 'not measured'
+        : `${f(fl.steadyRequestsPerImageHour, 4)} requests/image/hour (${fl.steadyRequests ?? '?'} requests after the cold ones, ${fl.steadyImages ?? '?'} images, ${fl.steadyHours ?? '?'} simulated h)`,
+    met: fl?.steadyRequestsPerImageHour === undefined ? null : fl.steadyRequestsPerImageHour <= 1,
+    basis: `simulated clock, real registry client and registry: every image attested every ${KNOBS.fleetAttestEveryS} simulated s; requests counted by the client (stats().requests), cross-checked in the registry access log`,
+  });
+  g.push({
+    goal: 'fleet outage: 0 failed attestations during a 1 h registry outage',
+    target: '0 failed',
+    measured:
+      fl?.outageFailed === undefined
+        ? 'not measured'
+        : `${fl.outageFailed} failed of ${fl.outageAttestations ?? '?'} attestations; ${fl.outageAttempted ?? '?'} registry calls attempted (refused)`,
+    met: fl?.outageFailed === undefined ? null : fl.outageFailed === 0,
+    basis: `registry unreachable for ${KNOBS.fleetOutageHours} simulated h from the moment every verdict is due for refresh (client wrapped to refuse every call), every image attested every ${KNOBS.fleetOutageAttestEveryS} simulated s`,
+  });
+  g.push({
+    goal: 'fleet restart: 0 registry requests on the restarted attestor',
+    target: '0 requests',
+    measured: fl?.restartRequests === undefined ? 'not measured' : `${fl.restartRequests} requests for ${fl.restartImages ?? '?'} images`,
+    met: fl?.restartRequests === undefined ? null : fl.restartRequests === 0,
+    basis:
+      'attestor B started on the verdict_cache_dir attestor A wrote (same plugin_data), attesting every image once: client stats and the registry access log',
   });
   g.push({
     goal: '>= 5,000 warm Attests/s',
@@ -179,6 +210,22 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   if (m.stampede) {
     out.push(
       `Stampede: ${KNOBS.stampedeContainers * KNOBS.stampedeCallsPerContainer} concurrent Attests of one new image made ${m.stampede.requests} registry requests (a single cold attestation makes ${n(m.coldRequests, 0)}), fetched the .sig ${m.stampede.sigGets} time(s) and ran ${m.stampede.loads} signature load (discovery + verification); the ${KNOBS.stampedeContainers} containers cost one docker inspect pair each (container facts are per container).`,
+    );
+  }
+
+  // Fleet (simulated clock).
+  const steadyCalls = get('fleet.steady.registryCallsAfterCold');
+  if (m.fleet?.steadyRequestsPerImageHour !== undefined && steadyCalls && typeof steadyCalls === 'object') {
+    const refreshes = num('fleet.steady.backgroundRefreshes');
+    const after = num('fleet.steady.requestsAfterColdClientStats');
+    out.push(
+      `Fleet, simulated day: after the cold attestations (${n(num('fleet.steady.coldRequestsClientStats'), 0)} requests for ${n(m.fleet.steadyImages, 0)} images) the registry saw only the background refreshes of the signature verdicts: ${n(refreshes, 0)} refreshes (${n(num('fleet.steady.refreshesPerImage'), 1)} per image in ${n(m.fleet.steadyHours, 1)} h, refresh interval ${n(num('fleet.verdictSettings.refreshS') / 3600, 1)} h less up to 10% jitter), ${n(after / refreshes, 1)} requests each (${Object.entries(
+        steadyCalls as Record<string, number>,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ', ',
+        )}), ${n(m.fleet.steadyRequestsPerImageHour, 3)} requests per image per hour. A refresh re-fetches the signature blob even when the .sig manifest it names is unchanged (its digest is in the manifest): remembering the verdict per .sig manifest digest would drop that request (and the verification). Outage: ${n(num('fleet.outage.failedAttestations'), 0)} of ${n(num('fleet.outage.attestations'), 0)} attestations failed while the registry was down for ${n(num('fleet.outage.downForSimulatedH'), 0)} h; failed refreshes are retried after a minute per image (${n(num('fleet.outage.registryCallsAttemptedPerImageMinute'), 1)} calls per image per minute attempted); past the staleness bound the attestation fails (fails closed: ${String(get('fleet.outage.pastStalenessBound.failsClosed'))}). Restart: attestor B read ${n(num('fleet.restart.verdictFilesAfterA'), 0)} persisted verdicts in ${n(num('fleet.restart.b.readyMs'), 0)} ms and made ${n(m.fleet.restartRequests, 0)} registry requests for ${n(m.fleet.restartImages, 0)} images (A made ${n(num('fleet.restart.a.requestsClientStats'), 0)}).`,
     );
   }
 

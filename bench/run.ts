@@ -15,6 +15,9 @@
 //      requests (counted at the registry and by the client), verification time;
 //   2b. the same cold figures for those containerd containers;
 //   3. stampede: 200 concurrent Attests for 20 containers of one new image;
+//   3b. fleet, on a simulated clock against the real registry: registry
+//      requests per image per hour at steady state (24 simulated hours), a
+//      one-hour registry outage, a restart with persisted verdicts;
 //   4. footprint: RSS after start / Configure / 10,000 Attests over 20 images,
 //      spawn -> handshake for the launcher and the single executable;
 //   5. side by side: `cosign verify` per attestation, and the Workload API
@@ -45,6 +48,7 @@ import { agentPhase } from './phases/agent.js';
 import { coldPhase } from './phases/cold.js';
 import { containerdColdPhase, containerdSetup, containerdWarmPhase, type CtrdWorld } from './phases/containerd.js';
 import { cosignPhase, sideBySide } from './phases/cosign.js';
+import { fleetPhase } from './phases/fleet.js';
 import { footprintPhase } from './phases/footprint.js';
 import { handshakePhase } from './phases/handshake.js';
 import { memoryPhase } from './phases/memory.js';
@@ -115,6 +119,8 @@ async function main(): Promise<number> {
     await phase('2b. cold Attest, containerd 1.6 / 2.x (new image, new Configure per sample)', async () => containerdColdPhase(w, await ctrdWorld()));
     const st = await phase('3. stampede: 200 concurrent Attests of one new image', () => stampedePhase(w, m.coldRequests));
     if (st) m.stampede = st;
+    const fleet = await phase('3b. fleet: simulated clock, real registry (steady 24 h, 1 h outage, restart)', () => fleetPhase(w));
+    if (fleet) m.fleet = fleet;
     const fl = await phase('4. footprint (launcher): RSS after 10,000 Attests over 20 images', () => footprintPhase(w, LAUNCHER, 'launcher'));
     if (fl) m.rssLauncher = fl.rssAfter;
     await phase('4b. memory: where the resident set goes (inspector, full GC)', () => memoryPhase(w));

@@ -97,6 +97,25 @@ export class Fixtures {
     return { name, tag, repoRef, repository, id, digest };
   }
 
+  // The same image pushed under another repository (`docker tag` + `docker
+  // push`: no build, the blobs are already in the registry) and signed
+  // there: a distinct (repository, digest) pair, so a distinct verdict.
+  async alias(image: BenchImage, name: string, key: KeyPair | undefined): Promise<BenchImage> {
+    const rig = this.#rig;
+    const repository = `${this.repoPrefix}/${name}`;
+    const repoRef = `${rig.registry}/${repository}`;
+    const tag = `${repoRef}:1`;
+    this.#tags.add(tag);
+    await ok(rig, ['tag', image.tag, tag]);
+    await ok(rig, ['push', '-q', tag]);
+    const repoDigests = JSON.parse(await ok(rig, ['image', 'inspect', '-f', '{{json .RepoDigests}}', tag])) as string[];
+    const repoDigest = repoDigests.find((d) => d.startsWith(`${repoRef}@`)) ?? '';
+    const digest = repoDigest.slice(repoDigest.indexOf('@') + 1);
+    if (!digest.startsWith('sha256:')) throw new Error(`${tag}: no RepoDigest for ${repoRef} in ${repoDigests.join(' ')}`);
+    if (key) await signWithKey(rig, `${repoRef}@${digest}`, key, 'legacy');
+    return { name, tag, repoRef, repository, id: image.id, digest };
+  }
+
   // A running container of `image` (its main process: busybox sleep).
   async container(image: BenchImage, extra: readonly string[] = []): Promise<BenchContainer> {
     const id = await ok(this.#rig, ['run', '-d', '--network', 'none', '--label', `ssa-bench.run=${this.#run}`, ...extra, image.tag, 'sleep', '1800']);

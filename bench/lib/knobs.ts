@@ -18,6 +18,19 @@ export const KNOBS = {
   agentWarmup: 2,
   profileCalls: 5_000,
   inProcessWarmCalls: 2_000,
+  // 3b. fleet (simulated clock): images, their attestation period, the
+  // simulated day, the outage, the restart's image count, the steady loop's
+  // wall-time cap.
+  fleetImages: 20,
+  // Steady state: every image every 5 simulated s (345,600 attestations in
+  // the simulated day, ~15-25 s of wall time; every 2 s was 35-65 s here); the
+  // outage hour: every 2 simulated s.
+  fleetAttestEveryS: 5,
+  fleetOutageAttestEveryS: 2,
+  fleetHours: 24,
+  fleetOutageHours: 1,
+  fleetRestartImages: 100,
+  fleetWallCapMs: 90_000,
 } as const;
 
 // V8's young generation: semi-spaces of at most 1 MiB instead of the default

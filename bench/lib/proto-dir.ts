@@ -4,8 +4,10 @@
 // build of src/ (dist-bench/src/...). The in-process attestor loads
 // containerd's protos from there when it first meets a containerd
 // container, so this module (the first import of run.ts and probe.ts) links
-// dist-bench/proto to proto/. Run from the sources (not compiled) it does
-// nothing.
+// dist-bench/proto to proto/. The same for package.json, which
+// src/util/version.ts reads as <module>/../../package.json (the plugin
+// version the persisted verdicts carry: the fleet phase's restart). Run from
+// the sources (not compiled) it does nothing.
 
 import { existsSync, lstatSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -22,6 +24,12 @@ if (buildRoot !== REPO && !existsSync(join(link, 'containerd'))) {
   // A dangling link or an empty directory from an earlier build: replace it.
   if (existsSync(link) || isLink(link)) rmSync(link, { recursive: true, force: true });
   symlinkSync(relative(buildRoot, target), link, 'dir');
+}
+
+const pkgLink = join(buildRoot, 'package.json');
+if (buildRoot !== REPO && !existsSync(pkgLink)) {
+  if (isLink(pkgLink)) rmSync(pkgLink, { force: true });
+  symlinkSync(relative(buildRoot, join(REPO, 'package.json')), pkgLink, 'file');
 }
 
 function isLink(path: string): boolean {
