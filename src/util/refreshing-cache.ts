@@ -17,7 +17,8 @@ export interface RefreshingOptions<V> {
   readonly jitter: number;
   // Age beyond which a value is never used.
   readonly maxStaleMs: number;
-  // After a failed refresh, try again after this long.
+  // After a failed refresh, try again after this long, doubled after each
+  // further failure up to `refreshMs` (an outage is not hammered).
   readonly retryMs: number;
   // A failed load of a key without a value is remembered this long.
   readonly failureTtlMs: number;
@@ -47,6 +48,8 @@ interface Entry<V> {
   // The same value, as a settled promise: the warm path allocates nothing.
   resolved: Promise<V> | undefined;
   refreshAt: number;
+  // Refreshes failed in a row (for the retry backoff).
+  failedRefreshes: number;
   // A load in flight: the first one (callers wait) or a refresh (they don't).
   loading: Promise<V> | undefined;
   // A failed first load, until when it is remembered.
@@ -91,7 +94,14 @@ export class RefreshingCache<V> {
     if (this.#now() - known.verifiedAt > this.#o.maxStaleMs) return;
     const entry = this.#entries.get(key);
     if (entry?.known && entry.known.verifiedAt >= known.verifiedAt) return;
-    this.#set(key, { known, resolved: Promise.resolve(known.value), refreshAt: this.#refreshAt(known.verifiedAt), loading: undefined, failure: undefined });
+    this.#set(key, {
+      known,
+      resolved: Promise.resolve(known.value),
+      refreshAt: this.#refreshAt(known.verifiedAt),
+      loading: undefined,
+      failure: undefined,
+      failedRefreshes: 0,
+    });
   }
 
   // The value for `key` reached under `stamp`: the one known (refreshed in
@@ -114,7 +124,7 @@ export class RefreshingCache<V> {
   #firstLoad(key: string, stamp: string, load: () => Promise<V>): Promise<V> {
     this.#loads++;
     const startedAt = this.#now();
-    const entry: Entry<V> = { known: undefined, resolved: undefined, refreshAt: 0, loading: undefined, failure: undefined };
+    const entry: Entry<V> = { known: undefined, resolved: undefined, refreshAt: 0, loading: undefined, failure: undefined, failedRefreshes: 0 };
     const promise = load().then(
       (value) => {
         entry.loading = undefined;
@@ -149,7 +159,8 @@ export class RefreshingCache<V> {
         entry.loading = undefined;
         this.#o.onRefreshError?.(key, err);
         if (this.#o.keepsValue?.(err) ?? true) {
-          entry.refreshAt = this.#now() + this.#o.retryMs;
+          entry.failedRefreshes++;
+          entry.refreshAt = this.#now() + Math.min(this.#o.retryMs * 2 ** (entry.failedRefreshes - 1), this.#o.refreshMs);
         } else {
           entry.known = undefined;
           entry.resolved = undefined;
@@ -166,6 +177,7 @@ export class RefreshingCache<V> {
     entry.known = known;
     entry.resolved = Promise.resolve(known.value);
     entry.failure = undefined;
+    entry.failedRefreshes = 0;
     entry.refreshAt = this.#refreshAt(known.verifiedAt);
     // Still ours (not evicted or replaced meanwhile)?
     if (this.#entries.get(key) === entry) this.#o.onValue?.(key, known);
