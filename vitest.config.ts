@@ -17,7 +17,7 @@ export default defineConfig({
       // statements 82.2 %, branches 78.1 %, functions 78.9 %, lines 84.4 %.
       // Functions sit one point below: timing decides a few retry paths.
       // Raise them as tests are added; never lower them.
-      thresholds: { statements: 82, branches: 78, functions: 79, lines: 84 },
+      thresholds: { statements: 84, branches: 80, functions: 82, lines: 86 },
     },
     projects: [
       {
