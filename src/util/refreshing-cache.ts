@@ -6,9 +6,10 @@
 // is down), the old value stays in use until it is `maxStaleMs` old, then
 // the key fails like one never loaded: nothing is used past the bound.
 //
-// Each value carries a stamp (e.g. the trust generation it was reached
-// under); a value whose stamp is not the caller's is refreshed at once in
-// the background, and still served until then.
+// Each value carries a stamp (e.g. what the trust it was reached under
+// trusts); a value whose stamp is not the caller's is never served: the
+// caller waits for a load under its own stamp (trust changed, say a CA was
+// removed: nothing verified under the old trust counts any more).
 
 export interface RefreshingOptions<V> {
   // Age after which a value is refreshed (less a random share, `jitter`,
@@ -50,8 +51,10 @@ interface Entry<V> {
   refreshAt: number;
   // Refreshes failed in a row (for the retry backoff).
   failedRefreshes: number;
-  // A load in flight: the first one (callers wait) or a refresh (they don't).
+  // A load in flight: the first one (callers wait) or a refresh (they
+  // don't), and the stamp it loads under.
   loading: Promise<V> | undefined;
+  loadingStamp: string | undefined;
   // A failed first load, until when it is remembered.
   failure: { promise: Promise<V>; until: number } | undefined;
 }
@@ -99,6 +102,7 @@ export class RefreshingCache<V> {
       resolved: Promise.resolve(known.value),
       refreshAt: this.#refreshAt(known.verifiedAt),
       loading: undefined,
+      loadingStamp: undefined,
       failure: undefined,
       failedRefreshes: 0,
     });
@@ -109,22 +113,30 @@ export class RefreshingCache<V> {
   get(key: string, stamp: string, load: () => Promise<V>): Promise<V> {
     const now = this.#now();
     const entry = this.#entries.get(key);
-    if (entry?.known && entry.resolved && now - entry.known.verifiedAt <= this.#o.maxStaleMs) {
-      if (entry.loading === undefined && (now >= entry.refreshAt || entry.known.stamp !== stamp)) this.#refresh(key, entry, stamp, load);
+    if (entry?.known && entry.resolved && entry.known.stamp === stamp && now - entry.known.verifiedAt <= this.#o.maxStaleMs) {
+      if (entry.loading === undefined && now >= entry.refreshAt) this.#refresh(key, entry, stamp, load);
       // Recency for eviction order (least recently used goes first).
       this.#entries.delete(key);
       this.#entries.set(key, entry);
       return entry.resolved;
     }
-    if (entry?.loading) return entry.loading;
-    if (entry?.failure && entry.failure.until > now) return entry.failure.promise;
+    if (entry?.loading && entry.loadingStamp === stamp) return entry.loading;
+    if (entry?.failure && entry.failure.until > now && entry.loadingStamp === stamp) return entry.failure.promise;
     return this.#firstLoad(key, stamp, load);
   }
 
   #firstLoad(key: string, stamp: string, load: () => Promise<V>): Promise<V> {
     this.#loads++;
     const startedAt = this.#now();
-    const entry: Entry<V> = { known: undefined, resolved: undefined, refreshAt: 0, loading: undefined, failure: undefined, failedRefreshes: 0 };
+    const entry: Entry<V> = {
+      known: undefined,
+      resolved: undefined,
+      refreshAt: 0,
+      loading: undefined,
+      loadingStamp: undefined,
+      failure: undefined,
+      failedRefreshes: 0,
+    };
     const promise = load().then(
       (value) => {
         entry.loading = undefined;
@@ -141,6 +153,7 @@ export class RefreshingCache<V> {
     // reported as unhandled.
     promise.catch(() => undefined);
     entry.loading = promise;
+    entry.loadingStamp = stamp;
     this.#set(key, entry);
     return promise;
   }
@@ -171,6 +184,7 @@ export class RefreshingCache<V> {
     );
     promise.catch(() => undefined);
     entry.loading = promise;
+    entry.loadingStamp = stamp;
   }
 
   #learn(key: string, entry: Entry<V>, known: Known<V>): void {

@@ -98,15 +98,16 @@ describe('RefreshingCache', () => {
     await expect(t.cache.get('img', 'g1', t.load)).resolves.toMatch(/^v\d+$/);
   });
 
-  it('a value reached under another stamp (trust refreshed) is served while it is refreshed at once', async () => {
+  it('a value reached under another stamp (the trust changed) is never served: the caller waits for a load under its own', async () => {
     const t = setup();
     await t.cache.get('img', 'g1', t.load);
-    expect(await t.cache.get('img', 'g2', t.load)).toBe('v1');
-    await settle();
+    expect(await t.cache.get('img', 'g2', t.load)).toBe('v2');
     expect(t.calls()).toBe(2);
     expect(await t.cache.get('img', 'g2', t.load)).toBe('v2');
-    await settle();
     expect(t.calls()).toBe(2);
+    // A persisted value from other trust is not served either.
+    t.cache.seed('other', { value: 'old trust', stamp: 'g1', verifiedAt: t.now() });
+    expect(await t.cache.get('other', 'g2', t.load)).toBe('v3');
   });
 
   it('seeded values (persisted before a restart) are served without a load; too old ones are ignored', async () => {
