@@ -57,6 +57,7 @@ import { setup } from './phases/setup.js';
 import { stampedePhase } from './phases/stampede.js';
 import { startupPhase } from './phases/startup.js';
 import { measuredWarm, warmPhase } from './phases/warm.js';
+import { competitorPhase } from './phases/competitor.js';
 import { findings, goals, runtimeComparison, summaryText, writeResults, type Measured } from './report.js';
 
 import type { Fixtures } from './lib/images.js';
@@ -144,6 +145,10 @@ async function main(): Promise<number> {
     if (cs && m.warm1) result.figures['sideBySide'] = sideBySide(cs, m.warm1, m.coldGrpc);
     const ag = await phase('5b. Workload API fetch: two spire-agents (ours vs built-in docker)', () => agentPhase(w, seaWorks));
     if (ag) m.agent = ag;
+    const cp = await phase("5c. Workload API fetch: ours vs SPIRE's docker attestor with sigstore { } (keyless, test Sigstore)", () =>
+      competitorPhase(w, seaWorks),
+    );
+    if (cp) m.competitor = cp;
   } finally {
     progress('cleanup: plugins, agents, containers, images');
     await cleanup();

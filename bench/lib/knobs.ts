@@ -5,6 +5,13 @@ export const KNOBS = {
   warmCallsPerN: 2_000,
   warmConcurrency: [1, 16, 128],
   warmupCalls: 500,
+  // 1. warm Attest from the Go client (bench/go/attestload) on the same
+  // plugin process: N callers on one connection, each run bounded by a call
+  // count and a wall-time cap, after its own warm-up calls.
+  goClientConcurrency: [1, 16, 64],
+  goClientCalls: 20_000,
+  goClientCapS: 3,
+  goClientWarmupCalls: 500,
   phaseCapMs: 60_000,
   coldSamples: 10,
   stampedeContainers: 20,

@@ -7,8 +7,10 @@ import type { AttestResponse } from './plugin.js';
 
 // The verdict every bench image should get: bound to its registry manifest
 // and signed by the bench key.
+export const VERIFIED_BOUND_SELECTORS = ['image_binding:bound', 'image-signature-key:bench', 'image-signature:verified'] as const;
+
 export function isVerifiedBound(selectors: readonly string[]): boolean {
-  return selectors.includes('image_binding:bound') && selectors.includes('image-signature-key:bench') && selectors.includes('image-signature:verified');
+  return VERIFIED_BOUND_SELECTORS.every((s) => selectors.includes(s));
 }
 
 export interface LoadResult {

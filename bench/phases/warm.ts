@@ -10,8 +10,11 @@ import { launch, stopPlugin } from '../lib/live.js';
 import { isVerifiedBound, load } from '../lib/load.js';
 import { LAUNCHER } from '../lib/paths.js';
 import { attestCaller, cpuMsOf, initAndConfigure, SERVICE, unary, type AttestResponse, type Plugin } from '../lib/plugin.js';
+import { progress } from '../lib/progress.js';
 import { result, row } from '../lib/result.js';
 import { round, summarize, type Summary } from '../lib/stats.js';
+import { messageOf } from '../lib/util.js';
+import { goClientFigure } from './goclient.js';
 
 import type { Measured } from '../report.js';
 import type { World } from '../lib/world.js';
@@ -77,6 +80,18 @@ export async function warmPhase(w: World): Promise<void> {
       grpcCeiling,
       note: `client and plugin share this machine's ${cpus().length} cores; throughput is bounded by both processes' CPU`,
     };
+    // The same process and container from a Go gRPC client (as spire-agent
+    // calls it). Its failure leaves the grpc-js figures above standing.
+    try {
+      result.figures['warmGoClient'] = await goClientFigure(plugin, target.pid, perN);
+    } catch (err) {
+      result.figures['warmGoClient'] = { error: messageOf(err) };
+      result.errors.push({
+        phase: '1. warm Attest, Go gRPC client (bench/go/attestload)',
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+      progress(`warm Attest, Go gRPC client FAILED: ${messageOf(err)}`);
+    }
   } finally {
     await stopPlugin(plugin);
   }
@@ -209,7 +224,7 @@ export async function warmInProcessLoop(inst: Instrumented, pid: number, until: 
 }
 
 // What the goals take from figure 1: the N=1 latency and the best
-// throughput. Read back from the figure, so they are there also when the
+// throughput (grpc-js, and the Go client's). Read back from the figure, so they are there also when the
 // phase failed after writing it.
 export function measuredWarm(m: Measured): void {
   const warm = result.figures['warmGrpc'] as { byConcurrency?: Record<string, { latencyMs: Summary; throughputPerS: number }> } | undefined;
@@ -222,4 +237,7 @@ export function measuredWarm(m: Measured): void {
       }
     }
   }
+  const go = result.figures['warmGoClient'] as { bestThroughputPerS?: number; bestN?: number } | undefined;
+  m.warmGoThroughput = go?.bestThroughputPerS;
+  m.warmGoThroughputN = go?.bestN;
 }
