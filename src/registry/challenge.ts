@@ -104,7 +104,8 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
     if (s.done) break;
     const scheme = s.token();
     if (scheme === '') break; // not a challenge: stop rather than guess
-    const params: Record<string, string> = {};
+    // No prototype: a parameter named __proto__ is a parameter like any other.
+    const params: Record<string, string> = Object.create(null) as Record<string, string>;
     s.skipSpaces();
     const first = readParam(s);
     if (first !== undefined) {

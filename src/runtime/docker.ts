@@ -37,6 +37,10 @@ function stringRecord(value: unknown): Record<string, string> {
   return out;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
 function stringArray(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
@@ -70,27 +74,37 @@ export class DockerApiClient implements RuntimeClient {
     return { container, image: await this.#inspectImage(container.imageId, signal) };
   }
 
+  // The runtime's answer is not trusted to have the shape dockerode's types
+  // claim (a non-JSON body comes back as a Buffer): read field by field.
+  #malformed(what: string): AttestorError {
+    return new AttestorError('RUNTIME_UNAVAILABLE', `${what} via ${this.kind} API at ${this.endpoint}: malformed answer`);
+  }
+
   async #inspectContainer(id: string, signal: AbortSignal): Promise<ContainerFacts | undefined> {
-    let info: Docker.ContainerInspectInfo;
+    let info: unknown;
     try {
       info = await this.#docker.getContainer(id).inspect({ abortSignal: signal });
     } catch (err) {
       if (asHttpishError(err).statusCode === 404) return undefined;
       throw this.#fail(`inspect container ${id}`, err);
     }
+    if (!isRecord(info) || typeof info['Id'] !== 'string' || typeof info['Image'] !== 'string') throw this.#malformed(`inspect container ${id}`);
+    const config = isRecord(info['Config']) ? info['Config'] : {};
+    const state = isRecord(info['State']) ? info['State'] : {};
+    const pid = state['Pid'];
     return {
-      id: info.Id,
-      imageId: info.Image,
-      imageRef: info.Config?.Image ?? '',
-      labels: stringRecord(info.Config?.Labels),
-      env: stringArray(info.Config?.Env),
-      running: info.State?.Running === true,
-      initPid: typeof info.State?.Pid === 'number' ? info.State.Pid : 0,
+      id: info['Id'],
+      imageId: info['Image'],
+      imageRef: typeof config['Image'] === 'string' ? config['Image'] : '',
+      labels: stringRecord(config['Labels']),
+      env: stringArray(config['Env']),
+      running: state['Running'] === true,
+      initPid: typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0 ? pid : 0,
     };
   }
 
   async #inspectImage(id: string, signal: AbortSignal): Promise<ImageFacts | undefined> {
-    let info: Docker.ImageInspectInfo;
+    let info: unknown;
     try {
       // dockerode does not pass a signal through for image inspect.
       info = await raceAbort(this.#docker.getImage(id).inspect(), signal);
@@ -98,13 +112,16 @@ export class DockerApiClient implements RuntimeClient {
       if (asHttpishError(err).statusCode === 404) return undefined;
       throw this.#fail(`inspect image ${id}`, err);
     }
-    const variant = (info as { Variant?: unknown }).Variant;
+    if (!isRecord(info) || typeof info['Id'] !== 'string' || typeof info['Os'] !== 'string' || typeof info['Architecture'] !== 'string') {
+      throw this.#malformed(`inspect image ${id}`);
+    }
+    const variant = info['Variant'];
     return {
-      id: info.Id,
-      repoDigests: stringArray(info.RepoDigests),
-      repoTags: stringArray(info.RepoTags),
-      os: info.Os,
-      architecture: info.Architecture,
+      id: info['Id'],
+      repoDigests: stringArray(info['RepoDigests']),
+      repoTags: stringArray(info['RepoTags']),
+      os: info['Os'],
+      architecture: info['Architecture'],
       ...(typeof variant === 'string' && variant !== '' ? { variant } : {}),
     };
   }
