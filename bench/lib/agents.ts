@@ -22,7 +22,7 @@ export interface AgentPair {
   stop(): Promise<void>;
 }
 
-function agentConf(dir: string, server: SpireServer, token: string, workloadAttestor: string): string {
+export function agentConf(dir: string, server: SpireServer, token: string, workloadAttestor: string): string {
   return `agent {
   data_dir = "${join(dir, 'data')}"
   log_level = "INFO"
@@ -45,7 +45,8 @@ ${workloadAttestor}
 `;
 }
 
-async function startAgent(rig: Rig, name: string, dir: string, server: SpireServer, workloadAttestor: string, env: NodeJS.ProcessEnv): Promise<Agent> {
+// One spire-agent with `workloadAttestor` as its WorkloadAttestor block, healthy.
+export async function startAgent(rig: Rig, name: string, dir: string, server: SpireServer, workloadAttestor: string, env: NodeJS.ProcessEnv): Promise<Agent> {
   mkdirSync(join(dir, 'data'), { recursive: true });
   mkdirSync(join(dir, 'sock'), { recursive: true });
   // The containers' root mounts the socket directory.

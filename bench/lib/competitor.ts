@@ -28,7 +28,7 @@
 //    on its own (name.Registry.Scheme), no option needed.
 
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 
@@ -36,11 +36,11 @@ import { Key, Metadata, MetaFile, Root, Signature, Snapshot, TargetFile, Targets
 
 import { offlineEnv } from '../../test/support/cosign.js';
 import { freePort } from '../../test/support/registries.js';
-import { joinToken, sha256File, startDaemon, startSpireServer, TRUST_DOMAIN, waitFor, type Daemon, type SpireServer } from '../../test/support/spire.js';
+import { sha256File, startSpireServer, type Daemon, type SpireServer } from '../../test/support/spire.js';
 import { run, type Rig } from '../../test/support/rig.js';
 import { bytes, pem, type MockSigstore } from '../../test/unit/verify/support/rig.js';
 
-import type { Agent } from './agents.js';
+import { startAgent, type Agent } from './agents.js';
 
 // ---------------------------------------------------------------------------
 // A TUF repository the legacy go-tuf v0.7 client accepts: ed25519 keys whose
@@ -198,50 +198,6 @@ export interface SigstoreAgents {
   // = spire, so that this is an AgentPair for live.agents (cleanup on Ctrl-C).
   readonly builtin: Agent;
   stop(): Promise<void>;
-}
-
-function agentConf(dir: string, server: SpireServer, token: string, workloadAttestor: string): string {
-  return `agent {
-  data_dir = "${join(dir, 'data')}"
-  log_level = "INFO"
-  server_address = "127.0.0.1"
-  server_port = "${server.port}"
-  socket_path = "${join(dir, 'sock', 'agent.sock')}"
-  trust_domain = "${TRUST_DOMAIN}"
-  insecure_bootstrap = true
-  join_token = "${token}"
-}
-plugins {
-  NodeAttestor "join_token" {
-    plugin_data {}
-  }
-  KeyManager "memory" {
-    plugin_data {}
-  }
-${workloadAttestor}
-}
-`;
-}
-
-async function startAgent(rig: Rig, name: string, dir: string, server: SpireServer, workloadAttestor: string, env: NodeJS.ProcessEnv): Promise<Agent> {
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  mkdirSync(join(dir, 'sock'), { recursive: true });
-  chmodSync(join(dir, 'sock'), 0o755);
-  const token = await joinToken(server);
-  const conf = join(dir, 'agent.conf');
-  writeFileSync(conf, agentConf(dir, server, token, workloadAttestor));
-  const daemon = startDaemon(rig.spireAgent, ['run', '-config', conf], env);
-  const socketPath = join(dir, 'sock', 'agent.sock');
-  await waitFor(
-    `spire-agent ${name} healthy`,
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`spire-agent ${name} exited:\n${daemon.log()}`);
-      const r = await run(rig.spireAgent, ['healthcheck', '-socketPath', socketPath], { timeoutMs: 10_000 }).catch(() => undefined);
-      return r?.code === 0;
-    },
-    60_000,
-  );
-  return { ...daemon, name, dir, socketPath, parentId: `spiffe://${TRUST_DOMAIN}/spire/agent/join_token/${token}` };
 }
 
 export interface SigstoreAgentsOptions {
