@@ -126,8 +126,6 @@ export class RefreshingCache<V> {
   }
 
   #firstLoad(key: string, stamp: string, load: () => Promise<V>): Promise<V> {
-    this.#loads++;
-    const startedAt = this.#now();
     const entry: Entry<V> = {
       known: undefined,
       resolved: undefined,
@@ -137,7 +135,34 @@ export class RefreshingCache<V> {
       failure: undefined,
       failedRefreshes: 0,
     };
-    const promise = load().then(
+    const promise = this.#start(key, entry, stamp, load, (failed) => {
+      entry.failure = { promise: failed, until: this.#now() + this.#o.failureTtlMs };
+    });
+    this.#set(key, entry);
+    return promise;
+  }
+
+  #refresh(key: string, entry: Entry<V>, stamp: string, load: () => Promise<V>): void {
+    this.#refreshes++;
+    void this.#start(key, entry, stamp, load, (failed, err) => {
+      this.#o.onRefreshError?.(key, err);
+      if (this.#o.keepsValue?.(err) ?? true) {
+        entry.failedRefreshes++;
+        entry.refreshAt = this.#now() + Math.min(this.#o.retryMs * 2 ** (entry.failedRefreshes - 1), this.#o.refreshMs);
+      } else {
+        entry.known = undefined;
+        entry.resolved = undefined;
+        entry.failure = { promise: failed, until: this.#now() + this.#o.failureTtlMs };
+      }
+    });
+  }
+
+  // One load for `entry` under `stamp`: its value learned on success,
+  // `failed` told on failure (with the rejected promise, to remember).
+  #start(key: string, entry: Entry<V>, stamp: string, load: () => Promise<V>, failed: (promise: Promise<V>, err: unknown) => void): Promise<V> {
+    this.#loads++;
+    const startedAt = this.#now();
+    const promise: Promise<V> = load().then(
       (value) => {
         entry.loading = undefined;
         this.#learn(key, entry, { value, stamp, verifiedAt: startedAt });
@@ -145,7 +170,7 @@ export class RefreshingCache<V> {
       },
       (err: unknown) => {
         entry.loading = undefined;
-        entry.failure = { promise, until: this.#now() + this.#o.failureTtlMs };
+        failed(promise, err);
         throw err;
       },
     );
@@ -154,37 +179,7 @@ export class RefreshingCache<V> {
     promise.catch(() => undefined);
     entry.loading = promise;
     entry.loadingStamp = stamp;
-    this.#set(key, entry);
     return promise;
-  }
-
-  #refresh(key: string, entry: Entry<V>, stamp: string, load: () => Promise<V>): void {
-    this.#loads++;
-    this.#refreshes++;
-    const startedAt = this.#now();
-    const promise = load().then(
-      (value) => {
-        entry.loading = undefined;
-        this.#learn(key, entry, { value, stamp, verifiedAt: startedAt });
-        return value;
-      },
-      (err: unknown) => {
-        entry.loading = undefined;
-        this.#o.onRefreshError?.(key, err);
-        if (this.#o.keepsValue?.(err) ?? true) {
-          entry.failedRefreshes++;
-          entry.refreshAt = this.#now() + Math.min(this.#o.retryMs * 2 ** (entry.failedRefreshes - 1), this.#o.refreshMs);
-        } else {
-          entry.known = undefined;
-          entry.resolved = undefined;
-          entry.failure = { promise, until: this.#now() + this.#o.failureTtlMs };
-        }
-        throw err;
-      },
-    );
-    promise.catch(() => undefined);
-    entry.loading = promise;
-    entry.loadingStamp = stamp;
   }
 
   #learn(key: string, entry: Entry<V>, known: Known<V>): void {
