@@ -78,24 +78,25 @@ export interface AgentPairOptions {
   readonly pluginData: string;
 }
 
+// Our plugin as the agent's docker WorkloadAttestor.
+export function ourAttestorHcl(pluginCmd: string, pluginData: string): string {
+  return `  WorkloadAttestor "docker" {
+    plugin_cmd = "${pluginCmd}"
+    plugin_checksum = "${sha256File(pluginCmd)}"
+    plugin_data {
+${pluginData}
+    }
+  }`;
+}
+
 export async function startAgentPair(o: AgentPairOptions): Promise<AgentPair> {
   const server = await startSpireServer(o.rig.spireServer, join(o.dir, 'server'));
   const started: Daemon[] = [server];
   try {
-    const ours = await startAgent(
-      o.rig,
-      'ours',
-      join(o.dir, 'agent-ours'),
-      server,
-      `  WorkloadAttestor "docker" {
-    plugin_cmd = "${o.pluginCmd}"
-    plugin_checksum = "${sha256File(o.pluginCmd)}"
-    plugin_data {
-${o.pluginData}
-    }
-  }`,
-      { ...process.env, ...o.pluginEnv },
-    );
+    const ours = await startAgent(o.rig, 'ours', join(o.dir, 'agent-ours'), server, ourAttestorHcl(o.pluginCmd, o.pluginData), {
+      ...process.env,
+      ...o.pluginEnv,
+    });
     started.push(ours);
     const builtin = await startAgent(
       o.rig,

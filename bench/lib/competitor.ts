@@ -36,11 +36,11 @@ import { Key, Metadata, MetaFile, Root, Signature, Snapshot, TargetFile, Targets
 
 import { offlineEnv } from '../../test/support/cosign.js';
 import { freePort } from '../../test/support/registries.js';
-import { sha256File, startSpireServer, type Daemon, type SpireServer } from '../../test/support/spire.js';
+import { startSpireServer, type Daemon, type SpireServer } from '../../test/support/spire.js';
 import { run, type Rig } from '../../test/support/rig.js';
 import { bytes, pem, type MockSigstore } from '../../test/unit/verify/support/rig.js';
 
-import { startAgent, type Agent } from './agents.js';
+import { ourAttestorHcl, startAgent, type Agent } from './agents.js';
 
 // ---------------------------------------------------------------------------
 // A TUF repository the legacy go-tuf v0.7 client accepts: ed25519 keys whose
@@ -228,20 +228,11 @@ export async function startSigstoreAgents(o: SigstoreAgentsOptions): Promise<Sig
   const server = await startSpireServer(o.rig.spireServer, join(o.dir, 'server'));
   const started: Daemon[] = [server];
   try {
-    const ours = await startAgent(
-      o.rig,
-      'ours',
-      join(o.dir, 'agent-ours'),
-      server,
-      `  WorkloadAttestor "docker" {
-    plugin_cmd = "${o.pluginCmd}"
-    plugin_checksum = "${sha256File(o.pluginCmd)}"
-    plugin_data {
-${o.pluginData}
-    }
-  }`,
-      { ...process.env, ...offlineEnv(join(o.dir, 'ours-tuf-unused')), ...o.pluginEnv },
-    );
+    const ours = await startAgent(o.rig, 'ours', join(o.dir, 'agent-ours'), server, ourAttestorHcl(o.pluginCmd, o.pluginData), {
+      ...process.env,
+      ...offlineEnv(join(o.dir, 'ours-tuf-unused')),
+      ...o.pluginEnv,
+    });
     started.push(ours);
     const spire = await startAgent(o.rig, 'spire-sigstore', join(o.dir, 'agent-spire'), server, spireDockerSigstoreHcl(o.rig, o.sigstoreBlock), {
       ...process.env,
