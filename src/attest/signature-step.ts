@@ -74,7 +74,24 @@ export async function checkSignatures(step: SignatureStep, ref: ImageReference, 
     step.log.debug(`${r.kind ?? 'signature'} rejected`, { image_digest: r.imageDigest, format: r.format, signature: r.digest, error: r.error });
   }
   for (const p of found.problems) step.log.warn('signature unreadable', { image_digest: p.imageDigest, format: p.format, where: p.where, error: p.error });
+  logDenial(step.log, ref, digests, report);
   return report;
+}
+
+// An image none of whose signatures and attestations the policy accepts
+// gets no signer selectors: said once per verification of the image (the
+// verdict is cached and refreshed per image, so not once per attestation),
+// at a level operators see by default, with the reasons.
+function logDenial(log: Logger, ref: ImageReference, digests: readonly Digest[], report: SignatureReport): void {
+  if (report.accepted.length > 0 || report.attestations.length > 0) return;
+  const codes = [...new Set(report.rejected.map((r) => r.code))].sort();
+  log.info('no signature or attestation of the image is accepted: no signer selectors', {
+    image: `${ref.registry}/${ref.repository}`,
+    image_digest: digests.join(','),
+    reason: report.rejected.length === 0 ? (report.problems.length === 0 ? 'NONE_FOUND' : 'UNREADABLE') : codes.join(','),
+    rejected: report.rejected.length,
+    unreadable: report.problems.length,
+  });
 }
 
 // Candidates already in hand (discovered, or the CLI's offline --bundle).

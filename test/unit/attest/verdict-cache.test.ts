@@ -22,6 +22,7 @@ import { keyedLegacy } from '../verify/support/rig.js';
 import { setup } from '../verify/support/setup.js';
 
 import type { PipelineAttestor } from '../../../src/attest/attestor.js';
+import type { LogFields, Logger } from '../../../src/log.js';
 import type { ProcReader } from '../../../src/process/index.js';
 import type { Descriptor, Digest, FetchedManifest, ImageReference, Manifest, RegistryApi } from '../../../src/registry/types.js';
 import type { RuntimeClient } from '../../../src/runtime/types.js';
@@ -102,7 +103,7 @@ interface World {
   readonly manifest: Digest;
   readonly sigTag: string;
   clock: number;
-  attestor(extra?: string): PipelineAttestor;
+  attestor(extra?: string, log?: Logger): PipelineAttestor;
   attest(a: PipelineAttestor): Promise<string[]>;
 }
 
@@ -141,7 +142,7 @@ async function world(cacheDir: string | undefined): Promise<World> {
     manifest,
     sigTag,
     clock: 1_800_000_000_000,
-    attestor(extra = '') {
+    attestor(extra = '', log: Logger = silentLogger) {
       const text = [
         `registry "registry.test" { }`,
         'offline = true',
@@ -151,7 +152,7 @@ async function world(cacheDir: string | undefined): Promise<World> {
         cacheDir === undefined ? 'persist_verdicts = false' : `verdict_cache_dir = "${cacheDir}"`,
         extra,
       ].join('\n');
-      return createAttestor(buildConfig(text), silentLogger, {
+      return createAttestor(buildConfig(text), log, {
         proc,
         docker: docker(manifest),
         podman: docker(manifest),
@@ -280,5 +281,23 @@ describe('verdict caches at fleet scale (simulated clock)', () => {
     await a.close();
     chmodSync(dir, 0o777);
     await expect(w.attestor().ready()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/refusing verdict_cache_dir/) });
+  });
+
+  it('says once per image verification, not once per attestation, at info, why an image gets no signer selectors', async () => {
+    const w = await world(undefined);
+    w.registry.manifests.delete(w.sigTag);
+    const infos: { message: string; fields: LogFields | undefined }[] = [];
+    const log: Logger = { ...silentLogger, info: (message, fields) => void infos.push({ message, fields }) };
+    const a = w.attestor('', log);
+    await a.ready();
+    for (let i = 0; i < 100; i++) {
+      w.clock += 2_000;
+      expect(signerOf(await w.attest(a))).toEqual([]);
+    }
+    const denials = infos.filter((l) => l.message.startsWith('no signature or attestation of the image is accepted'));
+    expect(denials).toEqual([
+      { message: expect.any(String), fields: expect.objectContaining({ image: REPO, image_digest: w.manifest, reason: 'NONE_FOUND', rejected: 0 }) },
+    ]);
+    await a.close();
   });
 });
