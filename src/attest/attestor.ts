@@ -10,13 +10,11 @@ import { containerSelectors } from '../selectors/container.js';
 import { attestationSelectors } from '../selectors/attestation.js';
 import { signatureSelectors } from '../selectors/signature.js';
 import { normalizeSelectors } from '../selectors/names.js';
-import { AttestorError, codeInfo, isAttestorError, messageOf } from '../errors.js';
+import { AttestorError } from '../errors.js';
 import { raceAbort, throwIfAborted } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
-import { RefreshingCache } from '../util/refreshing-cache.js';
-import { packageVersion } from '../util/version.js';
-import { VerdictStore } from './verdict-store.js';
 import { bindImage } from './binding-step.js';
+import { Verdicts } from './verdicts.js';
 import { TrustSource } from '../verify/trust-source.js';
 import { checkSignatures, readyTrust } from './signature-step.js';
 
@@ -27,7 +25,6 @@ import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { RuntimeClient } from '../runtime/types.js';
 import type { BindingReport } from './binding-step.js';
-import type { TrustRoots } from '../verify/trust-roots.js';
 import type { SignatureReport } from './signature-step.js';
 
 // What the plugin protocol and the CLI need of an attestor.
@@ -67,30 +64,18 @@ export interface AttestorDeps {
   now?: () => number;
 }
 
-// How long what we learned stays usable. Container facts cannot change for a
-// container ID except its first process (a restart), which is re-checked on
-// every attestation. A binding (this image ID is that manifest digest of
-// this repository) is content-addressed and never changes: kept until evicted,
-// never asked again (a tag that moves later is reported by attest --json
-// when it is looked up, never re-checked on the attestation path).
+// How long container facts stay usable: they cannot change for a container
+// ID except its first process (a restart), which is re-checked on every
+// attestation. Bindings and signature verdicts: verdicts.ts.
 export const CACHE_TTL = {
   containerMs: 30_000,
-  bindingMs: Number.POSITIVE_INFINITY,
-  // "could not tell" answers (registry down under `prefer`) and failures.
-  shortMs: 5_000,
   // A shared load runs under its own deadline, never under one caller's.
   loadTimeoutMs: 20_000,
   maxEntries: 4096,
 } as const;
 
-// Signature reports: refreshed in the background (config.verdicts), failed
-// first loads remembered 5 s, a failed refresh retried after a minute.
-const SIGNATURE_CACHE = { failureTtlMs: 5_000, retryMs: 60_000, jitter: 0.1, maxEntries: 1024, loadTimeoutMs: 30_000 } as const;
-
-function bridgesOutage(err: unknown): boolean {
-  const info = codeInfo(err);
-  return info?.outage === true || (isAttestorError(err) && err.code === 'DEADLINE_EXCEEDED');
-}
+// One discovery and verification of an image may take this long.
+const SIGNATURE_LOAD_TIMEOUT_MS = 30_000;
 
 function bindingKey(runtime: RuntimeFindings): string {
   const image = runtime.image;
@@ -104,17 +89,12 @@ export class PipelineAttestor implements Attestor {
   readonly #deps: AttestorDeps;
   readonly #log: Logger;
   readonly #trust: TrustSource;
-  // Signature reports per image (repository and digests), stamped with the
-  // trust they were reached under.
-  readonly #signatures: RefreshingCache<SignatureReport>;
-  readonly #store: VerdictStore | undefined;
-  readonly #fingerprints = new WeakMap<object, string>();
+  readonly #verdicts: Verdicts;
   readonly #containers = new VerdictCache<RuntimeFindings>({
     ttlMs: CACHE_TTL.containerMs,
     failureTtlMs: 0,
     maxEntries: CACHE_TTL.maxEntries,
   });
-  readonly #bindings: VerdictCache<BindingReport>;
 
   // ready() rejects (CONFIG_INVALID) when the trusted root or a key file
   // cannot be loaded.
@@ -123,50 +103,18 @@ export class PipelineAttestor implements Attestor {
     this.#deps = deps;
     this.#log = log;
     this.#trust = new TrustSource(config.signatures, log);
-    const now = deps.now;
-    const { verdicts } = config;
-    this.#store = verdicts.cacheDir === undefined ? undefined : new VerdictStore(verdicts.cacheDir, config.fingerprint, packageVersion(), log);
-    this.#bindings = new VerdictCache<BindingReport>({
-      ttlMs: CACHE_TTL.bindingMs,
-      ttlOf: (b) => (b.outcome === 'bound' || b.outcome === 'skipped' ? CACHE_TTL.bindingMs : CACHE_TTL.shortMs),
-      failureTtlMs: CACHE_TTL.shortMs,
-      maxEntries: CACHE_TTL.maxEntries,
-      ...(now ? { now } : {}),
-    });
-    this.#signatures = new RefreshingCache<SignatureReport>({
-      ...SIGNATURE_CACHE,
-      refreshMs: verdicts.refreshMs,
-      maxStaleMs: verdicts.maxStaleMs,
-      ...(now ? { now } : {}),
-      onRefreshError: (key, err) => log.warn('signature refresh failed', { image: key, error: messageOf(err), keeps_last_verdict: bridgesOutage(err) }),
-      // Only the registry being unreachable (or slow) keeps a verdict alive;
-      // anything else fails closed.
-      keepsValue: bridgesOutage,
-      onValue: (key, known) => this.#store?.save('signatures', key, known),
-    });
+    this.#verdicts = new Verdicts(config, log, deps.now);
   }
 
   // Loads the trust, and the verdicts persisted before a restart.
   async ready(): Promise<void> {
     await readyTrust(this.#trust);
-    if (this.#store) this.#restore(this.#store);
-  }
-
-  #restore(store: VerdictStore): void {
-    try {
-      store.open();
-    } catch (err) {
-      throw new AttestorError('CONFIG_INVALID', `invalid plugin_data: ${messageOf(err)}`, { cause: err });
-    }
-    for (const v of store.load()) {
-      if (v.kind === 'binding') this.#bindings.seed(v.key, v.known.value as BindingReport);
-      else this.#signatures.seed(v.key, { ...v.known, value: v.known.value as SignatureReport });
-    }
+    this.#verdicts.restore();
   }
 
   // Signature discoveries + verifications actually performed.
   get signatureLoads(): number {
-    return this.#signatures.loads;
+    return this.#verdicts.signatureLoads;
   }
 
   async attest(pid: number, signal: AbortSignal): Promise<readonly string[]> {
@@ -190,22 +138,10 @@ export class PipelineAttestor implements Attestor {
 
     // Is what runs exactly what the registry serves? Throws under `require`
     // when it is not (or the registry cannot tell).
-    const key = bindingKey(runtime);
     const binding = await raceAbort(
-      this.#bindings.get(key, async () => {
-        const verifiedAt = (this.#deps.now ?? Date.now)();
-        const report = await bindImage(
-          this.#deps.registry,
-          this.#config.registry,
-          runtime.container,
-          runtime.image,
-          AbortSignal.timeout(CACHE_TTL.loadTimeoutMs),
-          this.#log,
-        );
-        // Immutable once bound: persisted for the next start.
-        if (report.outcome === 'bound') this.#store?.save('binding', key, { value: report, stamp: '', verifiedAt });
-        return report;
-      }),
+      this.#verdicts.binding(bindingKey(runtime), () =>
+        bindImage(this.#deps.registry, this.#config.registry, runtime.container, runtime.image, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#log),
+      ),
       signal,
     );
 
@@ -234,25 +170,13 @@ export class PipelineAttestor implements Attestor {
     // Loaded once; the warm path takes it without another await.
     const trust = this.#trust.loaded ?? (await raceAbort(readyTrust(this.#trust), signal));
     const key = [`${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
-    // A verdict reached under other trust (a refreshed root) is refreshed.
-    const stamp = this.#fingerprintOf(trust);
     return raceAbort(
-      this.#signatures.get(key, stamp, () => {
+      this.#verdicts.signatures(key, trust, () => {
         const step = { registry: this.#deps.registry, trust, policy: this.#config.signatures.policy, log: this.#log };
-        return checkSignatures(step, ref, digests, AbortSignal.timeout(SIGNATURE_CACHE.loadTimeoutMs));
+        return checkSignatures(step, ref, digests, AbortSignal.timeout(SIGNATURE_LOAD_TIMEOUT_MS));
       }),
       signal,
     );
-  }
-
-  // What the trust in use trusts (stable across restarts), per trust object.
-  #fingerprintOf(trust: TrustRoots): string {
-    let fp = this.#fingerprints.get(trust);
-    if (fp === undefined) {
-      fp = trust.roots.map((r) => `${r.name}:${r.fingerprint}`).join(',');
-      this.#fingerprints.set(trust, fp);
-    }
-    return fp;
   }
 
   // Container and image facts (cached per container ID), confirmed against
