@@ -14,16 +14,17 @@
 //   getBlob      GET blob, capped, hashed; redirects to blob storage followed
 //                without credentials once the host changes
 
-import { AttestorError, messageOf } from '../errors.js';
+import { AttestorError } from '../errors.js';
 import { readFailure, readTrustedFile } from '../util/trusted-path.js';
 import { silentLogger } from '../log.js';
 import { RegistryAuth, pingRegistry } from './auth.js';
 import { CredentialStore } from './credentials.js';
-import { computeDigest, digestAlgorithm, digestHex, isDigest } from '../util/digest.js';
+import { computeDigest, digestAlgorithm, digestHex } from '../util/digest.js';
 import { createDispatcher, httpRequest } from './http.js';
 import { ALL_MANIFEST_MEDIA_TYPES, parseManifest } from './manifest.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_NO_REFERRERS_API_TTL_MS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './options.js';
-import { formatReference, manifestReferenceOf, parseReference, registryHost } from './reference.js';
+import { formatReference, manifestReferenceOf, registryHost } from './reference.js';
+import { checkDigest, checkReference, contentDigest, errorDetail, unexpected } from './responses.js';
 import { MEDIA_TYPE } from './types.js';
 
 import type { Agent } from 'undici';
@@ -64,59 +65,6 @@ interface Exchange {
 
 const BLOB_REDIRECTS = 5;
 const MANIFEST_REDIRECTS = 3;
-
-function referenceError(message: string): AttestorError {
-  return new AttestorError('REFERENCE_INVALID', message);
-}
-
-// A reference handed in by a caller must be one parseReference would produce.
-function checkReference(ref: ImageReference): void {
-  let again: ImageReference;
-  try {
-    again = parseReference(formatReference(ref));
-  } catch (err) {
-    throw referenceError(`invalid image reference ${formatReference(ref)}: ${messageOf(err)}`);
-  }
-  if (again.registry !== ref.registry || again.repository !== ref.repository) {
-    throw referenceError(`invalid image reference: registry ${JSON.stringify(ref.registry)}, repository ${JSON.stringify(ref.repository)}`);
-  }
-}
-
-function checkDigest(digest: string, what: string): asserts digest is Digest {
-  if (!isDigest(digest)) throw referenceError(`${what}: ${JSON.stringify(digest)} is not a valid digest`);
-}
-
-// "errors[0].code: message" of a distribution error body, if there is one.
-function errorDetail(res: HttpResponse): string {
-  try {
-    const parsed: unknown = JSON.parse(res.body.toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'errors' in parsed && Array.isArray(parsed.errors)) {
-      const first: unknown = parsed.errors[0];
-      if (typeof first === 'object' && first !== null) {
-        const code = 'code' in first && typeof first.code === 'string' ? first.code : '';
-        const message = 'message' in first && typeof first.message === 'string' ? first.message : '';
-        const text = [code, message].filter((s) => s !== '').join(': ');
-        if (text !== '') return ` (${text.slice(0, 200)})`;
-      }
-    }
-  } catch {
-    // not JSON: no detail
-  }
-  return '';
-}
-
-function unexpected(res: HttpResponse, what: string): AttestorError {
-  return new AttestorError('REGISTRY_RESPONSE', `${what}: unexpected HTTP ${res.status}${errorDetail(res)}`);
-}
-
-// The Docker-Content-Digest header: undefined when absent; malformed is an error.
-function contentDigest(res: HttpResponse, what: string): Digest | undefined {
-  const header = res.headers.get('docker-content-digest');
-  if (header === null || header.trim() === '') return undefined;
-  const value = header.trim();
-  if (!isDigest(value)) throw new AttestorError('REGISTRY_RESPONSE', `${what}: malformed Docker-Content-Digest ${JSON.stringify(value.slice(0, 150))}`);
-  return value;
-}
 
 const MAX_NO_REFERRERS_ENTRIES = 4096;
 const MAX_CA_FILE_BYTES = 1024 * 1024;
