@@ -21,6 +21,7 @@
 
 import { codeInfo, messageOf } from '../errors.js';
 import { throwIfAborted } from '../util/abort.js';
+import { DSSE_ENVELOPE_MEDIA_TYPE } from '../verify/legacy-att.js';
 
 import type { Descriptor, Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { AttestationLayerCandidate, BundleCandidate, LegacyCandidate, SignatureCandidate } from '../verify/types.js';
@@ -28,7 +29,6 @@ import type { AttestationLayerCandidate, BundleCandidate, LegacyCandidate, Signa
 export const BUNDLE_ARTIFACT_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
-const DSSE_ENVELOPE = 'application/vnd.dsse.envelope.v1+json';
 // Referrer descriptors that may be bundles: the bundle type, or none said
 // (cosign 3.x fallback indexes); anything else (SBOMs, ...) is skipped free.
 const MAYBE_BUNDLE_ARTIFACT_TYPES: readonly (string | undefined)[] = [BUNDLE_ARTIFACT_TYPE, undefined, '', 'application/vnd.oci.empty.v1+json'];
@@ -156,7 +156,7 @@ function stringAnnotations(value: Readonly<Record<string, string>> | undefined):
 // How each legacy tag's layers look and become candidates.
 const LEGACY_FORMATS = {
   sig: { format: 'legacy', mediaType: SIMPLE_SIGNING, maxBytes: DISCOVERY_LIMITS.maxPayloadBytes, what: 'payload' },
-  att: { format: 'att', mediaType: DSSE_ENVELOPE, maxBytes: DISCOVERY_LIMITS.maxEnvelopeBytes, what: 'envelope' },
+  att: { format: 'att', mediaType: DSSE_ENVELOPE_MEDIA_TYPE, maxBytes: DISCOVERY_LIMITS.maxEnvelopeBytes, what: 'envelope' },
 } as const;
 
 async function discoverLegacy(

@@ -18,7 +18,6 @@ export type { SignatureErrorCode } from './errors.js';
 export type { SigningKey } from './tlogbody.js';
 export type { ConfiguredKey, KeyAlgorithm, RootOptions, TrustContext, VerifierMode } from './trust.js';
 export type { TrustRootSpec, TrustRoots } from './trust-roots.js';
-export type { ContentVerdict } from './checks.js';
 export type { Provenance } from './provenance.js';
 export type {
   AttestationLayerCandidate,

@@ -64,7 +64,7 @@ export function prepareLegacy(candidate: LegacyCandidate): PreparedSignature {
 
 // Which Rekor entry kinds may vouch for what: cosign >= 1.4 logs signatures
 // as hashedrekord and attestations as intoto (dsse with newer clients).
-export const SIGNATURE_ENTRY_KINDS: readonly string[] = ['hashedrekord'];
+const SIGNATURE_ENTRY_KINDS: readonly string[] = ['hashedrekord'];
 
 // The verification material of a `.sig` or `.att` layer's annotations, as a
 // v0.1 bundle's verificationMaterial: the leaf certificate (else a
