@@ -10,6 +10,7 @@ import { messageOf } from './errors.js';
 import { isPluginLaunch } from './plugin/handshake.js';
 
 import type { CompileCacheOutcome } from './compile-cache.js';
+import type { HostMetricsSink } from './plugin/host.js';
 
 async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise<void> {
   const [{ servePlugin }, { HclogLogger }, { AttestorService }, { createAttestor }] = await Promise.all([
@@ -22,11 +23,16 @@ async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise
   // Dependencies that print go to stderr as debug lines, never stdout.
   console.log = console.info = console.debug = (...args: unknown[]) => log.debug(args.map(String).join(' '));
   if (compileCache?.enabled === false) log.warn('starting without the compile cache', { reason: compileCache.reason });
-  const service = new AttestorService({ log, createAttestor, onLogLevel: (level) => log.setLevel(level) });
+  const service = new AttestorService({
+    log,
+    createAttestor: (config, logger, metrics) => createAttestor(config, logger, { metrics }),
+    onLogLevel: (level) => log.setLevel(level),
+  });
   const host = {
     configure: (text: string) => service.configure(text),
     validate: (text: string) => service.validate(text),
     attest: (pid: number, signal: AbortSignal) => service.attest(pid, signal),
+    useMetrics: (sink: HostMetricsSink | undefined) => service.useMetrics(sink),
     close: () => service.close(),
   };
   await servePlugin({ host, log, env: process.env });

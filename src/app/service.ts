@@ -5,6 +5,7 @@
 
 import { buildConfig } from '../config/build.js';
 import { AttestorError, ERROR_CODES } from '../errors.js';
+import { NO_METRICS } from '../attest/metrics.js';
 
 // Configuration errors: the codes the CLI exits 2 for; Validate turns them into notes.
 const EXIT_USAGE = 2;
@@ -12,8 +13,24 @@ const EXIT_USAGE = 2;
 import type { Attestor } from '../attest/attestor.js';
 import type { PluginConfig } from '../attest/types.js';
 import type { Logger, LogLevel } from '../log.js';
+import type { AttestMetrics, MetricLabel } from '../attest/metrics.js';
 
-export type AttestorFactory = (config: PluginConfig, log: Logger) => Attestor;
+// Where every attestor's metrics go: nowhere until the plugin host offers a
+// sink (spire-agent's Metrics host service), which may come after an
+// attestor was built.
+class MetricsRelay implements AttestMetrics {
+  target: AttestMetrics | undefined;
+
+  incrCounter(key: readonly string[], value: number, labels: readonly MetricLabel[]): void {
+    this.target?.incrCounter(key, value, labels);
+  }
+
+  addSample(key: readonly string[], value: number, labels: readonly MetricLabel[]): void {
+    this.target?.addSample(key, value, labels);
+  }
+}
+
+export type AttestorFactory = (config: PluginConfig, log: Logger, metrics: AttestMetrics) => Attestor;
 
 export interface ServiceOptions {
   log: Logger;
@@ -24,9 +41,15 @@ export interface ServiceOptions {
 export class AttestorService {
   readonly #options: ServiceOptions;
   #current: { config: PluginConfig; attestor: Attestor } | undefined;
+  readonly #metrics = new MetricsRelay();
 
   constructor(options: ServiceOptions) {
     this.#options = options;
+  }
+
+  // Start (or stop, with undefined) sending metrics to `sink`.
+  useMetrics(sink: AttestMetrics | undefined): void {
+    this.#metrics.target = sink;
   }
 
   get config(): PluginConfig | undefined {
@@ -35,7 +58,7 @@ export class AttestorService {
 
   async configure(text: string): Promise<void> {
     const config = buildConfig(text);
-    const attestor = this.#options.createAttestor(config, this.#options.log);
+    const attestor = this.#options.createAttestor(config, this.#options.log, this.#metrics);
     try {
       await attestor.ready();
     } catch (err) {
@@ -50,7 +73,7 @@ export class AttestorService {
 
   async validate(text: string): Promise<{ valid: boolean; notes: string[] }> {
     try {
-      const attestor = this.#options.createAttestor(buildConfig(text), this.#options.log);
+      const attestor = this.#options.createAttestor(buildConfig(text), this.#options.log, NO_METRICS);
       try {
         await attestor.ready();
       } finally {

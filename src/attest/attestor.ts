@@ -10,13 +10,14 @@ import { containerSelectors } from '../selectors/container.js';
 import { attestationSelectors } from '../selectors/attestation.js';
 import { signatureSelectors } from '../selectors/signature.js';
 import { normalizeSelectors } from '../selectors/names.js';
-import { AttestorError } from '../errors.js';
+import { AttestorError, isAttestorError } from '../errors.js';
 import { raceAbort, throwIfAborted } from '../util/abort.js';
 import { VerdictCache } from '../util/cache.js';
 import { bindImage } from './binding-step.js';
 import { Verdicts } from './verdicts.js';
 import { TrustSource } from '../verify/trust-source.js';
 import { checkSignatures, readyTrust } from './signature-step.js';
+import { LabelSets, METRIC_KEYS, NO_LABELS, NO_METRICS } from './metrics.js';
 
 import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
@@ -26,6 +27,7 @@ import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { RuntimeClient } from '../runtime/types.js';
 import type { BindingReport } from './binding-step.js';
 import type { SignatureReport } from './signature-step.js';
+import type { AttestationOutcome, AttestMetrics, MetricLabel } from './metrics.js';
 
 // What the plugin protocol and the CLI need of an attestor.
 export interface Attestor {
@@ -62,6 +64,8 @@ export interface AttestorDeps {
   release?: () => Promise<void>;
   // The clock of the verdict caches (tests and the benchmark simulate time).
   now?: () => number;
+  // Where outcomes, latency and cache use are counted (default: nowhere).
+  metrics?: AttestMetrics;
 }
 
 // How long container facts stay usable: they cannot change for a container
@@ -77,6 +81,16 @@ export const CACHE_TTL = {
 // One discovery and verification of an image may take this long.
 const SIGNATURE_LOAD_TIMEOUT_MS = 30_000;
 
+const OUTCOMES: readonly AttestationOutcome[] = ['host', 'unsupported_runtime', 'container', 'bound', 'signed'];
+
+// The outcome of an attestation that answered: how far the workload got.
+function outcomeOf(report: AttestReport): AttestationOutcome {
+  if (report.outcome !== 'container') return report.outcome === 'host' ? 'host' : 'unsupported_runtime';
+  if (report.binding?.outcome !== 'bound') return 'container';
+  const s = report.signatures;
+  return s && (s.accepted.length > 0 || s.attestations.length > 0) ? 'signed' : 'bound';
+}
+
 function bindingKey(runtime: RuntimeFindings): string {
   const image = runtime.image;
   const digests = [...(image?.repoDigests ?? [])].sort().join(',');
@@ -90,6 +104,9 @@ export class PipelineAttestor implements Attestor {
   readonly #log: Logger;
   readonly #trust: TrustSource;
   readonly #verdicts: Verdicts;
+  readonly #metrics: AttestMetrics;
+  readonly #labels = new LabelSets();
+  readonly #outcomeLabels: ReadonlyMap<AttestationOutcome, readonly MetricLabel[]>;
   readonly #containers = new VerdictCache<RuntimeFindings>({
     ttlMs: CACHE_TTL.containerMs,
     failureTtlMs: 0,
@@ -102,8 +119,12 @@ export class PipelineAttestor implements Attestor {
     this.#config = config;
     this.#deps = deps;
     this.#log = log;
-    this.#trust = new TrustSource(config.signatures, log);
-    this.#verdicts = new Verdicts(config, log, deps.now);
+    this.#metrics = deps.metrics ?? NO_METRICS;
+    this.#outcomeLabels = new Map(OUTCOMES.map((o) => [o, this.#labels.of(['outcome', o])]));
+    this.#trust = new TrustSource(config.signatures, log, (ok) =>
+      this.#metrics.incrCounter(METRIC_KEYS.trustRootRefreshes, 1, this.#labels.of(['result', ok ? 'ok' : 'failed'])),
+    );
+    this.#verdicts = new Verdicts(config, log, deps.now, this.#metrics);
   }
 
   // Loads the trust, and the verdicts persisted before a restart.
@@ -117,8 +138,22 @@ export class PipelineAttestor implements Attestor {
     return this.#verdicts.signatureLoads;
   }
 
+  // Every attestation is counted by outcome and timed; a failed one is
+  // `denied` with its error code.
   async attest(pid: number, signal: AbortSignal): Promise<readonly string[]> {
-    return (await this.explain(pid, signal)).selectors;
+    const started = performance.now();
+    const metrics = this.#metrics;
+    try {
+      const report = await this.explain(pid, signal);
+      metrics.incrCounter(METRIC_KEYS.attestations, 1, this.#outcomeLabels.get(outcomeOf(report)) ?? NO_LABELS);
+      return report.selectors;
+    } catch (err) {
+      const reason = isAttestorError(err) ? err.code : 'INTERNAL';
+      metrics.incrCounter(METRIC_KEYS.attestations, 1, this.#labels.of(['outcome', 'denied'], ['reason', reason]));
+      throw err;
+    } finally {
+      metrics.addSample(METRIC_KEYS.attestationLatencyMs, performance.now() - started, NO_LABELS);
+    }
   }
 
   async explain(pid: number, signal: AbortSignal): Promise<AttestReport> {
@@ -172,7 +207,7 @@ export class PipelineAttestor implements Attestor {
     const key = [`${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
     return raceAbort(
       this.#verdicts.signatures(key, trust, () => {
-        const step = { registry: this.#deps.registry, trust, policy: this.#config.signatures.policy, log: this.#log };
+        const step = { registry: this.#deps.registry, trust, policy: this.#config.signatures.policy, log: this.#log, metrics: this.#metrics };
         return checkSignatures(step, ref, digests, AbortSignal.timeout(SIGNATURE_LOAD_TIMEOUT_MS));
       }),
       signal,
@@ -192,14 +227,14 @@ export class PipelineAttestor implements Attestor {
     const { id, namespace } = located.match;
     const key = `${clients.map((c) => c.kind).join('+')}:${namespace ?? ''}/${id}`;
     for (let attempt = 0; ; attempt++) {
-      const runtime = await raceAbort(
-        this.#containers.get(key, async () => {
-          for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
-          const containerKey = namespace === undefined ? { id } : { id, namespace };
-          return lookupContainer(clients, containerKey, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
-        }),
-        signal,
-      );
+      const loadsBefore = this.#containers.loads;
+      const facts = this.#containers.get(key, async () => {
+        for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
+        const containerKey = namespace === undefined ? { id } : { id, namespace };
+        return lookupContainer(clients, containerKey, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
+      });
+      this.#verdicts.countLookup('container', this.#containers.loads > loadsBefore);
+      const runtime = await raceAbort(facts, signal);
       try {
         if (!runtime.container.running || runtime.container.initPid <= 0) {
           throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);

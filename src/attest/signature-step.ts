@@ -8,6 +8,7 @@ import { AttestorError, isAttestorError, messageOf } from '../errors.js';
 import { describeSigner, evaluate, policyForRoot, satisfiedAttestationRules, satisfiedRuleNames } from '../policy/index.js';
 import { discoverSignatures } from '../signatures/discover.js';
 import { SignatureError, isSignatureError, rootsOf, underEachRoot, verifyCandidate } from '../verify/index.js';
+import { LabelSets, METRIC_KEYS } from './metrics.js';
 
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -16,6 +17,7 @@ import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
 import type { DiscoveryProblem } from '../signatures/discover.js';
 import type { SignatureCandidate, SignatureErrorCode, TrustContext, TrustRoots, VerifiedAttestation, VerifiedSignature } from '../verify/index.js';
 import type { TrustSource } from '../verify/trust-source.js';
+import type { AttestMetrics } from './metrics.js';
 
 export interface RejectedSignature {
   // What it turned out to be, when verification got that far (a legacy
@@ -57,6 +59,9 @@ export interface SignatureStep {
   readonly trust: TrustRoots;
   readonly policy: CompiledPolicy;
   readonly log: Logger;
+  // Rejections are counted here by code (one per verification, not per
+  // attestation: the report is cached).
+  readonly metrics?: AttestMetrics;
 }
 
 // Discovery in the registry, then verification and policy for every
@@ -75,6 +80,7 @@ export async function checkSignatures(step: SignatureStep, ref: ImageReference, 
   }
   for (const p of found.problems) step.log.warn('signature unreadable', { image_digest: p.imageDigest, format: p.format, where: p.where, error: p.error });
   logDenial(step.log, ref, digests, report);
+  countRejections(step.metrics, report);
   return report;
 }
 
@@ -82,6 +88,13 @@ export async function checkSignatures(step: SignatureStep, ref: ImageReference, 
 // gets no signer selectors: said once per verification of the image (the
 // verdict is cached and refreshed per image, so not once per attestation),
 // at a level operators see by default, with the reasons.
+const failureLabels = new LabelSets();
+
+function countRejections(metrics: AttestMetrics | undefined, report: SignatureReport): void {
+  if (!metrics) return;
+  for (const r of report.rejected) metrics.incrCounter(METRIC_KEYS.verificationFailures, 1, failureLabels.of(['code', r.code]));
+}
+
 function logDenial(log: Logger, ref: ImageReference, digests: readonly Digest[], report: SignatureReport): void {
   if (report.accepted.length > 0 || report.attestations.length > 0) return;
   const codes = [...new Set(report.rejected.map((r) => r.code))].sort();

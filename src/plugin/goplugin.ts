@@ -13,20 +13,19 @@ interface ConnInfo {
 // SPIRE serves its host services at broker id 1.
 export const HOST_SERVICES_BROKER_ID = 1;
 
-export interface BrokerState {
-  hostServices: ConnInfo | undefined;
-}
+// Told the ConnInfo of the host services (broker id 1) when it arrives.
+export type HostServicesListener = (network: string, address: string) => void;
 
 // The host opens the broker stream right after connecting and sends a
 // ConnInfo for every service it accepts. The stream must stay open until the
 // host ends it: answering or closing early makes the host's broker fail
 // (racily) and the plugin load with it.
-export function brokerService(state: BrokerState, log: Logger): UntypedServiceImplementation {
+export function brokerService(onHostServices: HostServicesListener, log: Logger): UntypedServiceImplementation {
   return {
     StartStream(call: ServerDuplexStream<ConnInfo, ConnInfo>): void {
       call.on('data', (info: ConnInfo) => {
         log.debug('broker connection info', { service_id: info.service_id, network: info.network, address: info.address });
-        if (info.service_id === HOST_SERVICES_BROKER_ID) state.hostServices = info;
+        if (info.service_id === HOST_SERVICES_BROKER_ID) onHostServices(info.network, info.address);
       });
       call.on('end', () => call.end());
       call.on('error', () => undefined);

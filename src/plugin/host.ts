@@ -10,6 +10,13 @@ export interface ValidationResult {
   notes: string[];
 }
 
+// What the protocol layer hands the product when spire-agent offers its
+// Metrics host service: fire-and-forget, never throws.
+export interface HostMetricsSink {
+  incrCounter(key: readonly string[], value: number, labels: readonly { name: string; value: string }[]): void;
+  addSample(key: readonly string[], value: number, labels: readonly { name: string; value: string }[]): void;
+}
+
 export interface PluginHost {
   // Parse, validate and apply plugin_data. Throws AttestorError on bad input;
   // the previous configuration stays in force when it does.
@@ -19,6 +26,8 @@ export interface PluginHost {
   // Selector values (no type prefix) for the workload with this PID. Must
   // stop and throw when `signal` aborts.
   attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
+  // Where to send metrics from now on (undefined: nowhere).
+  useMetrics(sink: HostMetricsSink | undefined): void;
   // Release resources; called on Deinit and before exit.
   close(): Promise<void>;
 }

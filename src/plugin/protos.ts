@@ -16,6 +16,7 @@ export const PLUGIN_PROTOS: ProtoSet = {
     'spire/service/private/init/v1/init.proto',
     'spire/service/common/config/v1/config.proto',
     'spire/plugin/agent/workloadattestor/v1/workloadattestor.proto',
+    'spire/hostservice/common/metrics/v1/metrics.proto',
   ],
   asset: 'protos.json',
 };
@@ -29,6 +30,8 @@ export const SERVICE = {
   init: 'spire.service.private.init.v1.Init',
   config: 'spire.service.common.config.v1.Config',
   workloadAttestor: 'spire.plugin.agent.workloadattestor.v1.WorkloadAttestor',
+  // A host service: served by the agent, called by us.
+  metrics: 'spire.hostservice.common.metrics.v1.Metrics',
 } as const;
 
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];

@@ -10,9 +10,9 @@ import { brokerService, controllerService, healthService, stdioService } from '.
 import { checkProtocolVersions, createSocketLocation, sealStdout, writeHandshake } from './handshake.js';
 import { SERVICE, serviceDefinition } from './protos.js';
 import { configService, initService, workloadAttestorService } from './spire.js';
+import { HostServices } from './metrics.js';
 
 import type { Logger } from '../log.js';
-import type { BrokerState } from './goplugin.js';
 import type { PluginHost } from './host.js';
 
 export interface ServeOptions {
@@ -36,7 +36,7 @@ export async function servePlugin({ host, log, env }: ServeOptions): Promise<voi
 
   const socket = createSocketLocation(env);
   const server = new Server();
-  const broker: BrokerState = { hostServices: undefined };
+  const hostServices = new HostServices(log, (sink) => host.useMetrics(sink));
 
   let stopping = false;
   const stop = (reason: string): void => {
@@ -52,6 +52,7 @@ export async function servePlugin({ host, log, env }: ServeOptions): Promise<voi
       finish();
     }, SHUTDOWN_GRACE_MS);
     force.unref();
+    hostServices.close();
     void host.close().catch(() => undefined);
     server.tryShutdown(() => {
       clearTimeout(force);
@@ -59,14 +60,20 @@ export async function servePlugin({ host, log, env }: ServeOptions): Promise<voi
     });
   };
 
-  server.addService(serviceDefinition(SERVICE.broker), brokerService(broker, log));
+  server.addService(
+    serviceDefinition(SERVICE.broker),
+    brokerService((network, address) => hostServices.connected(network, address), log),
+  );
   server.addService(
     serviceDefinition(SERVICE.controller),
     controllerService(() => stop('controller shutdown')),
   );
   server.addService(serviceDefinition(SERVICE.stdio), stdioService());
   server.addService(serviceDefinition(SERVICE.health), healthService());
-  server.addService(serviceDefinition(SERVICE.init), initService(host, log));
+  server.addService(
+    serviceDefinition(SERVICE.init),
+    initService(host, log, (names) => hostServices.offered(names)),
+  );
   server.addService(serviceDefinition(SERVICE.config), configService(host, log));
   server.addService(serviceDefinition(SERVICE.workloadAttestor), workloadAttestorService(host, log));
 

@@ -17,11 +17,12 @@ export const PLUGIN_SERVICE_NAMES: readonly string[] = [SERVICE.workloadAttestor
 // Used when the caller set no deadline; SPIRE always sets one in practice.
 const DEFAULT_ATTEST_TIMEOUT_MS = 30_000;
 
-export function initService(host: PluginHost, log: Logger): UntypedServiceImplementation {
+export function initService(host: PluginHost, log: Logger, onHostServices: (names: readonly string[]) => void): UntypedServiceImplementation {
   return {
     Init(call: ServerUnaryCall<{ host_service_names: string[] }, object>, callback: sendUnaryData<{ plugin_service_names: readonly string[] }>): void {
       log.debug('init', { host_services: call.request.host_service_names.join(',') });
       callback(null, { plugin_service_names: PLUGIN_SERVICE_NAMES });
+      onHostServices(call.request.host_service_names);
     },
     Deinit(_call: ServerUnaryCall<object, object>, callback: sendUnaryData<object>): void {
       host.close().then(

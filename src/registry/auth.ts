@@ -235,6 +235,7 @@ export class RegistryAuth {
         dispatcher: this.#ctx.dispatcher,
         maxRedirects: 3,
         what: `token for ${this.#ctx.registry} (${scope})`,
+        kind: 'token',
       },
       this.#ctx.http,
       signal,
@@ -261,7 +262,11 @@ export interface PingResult {
 
 // GET /v2/: is this a registry, and how does it want to be authenticated?
 export async function pingRegistry(baseUrl: URL, dispatcher: Dispatcher, http: HttpOptions, signal: AbortSignal): Promise<PingResult> {
-  const res = await httpRequest({ method: 'GET', url: new URL('/v2/', baseUrl), maxBytes: 64 * 1024, dispatcher, what: `ping ${baseUrl.host}` }, http, signal);
+  const res = await httpRequest(
+    { method: 'GET', url: new URL('/v2/', baseUrl), maxBytes: 64 * 1024, dispatcher, what: `ping ${baseUrl.host}`, kind: 'ping' },
+    http,
+    signal,
+  );
   return {
     status: res.status,
     apiVersion: res.headers.get('docker-distribution-api-version') ?? undefined,

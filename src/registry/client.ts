@@ -32,7 +32,7 @@ import type { Agent } from 'undici';
 import type { Logger } from '../log.js';
 import type { AuthHeader, PingResult } from './auth.js';
 import type { Credential } from './credentials.js';
-import type { HttpMethod, HttpOptions, HttpResponse, HttpStats } from './http.js';
+import type { HttpMethod, HttpOptions, HttpResponse, HttpStats, RequestKind } from './http.js';
 import type { RegistryClientOptions, RegistrySettings } from './options.js';
 import type { Descriptor, Digest, FetchedManifest, ImageReference, RegistryApi } from './types.js';
 
@@ -57,6 +57,7 @@ interface Endpoint {
 interface Exchange {
   readonly method: HttpMethod;
   readonly path: string;
+  readonly kind: RequestKind;
   readonly accept?: string;
   readonly maxBytes: number;
   readonly maxRedirects?: number;
@@ -89,6 +90,7 @@ class Client implements RegistryClient {
     this.#settings = options.registries ?? {};
     this.#http = {
       stats: this.#stats,
+      ...(options.onRequest ? { observe: options.onRequest } : {}),
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       retries: options.retries ?? DEFAULT_RETRIES,
       ...(options.retryBackoffMs !== undefined ? { backoffMs: options.retryBackoffMs } : {}),
@@ -180,6 +182,7 @@ class Client implements RegistryClient {
         dispatcher: ep.dispatcher,
         maxRedirects: ex.maxRedirects ?? 0,
         what: ex.what,
+        kind: ex.kind,
       },
       this.#http,
       signal,
@@ -226,6 +229,7 @@ class Client implements RegistryClient {
       {
         method,
         path: `/v2/${ref.repository}/manifests/${manifestReferenceOf(ref)}`,
+        kind: 'manifest',
         accept: ALL_MANIFEST_MEDIA_TYPES.join(', '),
         maxBytes: this.#maxManifestBytes,
         maxRedirects: MANIFEST_REDIRECTS,
@@ -303,6 +307,7 @@ class Client implements RegistryClient {
         {
           method: 'GET',
           path: `/v2/${ref.repository}/referrers/${digest}${query}`,
+          kind: 'referrers',
           accept: MEDIA_TYPE.ociIndex,
           maxBytes: this.#maxManifestBytes,
           maxRedirects: MANIFEST_REDIRECTS,
@@ -337,7 +342,7 @@ class Client implements RegistryClient {
     const res = await this.#send(
       ep,
       ref.repository,
-      { method: 'GET', path: `/v2/${ref.repository}/blobs/${digest}`, maxBytes, maxRedirects: BLOB_REDIRECTS, what },
+      { method: 'GET', path: `/v2/${ref.repository}/blobs/${digest}`, kind: 'blob', maxBytes, maxRedirects: BLOB_REDIRECTS, what },
       signal,
     );
     if (res.status === 404) throw new AttestorError('REGISTRY_RESPONSE', `${what}: not found (404)${errorDetail(res)}`);

@@ -12,7 +12,8 @@
 // - redirects followed by hand (GET/HEAD, at most a few hops, http(s) only,
 //   never from https down to http, and the Authorization header dropped as
 //   soon as the origin changes);
-// - a request counter (`stats.requests`, every attempt and every hop).
+// - a request counter (`stats.requests`, every attempt and every hop), and
+//   an optional observer told each attempt's kind and outcome.
 //
 // It uses undici's fetch and an undici Agent (a custom CA is added to, not
 // substituted for, the system roots).
@@ -30,8 +31,17 @@ export interface HttpStats {
   requests: number;
 }
 
+// What a request is for, as counted by an observer.
+export type RequestKind = 'ping' | 'token' | 'manifest' | 'blob' | 'referrers';
+
+// One attempt's outcome: the HTTP status, or why there was none.
+export type RequestOutcome = number | 'network_error' | 'timeout' | 'aborted' | 'too_large';
+
+export type RequestObserver = (kind: RequestKind, method: HttpMethod, outcome: RequestOutcome) => void;
+
 export interface HttpOptions {
   readonly stats: HttpStats;
+  readonly observe?: RequestObserver;
   readonly timeoutMs: number;
   readonly retries: number;
   // First backoff (doubled per retry); default 100 ms.
@@ -55,6 +65,7 @@ export interface HttpRequest {
   readonly maxRedirects?: number;
   // For messages: what is being fetched ("manifest ghcr.io/acme/app:1").
   readonly what: string;
+  readonly kind: RequestKind;
 }
 
 // The part of a response's headers we read (case-insensitive get).
@@ -151,10 +162,25 @@ async function discardBody(res: Response): Promise<void> {
 }
 
 type Attempt =
-  { readonly kind: 'response'; readonly response: HttpResponse } | { readonly kind: 'retryable'; readonly message: string; readonly waitMs?: number };
+  | { readonly kind: 'response'; readonly response: HttpResponse }
+  | { readonly kind: 'retryable'; readonly message: string; readonly waitMs?: number; readonly status?: number };
+
+// One request on the wire, told to the observer (if any).
+async function attempt(req: HttpRequest, url: URL, headers: Record<string, string>, opts: HttpOptions, signal: AbortSignal): Promise<Attempt> {
+  const observe = opts.observe;
+  if (!observe) return attemptOnce(req, url, headers, opts, signal);
+  try {
+    const result = await attemptOnce(req, url, headers, opts, signal);
+    observe(req.kind, req.method, result.kind === 'response' ? result.response.status : (result.status ?? 'network_error'));
+    return result;
+  } catch (err) {
+    observe(req.kind, req.method, signal.aborted ? 'aborted' : err instanceof AttestorError && err.code === 'TOO_LARGE' ? 'too_large' : 'timeout');
+    throw err;
+  }
+}
 
 // One request on the wire, body included, under its own timeout.
-async function attempt(req: HttpRequest, url: URL, headers: Record<string, string>, opts: HttpOptions, signal: AbortSignal): Promise<Attempt> {
+async function attemptOnce(req: HttpRequest, url: URL, headers: Record<string, string>, opts: HttpOptions, signal: AbortSignal): Promise<Attempt> {
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
   const combined = AbortSignal.any([signal, timeout.signal]);
@@ -180,6 +206,7 @@ async function attempt(req: HttpRequest, url: URL, headers: Record<string, strin
       const retryAfter = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
       return {
         kind: 'retryable',
+        status: res.status,
         message: `${req.what}: ${req.method} ${url.origin}${url.pathname} answered ${res.status}`,
         ...(retryAfter !== undefined ? { waitMs: retryAfter } : {}),
       };

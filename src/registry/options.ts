@@ -2,6 +2,7 @@
 // layer). Secrets are never inline: only paths to files holding them.
 
 import type { Logger } from '../log.js';
+import type { RequestObserver } from './http.js';
 
 export interface RegistrySettings {
   // Plain http (and credentials over it, logged as a warning). Otherwise https.
@@ -36,6 +37,8 @@ export interface RegistryClientOptions {
   // How long a repository's 404 from the referrers API means "no API here,
   // ask only the tag fallback", default 300 000.
   readonly noReferrersApiTtlMs?: number;
+  // Told every request attempt: kind, method, status (or why none).
+  readonly onRequest?: RequestObserver;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;

@@ -38,10 +38,13 @@ export class TrustSource {
   readonly #generations = new WeakMap<TrustRoots, number>();
   readonly #timers: NodeJS.Timeout[] = [];
   #closed = false;
+  readonly #onRefresh: ((ok: boolean) => void) | undefined;
 
-  constructor(config: TrustSourceConfig, log: Logger) {
+  // `onRefresh` hears the result of every background TUF refresh.
+  constructor(config: TrustSourceConfig, log: Logger, onRefresh?: (ok: boolean) => void) {
     this.#config = config;
     this.#log = log;
+    this.#onRefresh = onRefresh;
     const initial = this.#initial();
     this.#trust = initial.then((loaded) => loaded.trust);
     initial.then(
@@ -111,6 +114,12 @@ export class TrustSource {
   async #refreshRoot(spec: TrustRootSpec): Promise<boolean> {
     const tuf = spec.tuf;
     if (!tuf || !spec.refresh) return false;
+    const ok = await this.#replaceFromTuf(spec, tuf);
+    this.#onRefresh?.(ok);
+    return ok;
+  }
+
+  async #replaceFromTuf(spec: TrustRootSpec, tuf: TufSettings): Promise<boolean> {
     const fetched = await fetchTrustedRoot(tuf);
     const root = { trusted_root: spec.label === '' ? undefined : spec.name, mirror: tuf.mirrorUrl };
     if ('error' in fetched) {

@@ -23,6 +23,7 @@ let aborted = 0;
 const host: PluginHost = {
   configure: async () => undefined,
   validate: async () => ({ valid: true, notes: [] }),
+  useMetrics: () => undefined,
   close: async () => undefined,
   attest: (pid, signal) => {
     if (pid === 1) return Promise.resolve(['image_id:ok']);
