@@ -22,6 +22,7 @@ import { keyedLegacy } from '../verify/support/rig.js';
 import { setup } from '../verify/support/setup.js';
 
 import type { PipelineAttestor } from '../../../src/attest/attestor.js';
+import type { AttestMetrics, MetricLabel } from '../../../src/attest/metrics.js';
 import type { LogFields, Logger } from '../../../src/log.js';
 import type { ProcReader } from '../../../src/process/index.js';
 import type { Descriptor, Digest, FetchedManifest, ImageReference, Manifest, RegistryApi } from '../../../src/registry/types.js';
@@ -103,7 +104,7 @@ interface World {
   readonly manifest: Digest;
   readonly sigTag: string;
   clock: number;
-  attestor(extra?: string, log?: Logger): PipelineAttestor;
+  attestor(extra?: string, log?: Logger, metrics?: AttestMetrics, key?: string): PipelineAttestor;
   attest(a: PipelineAttestor): Promise<string[]>;
 }
 
@@ -142,12 +143,12 @@ async function world(cacheDir: string | undefined): Promise<World> {
     manifest,
     sigTag,
     clock: 1_800_000_000_000,
-    attestor(extra = '', log: Logger = silentLogger) {
+    attestor(extra = '', log: Logger = silentLogger, metrics?: AttestMetrics, key = 'p256') {
       const text = [
         `registry "registry.test" { }`,
         'offline = true',
         `trusted_root_file = "${join(s.dir, 'trusted_root.json')}"`,
-        `key {\n name = "p256"\n path = "${join(s.dir, 'p256.pub')}"\n}`,
+        `key {\n name = "${key}"\n path = "${join(s.dir, `${key}.pub`)}"\n}`,
         'require_tlog = false',
         cacheDir === undefined ? 'persist_verdicts = false' : `verdict_cache_dir = "${cacheDir}"`,
         extra,
@@ -160,6 +161,7 @@ async function world(cacheDir: string | undefined): Promise<World> {
         socketPresent: () => true,
         registry,
         now: () => w.clock,
+        ...(metrics ? { metrics } : {}),
       });
     },
     async attest(a) {
@@ -297,6 +299,77 @@ describe('verdict caches at fleet scale (simulated clock)', () => {
     const denials = infos.filter((l) => l.message.startsWith('no signature or attestation of the image is accepted'));
     expect(denials).toEqual([
       { message: expect.any(String), fields: expect.objectContaining({ image: REPO, image_digest: w.manifest, reason: 'NONE_FOUND', rejected: 0 }) },
+    ]);
+    await a.close();
+  });
+});
+
+// What the attestor reports through its metrics port, keyed
+// "name{label=value,...}" with the summed values (samples counted).
+class RecordingMetrics implements AttestMetrics {
+  readonly counters = new Map<string, number>();
+  readonly samples = new Map<string, number>();
+
+  static id(key: readonly string[], labels: readonly MetricLabel[]): string {
+    return `${key.join('_')}{${labels.map((l) => `${l.name}=${l.value}`).join(',')}}`;
+  }
+
+  incrCounter(key: readonly string[], value: number, labels: readonly MetricLabel[]): void {
+    const id = RecordingMetrics.id(key, labels);
+    this.counters.set(id, (this.counters.get(id) ?? 0) + value);
+  }
+
+  addSample(key: readonly string[], _value: number, labels: readonly MetricLabel[]): void {
+    const id = RecordingMetrics.id(key, labels);
+    this.samples.set(id, (this.samples.get(id) ?? 0) + 1);
+  }
+}
+
+describe('metrics of the attestor', () => {
+  it('counts outcomes, cache hits, misses and refreshes, and times every attestation', async () => {
+    const w = await world(undefined);
+    const m = new RecordingMetrics();
+    const a = w.attestor('', silentLogger, m);
+    await a.ready();
+    // Registry down on the very first attestation: denied, with the code.
+    w.registry.down = true;
+    await expect(w.attest(a)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    w.registry.down = false;
+    w.clock += 10_000;
+    for (let i = 0; i < 5; i++) expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    // Past the refresh interval: served from the cache while refreshing.
+    w.clock += 7 * HOUR;
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    await settle();
+    const c = Object.fromEntries(m.counters);
+    expect(c).toMatchObject({
+      'sigstore_attestor_attestations{outcome=denied,reason=REGISTRY_UNAVAILABLE}': 1,
+      'sigstore_attestor_attestations{outcome=signed}': 6,
+      'sigstore_attestor_cache{cache=binding,result=miss}': 2,
+      'sigstore_attestor_cache{cache=binding,result=hit}': 5,
+      'sigstore_attestor_cache{cache=signatures,result=miss}': 1,
+      'sigstore_attestor_cache{cache=signatures,result=hit}': 5,
+      'sigstore_attestor_cache{cache=signatures,result=refresh}': 1,
+      'sigstore_attestor_cache{cache=container,result=miss}': 1,
+      'sigstore_attestor_cache{cache=container,result=hit}': 6,
+    });
+    expect(Object.keys(c).some((k) => k.includes('verification_failures'))).toBe(false);
+    expect(Object.fromEntries(m.samples)).toEqual({ 'sigstore_attestor_attestation_latency_ms{}': 7 });
+    await a.close();
+  });
+
+  it('counts each rejected signature by code, once per verification', async () => {
+    const w = await world(undefined);
+    const m = new RecordingMetrics();
+    // The signature is real, by p256; the policy trusts only p384: the
+    // signature does not verify under that key.
+    const a = w.attestor('', silentLogger, m, 'p384');
+    await a.ready();
+    for (let i = 0; i < 3; i++) expect(signerOf(await w.attest(a))).toEqual([]);
+    const c = Object.fromEntries(m.counters);
+    expect(c['sigstore_attestor_attestations{outcome=bound}']).toBe(3);
+    expect(Object.entries(c).filter(([k]) => k.includes('verification_failures'))).toEqual([
+      ['sigstore_attestor_verification_failures{code=SIGNATURE_INVALID}', 1],
     ]);
     await a.close();
   });
