@@ -138,6 +138,8 @@ export interface AgentOptions {
   // The body of plugin_data { ... } for our plugin.
   pluginData: string;
   pluginName?: string;
+  // Top-level blocks appended to the agent's configuration (telemetry).
+  extraConfig?: string;
 }
 
 export function agentConfig(options: AgentOptions, socketPath: string): string {
@@ -168,7 +170,7 @@ ${options.pluginData}
     }
   }
 }
-`;
+${options.extraConfig ?? ''}`;
 }
 
 // The agent finds Node for our plugin through SPIRE_SIGSTORE_ATTESTOR_NODE.
