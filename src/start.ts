@@ -9,31 +9,54 @@ import { enablePrivateCompileCache } from './compile-cache.js';
 import { messageOf } from './errors.js';
 import { isPluginLaunch } from './plugin/handshake.js';
 
+import type { AttestorService } from './app/service.js';
 import type { CompileCacheOutcome } from './compile-cache.js';
 import type { HostMetricsSink } from './plugin/host.js';
+import type { HclogLogger } from './plugin/hclog.js';
+
+// The handshake is written before Configure, so only the protocol layer
+// (grpc-js, our .proto files) loads before it; the product (configuration
+// parser, runtime and registry clients, sigstore-js) loads at the first
+// Configure or Validate, and once.
+function lazyProduct(log: HclogLogger): () => Promise<AttestorService> {
+  let loading: Promise<AttestorService> | undefined;
+  return () =>
+    (loading ??= Promise.all([import('./app/service.js'), import('./app/compose.js')]).then(
+      ([{ AttestorService }, { createAttestor }]) =>
+        new AttestorService({
+          log,
+          createAttestor: (config, logger, metrics) => createAttestor(config, logger, { metrics }),
+          onLogLevel: (level) => log.setLevel(level),
+        }),
+    ));
+}
 
 async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise<void> {
-  const [{ servePlugin }, { HclogLogger }, { AttestorService }, { createAttestor }] = await Promise.all([
-    import('./plugin/serve.js'),
-    import('./plugin/hclog.js'),
-    import('./app/service.js'),
-    import('./app/compose.js'),
-  ]);
+  const [{ servePlugin }, { HclogLogger }] = await Promise.all([import('./plugin/serve.js'), import('./plugin/hclog.js')]);
   const log = new HclogLogger({ level: 'info' });
   // Dependencies that print go to stderr as debug lines, never stdout.
   console.log = console.info = console.debug = (...args: unknown[]) => log.debug(args.map(String).join(' '));
   if (compileCache?.enabled === false) log.warn('starting without the compile cache', { reason: compileCache.reason });
-  const service = new AttestorService({
-    log,
-    createAttestor: (config, logger, metrics) => createAttestor(config, logger, { metrics }),
-    onLogLevel: (level) => log.setLevel(level),
-  });
+  const product = lazyProduct(log);
+  // Nothing to close before the product has loaded. The metrics sink comes
+  // with Init, before the first Configure loads the product.
+  let loaded: AttestorService | undefined;
+  let metrics: HostMetricsSink | undefined;
+  const service = async (): Promise<AttestorService> => {
+    if (loaded) return loaded;
+    loaded = await product();
+    loaded.useMetrics(metrics);
+    return loaded;
+  };
   const host = {
-    configure: (text: string) => service.configure(text),
-    validate: (text: string) => service.validate(text),
-    attest: (pid: number, signal: AbortSignal) => service.attest(pid, signal),
-    useMetrics: (sink: HostMetricsSink | undefined) => service.useMetrics(sink),
-    close: () => service.close(),
+    configure: async (text: string) => (await service()).configure(text),
+    validate: async (text: string) => (await service()).validate(text),
+    attest: (pid: number, signal: AbortSignal) => (loaded ? loaded.attest(pid, signal) : service().then((s) => s.attest(pid, signal))),
+    useMetrics: (sink: HostMetricsSink | undefined) => {
+      metrics = sink;
+      loaded?.useMetrics(sink);
+    },
+    close: async () => loaded?.close(),
   };
   await servePlugin({ host, log, env: process.env });
 }
