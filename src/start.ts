@@ -7,12 +7,20 @@ import { isSea } from 'node:sea';
 
 import { enablePrivateCompileCache } from './compile-cache.js';
 import { messageOf } from './errors.js';
+import { childHclDecoder, isHclChildLaunch, runHclChild } from './config/hcl-child.js';
 import { isPluginLaunch } from './plugin/handshake.js';
 
 import type { AttestorService } from './app/service.js';
 import type { CompileCacheOutcome } from './compile-cache.js';
 import type { HostMetricsSink } from './plugin/host.js';
+import type { SelfCommand } from './config/hcl-child.js';
 import type { HclogLogger } from './plugin/hclog.js';
+
+// This program, to start again as a child: the single executable, or the
+// node binary running us with our own main.js (never a lookup on PATH).
+function selfCommand(): SelfCommand {
+  return isSea() ? { file: process.execPath, args: [] } : { file: process.execPath, args: [fileURLToPath(new URL('./main.js', import.meta.url))] };
+}
 
 // The handshake is written before Configure, so only the protocol layer
 // (grpc-js, our .proto files) loads before it; the product (configuration
@@ -27,6 +35,7 @@ function lazyProduct(log: HclogLogger): () => Promise<AttestorService> {
           log,
           createAttestor: (config, logger, metrics) => createAttestor(config, logger, { metrics }),
           onLogLevel: (level) => log.setLevel(level),
+          decodeHcl: childHclDecoder(selfCommand()),
         }),
     ));
 }
@@ -72,6 +81,13 @@ async function main(): Promise<void> {
     const message = `refusing to start: ${compileCache.reason}; unset NODE_COMPILE_CACHE (the launcher does)`;
     process.stderr.write(isPluginLaunch(process.env) ? `${JSON.stringify({ '@level': 'error', '@message': message })}\n` : `error: ${message}\n`);
     process.exit(isPluginLaunch(process.env) ? 1 : 2);
+  }
+  if (isHclChildLaunch(process.env)) {
+    process.exitCode = await runHclChild().catch((err: unknown) => {
+      process.stderr.write(`${messageOf(err)}\n`);
+      return 1;
+    });
+    return;
   }
   if (isPluginLaunch(process.env)) {
     try {

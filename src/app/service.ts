@@ -3,7 +3,7 @@
 // first and swaps it in only on success; an Attest in flight keeps the
 // instance it started with.
 
-import { buildConfig } from '../config/build.js';
+import { configFromHcl } from '../config/settings.js';
 import { AttestorError, ERROR_CODES } from '../errors.js';
 import { NO_METRICS } from '../attest/metrics.js';
 
@@ -12,6 +12,7 @@ const EXIT_USAGE = 2;
 
 import type { Attestor } from '../attest/attestor.js';
 import type { PluginConfig } from '../attest/types.js';
+import type { HclObject } from '../config/hcl-output.js';
 import type { Logger, LogLevel } from '../log.js';
 import type { AttestMetrics, MetricLabel } from '../attest/metrics.js';
 
@@ -36,6 +37,14 @@ export interface ServiceOptions {
   log: Logger;
   createAttestor: AttestorFactory;
   onLogLevel?: (level: LogLevel) => void;
+  // plugin_data text -> data; in process (config/hcl.ts, loaded on first
+  // use) unless given (the plugin: config/hcl-child.ts).
+  decodeHcl?: (text: string) => Promise<HclObject>;
+}
+
+async function decodeInProcess(text: string): Promise<HclObject> {
+  const { parseHcl } = await import('../config/hcl.js');
+  return parseHcl(text);
 }
 
 export class AttestorService {
@@ -56,8 +65,12 @@ export class AttestorService {
     return this.#current?.config;
   }
 
+  async #buildConfig(text: string): Promise<PluginConfig> {
+    return configFromHcl(await (this.#options.decodeHcl ?? decodeInProcess)(text), text);
+  }
+
   async configure(text: string): Promise<void> {
-    const config = buildConfig(text);
+    const config = await this.#buildConfig(text);
     const attestor = this.#options.createAttestor(config, this.#options.log, this.#metrics);
     try {
       await attestor.ready();
@@ -73,7 +86,7 @@ export class AttestorService {
 
   async validate(text: string): Promise<{ valid: boolean; notes: string[] }> {
     try {
-      const attestor = this.#options.createAttestor(buildConfig(text), this.#options.log, NO_METRICS);
+      const attestor = this.#options.createAttestor(await this.#buildConfig(text), this.#options.log, NO_METRICS);
       try {
         await attestor.ready();
       } finally {

@@ -5,73 +5,29 @@
 // js-hcl-parser), so we read exactly what SPIRE's Go plugins would read:
 // repeated blocks become lists, `name "label" { }` becomes a list of
 // single-key objects, and a repeated scalar key keeps its last value.
+// Importing this module loads that library (GopherJS: ~15 MB resident for as
+// long as the process lives); the plugin decodes in a child process instead
+// (hcl-child.ts), with the same checks (hcl-output.ts).
 
 import hclV1 from 'js-hcl-parser';
 
-import { AttestorError, messageOf } from '../errors.js';
+import { checkConfigSize, decoderFailed, readHclOutput } from './hcl-output.js';
 
-export type HclValue = string | number | boolean | null | HclValue[] | HclObject;
-export interface HclObject {
-  [key: string]: HclValue;
-}
+import type { HclObject } from './hcl-output.js';
 
-// SPIRE configs are small; refuse anything that is clearly not one.
-export const MAX_CONFIG_BYTES = 1024 * 1024;
-
-const ERROR_PREFIX = 'unable to ';
-const POSITION = /^At (\d+):(\d+): (.*)$/s;
-
-function stripComments(text: string): string {
-  return text
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .split('\n')
-    .map((line) => line.replace(/(^|\s)(#|\/\/).*$/, ''))
-    .join('\n')
-    .trim();
-}
-
-// HCL v1 stops silently at an unexpected end of input ("a = " or a lone "{"
-// decode to nothing). A configuration that loses keys without a word is a
-// security problem for us, so those two shapes are errors.
-function checkTruncation(text: string, decoded: HclObject): void {
-  const content = stripComments(text);
-  if (content === '') return;
-  if (content.endsWith('=')) {
-    throw new AttestorError('CONFIG_SYNTAX', 'plugin_data: HCL syntax error: the last key has no value (truncated configuration?)');
-  }
-  if (Object.keys(decoded).length === 0 && !/^\{\s*\}$/.test(content)) {
-    throw new AttestorError('CONFIG_SYNTAX', 'plugin_data: HCL syntax error: no key could be read (truncated or malformed configuration?)');
-  }
-}
-
-function syntaxError(raw: string): AttestorError {
-  // "unable to parse JSON: At 3:7: illegal char escape" -> line 3, column 7.
-  const detail = raw.slice(raw.indexOf(':') + 1).trim();
-  const at = POSITION.exec(detail);
-  const message = at ? `plugin_data: HCL syntax error at line ${at[1]}, column ${at[2]}: ${at[3]}` : `plugin_data: HCL syntax error: ${detail}`;
-  return new AttestorError('CONFIG_SYNTAX', message);
-}
-
-function isHclObject(value: unknown): value is HclObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+// The decoder's raw answer: JSON, or "unable to ..." for a syntax error.
+export function decodeHclV1(text: string): string {
+  return hclV1.parse(text);
 }
 
 // Decode HCL v1 or JSON text into plain data. Throws CONFIG_SYNTAX.
 export function parseHcl(text: string): HclObject {
-  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
-    throw new AttestorError('CONFIG_SYNTAX', `plugin_data: configuration larger than ${MAX_CONFIG_BYTES} bytes`);
-  }
+  checkConfigSize(text);
   let out: string;
   try {
-    out = hclV1.parse(text);
+    out = decodeHclV1(text);
   } catch (err) {
-    throw new AttestorError('CONFIG_SYNTAX', `plugin_data: HCL parser failed: ${messageOf(err)}`);
+    throw decoderFailed(err);
   }
-  if (out.startsWith(ERROR_PREFIX)) throw syntaxError(out);
-  const decoded: unknown = JSON.parse(out);
-  if (!isHclObject(decoded)) {
-    throw new AttestorError('CONFIG_SYNTAX', 'plugin_data: configuration must be an object of keys');
-  }
-  checkTruncation(text, decoded);
-  return decoded;
+  return readHclOutput(text, out);
 }

@@ -3,7 +3,7 @@
 // `registry["ghcr.io"].ca_file: must be a string`; keys nobody read are
 // reported as unknown, so a typo never silently turns a check off.
 
-import type { HclObject, HclValue } from './hcl.js';
+import type { HclObject, HclValue } from './hcl-output.js';
 
 function describe(value: HclValue): string {
   if (value === null) return 'null';

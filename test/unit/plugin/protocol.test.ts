@@ -77,6 +77,10 @@ describe('plugin protocol (agent call order)', () => {
     });
     expect(invalid.valid).toBe(false);
     expect(invalid.notes.join()).toContain('log_level: must be a string');
+    // plugin_data is decoded in a child process (config/hcl-child.ts): its
+    // syntax errors keep their position.
+    const syntax = await unary<{ valid: boolean; notes: string[] }>(p.client(SERVICE.config), 'Validate', { hcl_configuration: 'a = "\\z"' });
+    expect(syntax).toEqual({ valid: false, notes: ['plugin_data: HCL syntax error at line 1, column 7: illegal char escape'] });
 
     // 8. Attest: this test process is not in a container -> no selectors.
     const attested = await unary<{ selector_values: string[] }>(p.client(SERVICE.workloadAttestor), 'Attest', { pid: process.pid });
