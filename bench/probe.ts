@@ -5,6 +5,10 @@
 //     RSS / heap / external after importing each heavy dependency in turn,
 //     then the attestor and the plugin layer: what the resident set at start
 //     is made of.
+//   node dist-bench/bench/probe.js hcl <none|in-process|worker|child> <plugin_data file> <main.js>
+//     RSS with grpc-js loaded before and after decoding plugin_data once
+//     (js-hcl-parser in process, in a worker_thread that is then terminated,
+//     or in a child process as the plugin does), after a full GC.
 //   node dist-bench/bench/probe.js attest <product|sync> <plugin_data file> <count> <concurrency> <pid>...
 //     `count` attestations in process (no gRPC) over the pids, with the
 //     product's ProcReader or a synchronous one (the what-if), and the memory
@@ -14,6 +18,9 @@
 import './lib/proto-dir.js';
 
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 
 const mb = (v: number): number => Math.round((v / 1024 / 1024) * 10) / 10;
 
@@ -49,6 +56,40 @@ async function imports(): Promise<void> {
     points.push(usage(`+ ${label}`));
   }
   process.stdout.write(`${JSON.stringify({ points })}\n`);
+}
+
+async function hcl(mode: string, hclFile: string, mainJs: string): Promise<void> {
+  await import('@grpc/grpc-js');
+  const text = readFileSync(hclFile, 'utf8');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const settle = async (): Promise<void> => {
+    await new Promise((r) => setTimeout(r, 300));
+    gc();
+    await new Promise((r) => setTimeout(r, 300));
+  };
+  await settle();
+  const before = usage('grpc-js loaded');
+  if (mode === 'in-process') {
+    const { parseHcl } = await import('../src/config/hcl.js');
+    parseHcl(text);
+  } else if (mode === 'worker') {
+    const worker = new Worker(
+      "const { parentPort, workerData } = require('node:worker_threads'); parentPort.postMessage(require('js-hcl-parser').parse(workerData));",
+      {
+        eval: true,
+        workerData: text,
+      },
+    );
+    await new Promise((r) => worker.once('message', r));
+    await worker.terminate();
+  } else if (mode === 'child') {
+    const { childHclDecoder } = await import('../src/config/hcl-child.js');
+    await childHclDecoder({ file: process.execPath, args: [mainJs] })(text);
+  }
+  await settle();
+  const after = usage(`decoded (${mode})`);
+  process.stdout.write(`${JSON.stringify({ mode, before, after, deltaRssMb: Math.round((Number(after['rssMb']) - Number(before['rssMb'])) * 10) / 10 })}\n`);
 }
 
 async function attest(mode: string, hclFile: string, count: number, concurrency: number, pids: number[]): Promise<void> {
@@ -98,10 +139,15 @@ const done = (p: Promise<void>): void => {
   );
 };
 if (cmd === 'imports') done(imports());
-else if (cmd === 'attest') {
+else if (cmd === 'hcl') {
+  const [mode = 'none', file = '', mainJs = ''] = args;
+  done(hcl(mode, file, mainJs));
+} else if (cmd === 'attest') {
   const [mode = 'product', hcl = '', count = '10000', conc = '16', ...pids] = args;
   done(attest(mode, hcl, Number(count), Number(conc), pids.map(Number)));
 } else {
-  process.stderr.write('usage: probe.js imports | attest <product|sync> <hcl> <count> <concurrency> <pid>...\n');
+  process.stderr.write(
+    'usage: probe.js imports | hcl <none|in-process|worker|child> <hcl> <main.js> | attest <product|sync> <hcl> <count> <concurrency> <pid>...\n',
+  );
   process.exit(2);
 }

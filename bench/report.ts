@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { KNOBS, SEMI_SPACE_FLAG } from './lib/knobs.js';
+import { KNOBS } from './lib/knobs.js';
 import { REPO } from './lib/paths.js';
 import { socketDirsLeft } from './lib/plugin.js';
 import { round, table, type Summary } from './lib/stats.js';
@@ -31,8 +31,14 @@ export interface Measured {
   stampede?: StampedeCounts | undefined;
   rssLauncher?: number | undefined;
   rssSea?: number | undefined;
+  // VmRSS after Configure, before any Attest.
+  rssIdleLauncher?: number | undefined;
+  rssIdleSea?: number | undefined;
   handshakeLauncher?: Summary | undefined;
   handshakeSea?: Summary | undefined;
+  // spawn -> handshake p50 / bare `node -e 0` p50, same runs.
+  handshakeLauncherOverBare?: number | undefined;
+  handshakeSeaOverBare?: number | undefined;
   agent?: AgentFetch | undefined;
   competitor?: CompetitorFetch | undefined;
   fleet?: FleetCounts | undefined;
@@ -151,6 +157,23 @@ export function goals(m: Measured): Goal[] {
     basis: 'VmRSS after 10,000 Attests across 20 images (launcher; SEA too when present)',
   });
   g.push({
+    goal: 'RSS <= 60 MB idle after Configure',
+    target: '<= 60 MB',
+    measured: `launcher ${f(m.rssIdleLauncher, 1)} MB; SEA ${f(m.rssIdleSea, 1)} MB`,
+    met: m.rssIdleLauncher === undefined ? null : m.rssIdleLauncher <= 60 && (m.rssIdleSea === undefined || m.rssIdleSea <= 60),
+    basis: 'VmRSS 300 ms after Init + Configure, before any Attest (launcher; SEA too when present)',
+  });
+  g.push({
+    goal: 'spawn -> handshake <= 5x a bare node -e 0 (SEA included)',
+    target: '<= 5x',
+    measured: `launcher ${f(m.handshakeLauncherOverBare, 2)}x; SEA ${f(m.handshakeSeaOverBare, 2)}x`,
+    met:
+      m.handshakeLauncherOverBare === undefined
+        ? null
+        : m.handshakeLauncherOverBare <= 5 && (m.handshakeSeaOverBare === undefined || m.handshakeSeaOverBare <= 5),
+    basis: 'median of 20 spawns each / median of the 20 bare `node -e 0` (spawn -> exit, same binary) run one before each spawn',
+  });
+  g.push({
     goal: 'spawn -> handshake <= 300 ms (SEA included)',
     target: '<= 300 ms',
     measured: `launcher p50 ${f(m.handshakeLauncher?.median, 1)} ms (max ${f(m.handshakeLauncher?.max, 1)}); SEA p50 ${f(m.handshakeSea?.median, 1)} ms (max ${f(m.handshakeSea?.max, 1)})`,
@@ -175,6 +198,14 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   const n = (v: number | undefined, d = 3): string => (v === undefined || !Number.isFinite(v) ? '?' : String(round(v, d)));
   const missed = (prefix: string): boolean => gs.some((g) => g.goal.startsWith(prefix) && g.met === false);
   const missedExactly = (goal: string): boolean => gs.some((g) => g.goal === goal && g.met === false);
+  // RSS an import step of the imports probe added.
+  const importStep = (label: string): number => {
+    const all = get('memory.importsProbe.points');
+    if (!Array.isArray(all)) return Number.NaN;
+    const list = all as Array<{ at: string; rssMb: number }>;
+    const i = list.findIndex((p) => p.at === label);
+    return i > 0 ? (list[i]?.rssMb ?? Number.NaN) - (list[i - 1]?.rssMb ?? Number.NaN) : Number.NaN;
+  };
 
   // Warm path.
   const floor = num('warmGrpc.grpcFloorHealthCheckMs.median');
@@ -289,8 +320,14 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
     );
     const after = at(`after ${KNOBS.footprintAttests} Attests`);
     const gc = at('after a full GC');
+    const fp = (label: string, key: string): string => n(num(`footprint.launcher.resident.${label}.${key}`), 1);
+    const what = (label: string, key: string): string => n(num(`memory.attestProbe.plugin:${label}.${key}`), key.includes('Latency') ? 3 : 1);
+    const arena = `MALLOC_ARENA_MAX=${8 * cpus().length} (glibc default)`;
     out.push(
-      `Memory: the plugin starts at ${n(at('start')?.['rssMb'], 1)} MB RSS (bare Node ${n(num('memory.bareNodeRssMb'), 1)} MB). Imports, each measured in a fresh process: ${imp.join(', ')} MB. After ${KNOBS.footprintAttests} warm Attests: ${n(after?.['rssMb'], 1)} MB, V8 heap total ${n(after?.['heapTotalMb'], 1)} MB of which ${n(after?.['heapUsedMb'], 1)} MB used, external ${n(after?.['externalMb'], 1)} MB (ArrayBuffers ${n(after?.['arrayBuffersMb'], 1)} MB); after a forced full GC the heap is back to ${n(gc?.['heapUsedMb'], 1)}/${n(gc?.['heapTotalMb'], 1)} MB (no leak) but RSS stays at ${n(gc?.['rssMb'], 1)} MB (freed pages kept by the allocator). The growth is garbage: every /proc read allocates a zero-filled 64 KiB Buffer (~192 KiB per Attest, ~1.9 GiB per 10,000), and under that allocation rate V8 lets its young generation and old space grow (heap total far above heap used). What-ifs (10,000 attestations in process, own process): product reader ${n(num('memory.attestProbe.product.after.rssMb'), 1)} MB, synchronous reader ${n(num('memory.attestProbe.sync.after.rssMb'), 1)} MB, ${SEMI_SPACE_FLAG} ${n(num('memory.attestProbe.product+semi1.after.rssMb'), 1)} MB, both ${n(num('memory.attestProbe.sync+semi1.after.rssMb'), 1)} MB; the plugin itself with ${SEMI_SPACE_FLAG}: ${n(num('memory.attestProbe.plugin+semi1.rssMb'), 1)} MB.`,
+      `Memory, where it goes (launcher): a bare Node process is ${n(num('memory.bareNodeRssMb'), 1)} MB. Imports, each step in a fresh process: ${imp.join(', ')} MB (protobufjs and proto-loader also touch code pages of the node binary the first time they run). At the handshake only the protocol layer is loaded (grpc-js, proto-loader, our .proto files; the product loads at the first Configure): ${n(num('footprint.launcher.rssMbAfterStart'), 1)} MB, of which ${fp('afterStart', 'fileBackedMb')} MB are file-backed pages (the node binary's code as far as it ran, shared with other node processes) and ${fp('afterStart', 'anonymousMb')} MB anonymous; after Configure ${n(num('footprint.launcher.rssMbAfterConfigure'), 1)} MB (${fp('afterConfigure', 'fileBackedMb')} file-backed / ${fp('afterConfigure', 'anonymousMb')} anonymous). plugin_data decoding (js-hcl-parser, GopherJS), RSS it leaves behind in a process that has grpc-js, after a full GC: in process +${n(num('memory.hclProbe.in-process.deltaRssMb'), 1)} MB, in a worker_thread (terminated) +${n(num('memory.hclProbe.worker.deltaRssMb'), 1)} MB, in a child process (what the plugin does) +${n(num('memory.hclProbe.child.deltaRssMb'), 1)} MB.`,
+    );
+    out.push(
+      `Memory after ${KNOBS.footprintAttests} Attests through gRPC (N=${KNOBS.footprintConcurrency}): ${n(after?.['rssMb'], 1)} MB with the inspector attached, V8 heap total ${n(after?.['heapTotalMb'], 1)} MB of which ${n(after?.['heapUsedMb'], 1)} MB used, external ${n(after?.['externalMb'], 1)} MB (ArrayBuffers ${n(after?.['arrayBuffersMb'], 1)} MB); after a forced full GC ${n(gc?.['heapUsedMb'], 1)}/${n(gc?.['heapTotalMb'], 1)} MB heap and ${n(gc?.['rssMb'], 1)} MB RSS: the growth is garbage, mostly from the gRPC path (in process, without gRPC, the same attestations grow RSS by ${n(num('memory.attestProbe.product.after.rssMb') - num('memory.attestProbe.product.before.rssMb'), 1)} MB). The plugin, one setting changed at a time (RSS after Configure / after the Attests; warm N=1 p50 / p99): as shipped ${what('as shipped', 'rssMbAfterConfigure')} / ${what('as shipped', 'rssMbAfterAttests')} MB, ${what('as shipped', 'n1LatencyMs.median')} / ${what('as shipped', 'n1LatencyMs.p99')} ms; V8's own heap growing factor (--heap-growing-percent=0; the product sets 20 once serving) ${what('--heap-growing-percent=0 (V8 default)', 'rssMbAfterConfigure')} / ${what('--heap-growing-percent=0 (V8 default)', 'rssMbAfterAttests')} MB, ${what('--heap-growing-percent=0 (V8 default)', 'n1LatencyMs.median')} / ${what('--heap-growing-percent=0 (V8 default)', 'n1LatencyMs.p99')} ms; ${arena} instead of the launcher's 2: ${what(arena, 'rssMbAfterConfigure')} / ${what(arena, 'rssMbAfterAttests')} MB, ${what(arena, 'n1LatencyMs.median')} / ${what(arena, 'n1LatencyMs.p99')} ms; --optimize-for-size ${what('--optimize-for-size', 'rssMbAfterConfigure')} / ${what('--optimize-for-size', 'rssMbAfterAttests')} MB, ${what('--optimize-for-size', 'n1LatencyMs.median')} / ${what('--optimize-for-size', 'n1LatencyMs.p99')} ms (not adopted: it slows every Attest).`,
     );
   }
 
@@ -299,7 +336,7 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   if (Array.isArray(scats)) {
     const top = (scats as Array<{ category: string; ms: number }>).slice(0, 8).map((c) => `${c.category} ${n(c.ms, 0)} ms`);
     out.push(
-      `Start-up (launcher, spawn -> handshake ${n(m.handshakeLauncher?.median, 0)} ms p50; bare "node -e 0" ${n(num('startupProfile.bareNodeStartMs.median'), 0)} ms): CPU profile up to the handshake (${n(num('startupProfile.busyMs'), 0)} ms busy with the profiler on): ${top.join(', ')}. Module loading dominates: compiling every file of the dependency graph (wrapSafe, compileSourceTextModule), Node's module-format detection on packages without "type" (detectModuleFormat), js-hcl-parser's 1.5 MB GopherJS bundle and protobufjs parsing the .proto files. With Node's compile cache (NODE_COMPILE_CACHE, passed through the launcher's environment) the same launcher reaches the handshake in ${n(num('startupProfile.whatIfCompileCacheHandshakeMs.median'), 0)} ms p50; the single executable (one esbuild bundle, protos as JSON) in ${n(m.handshakeSea?.median, 0)} ms.`,
+      `Start-up (launcher, spawn -> handshake ${n(m.handshakeLauncher?.median, 0)} ms p50; bare "node -e 0" ${n(num('startupProfile.bareNodeStartMs.median'), 0)} ms): CPU profile up to the handshake (${n(num('startupProfile.busyMs'), 0)} ms busy with the profiler on): ${top.join(', ')}. Only the protocol layer loads before the handshake (grpc-js, proto-loader and protobufjs, our .proto files; the product loads at the first Configure), with the plugin's own compile cache (src/compile-cache.ts; the launcher unsets NODE_COMPILE_CACHE, so the what-if with it, ${n(num('startupProfile.whatIfCompileCacheHandshakeMs.median'), 0)} ms p50, is the same start). Spawn -> handshake over a bare "node -e 0" in the same runs: launcher ${n(m.handshakeLauncherOverBare, 2)}x, single executable ${n(m.handshakeSeaOverBare, 2)}x (${n(m.handshakeSea?.median, 0)} ms p50; one esbuild bundle, protos as JSON, no code cache so that the build is reproducible).`,
     );
   }
   const agentGap = m.agent ? m.agent.ours.median - m.agent.builtin.median : Number.NaN;
@@ -333,12 +370,12 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   }
   if (missed('RSS')) {
     out.push(
-      `FIX for memory (missed): the floor is what is loaded (${n(num('memory.points.0.rssMb'), 1)} MB right after start, bare Node ${n(num('memory.bareNodeRssMb'), 1)} MB), so 80 MB after 10k needs both: (a) less growth: synchronous /proc reads without the 64 KiB Buffer per read and a smaller young generation (${SEMI_SPACE_FLAG} in bin/spire-sigstore-attestor and the SEA's execArgv); the what-ifs above show the growth shrinking to ${n(num('memory.attestProbe.sync+semi1.after.rssMb') - num('memory.attestProbe.sync+semi1.before.rssMb'), 1)} MB over 10,000; (b) a smaller start: parse plugin_data without js-hcl-parser's GopherJS runtime (its share is in the imports probe above; e.g. parse HCL in a short-lived worker thread, or a small HCL v1 reader), talk to the Docker socket with node:http instead of dockerode (and docker-modem, ssh2), load protos from pre-built JSON/static code instead of @grpc/proto-loader parsing .proto text, and lazy-load @sigstore/* and undici on the first signed image.`,
+      `WHAT BOUNDS memory (missed): the floor is what is loaded. Bare Node is ${n(num('memory.bareNodeRssMb'), 1)} MB and grpc-js (node:http2) adds ~${n(importStep('+ @grpc/grpc-js'), 0)} MB, so <= 60 MB idle leaves almost nothing for the rest; next: (a) the plugin protocol's 15 small messages encoded by hand from the wire facts instead of protobufjs + @grpc/proto-loader reflection (~${n(importStep('+ @grpc/proto-loader'), 0)} MB, and ~25 ms of start-up; containerd's protos would then load only where containerd is used), (b) the registry client on node:http/https instead of undici (~${n(importStep('+ undici'), 0)} MB: its WebAssembly HTTP parser); after a burst the rest is garbage V8 and malloc keep (see the memory findings).`,
     );
   }
   if (missed('spawn')) {
     out.push(
-      `FIX for start-up (missed by the launcher; SEA ${n(m.handshakeSea?.median, 0)} ms): enable Node's compile cache in the launcher (module.enableCompileCache() at the top of src/main.ts, or NODE_COMPILE_CACHE=<state dir> in bin/spire-sigstore-attestor): what-if ${n(num('startupProfile.whatIfCompileCacheHandshakeMs.median'), 0)} ms; and defer js-hcl-parser, @sigstore/* and dockerode until Configure (they are not needed for the handshake).`,
+      `WHAT BOUNDS start-up (missed): the handshake waits only for Node's own start, grpc-js, proto-loader/protobufjs and our .proto files (the product loads at Configure); the single executable also parses its whole bundle before running. Next: hand-written codecs for the plugin protocol (no protobufjs before the handshake), and for the SEA a second bundle for the product, loaded at Configure.`,
     );
   }
   const leftDirs = socketDirsLeft();

@@ -123,19 +123,29 @@ async function main(): Promise<number> {
     const fleet = await phase('3b. fleet: simulated clock, real registry (steady 24 h, 1 h outage, restart)', () => fleetPhase(w));
     if (fleet) m.fleet = fleet;
     const fl = await phase('4. footprint (launcher): RSS after 10,000 Attests over 20 images', () => footprintPhase(w, LAUNCHER, 'launcher'));
-    if (fl) m.rssLauncher = fl.rssAfter;
+    if (fl) {
+      m.rssLauncher = fl.rssAfter;
+      m.rssIdleLauncher = fl.rssConfigured;
+    }
     await phase('4b. memory: where the resident set goes (inspector, full GC)', () => memoryPhase(w));
     const hl = await phase('4. spawn -> handshake (launcher)', () => handshakePhase(LAUNCHER, 'launcher'));
     await phase('4c. start-up CPU profile (launcher)', () => startupPhase(w));
-    if (hl) m.handshakeLauncher = hl;
+    if (hl) {
+      m.handshakeLauncher = hl.ms;
+      m.handshakeLauncherOverBare = hl.overBareNode;
+    }
     let seaWorks = false;
     if (w.seaAvailable) {
       const hs = await phase('4. spawn -> handshake (single executable)', () => handshakePhase(SEA, 'sea'));
       if (hs) {
-        m.handshakeSea = hs;
+        m.handshakeSea = hs.ms;
+        m.handshakeSeaOverBare = hs.overBareNode;
         seaWorks = true;
         const fs = await phase('4. footprint (single executable)', () => footprintPhase(w, SEA, 'sea'));
-        if (fs) m.rssSea = fs.rssAfter;
+        if (fs) {
+          m.rssSea = fs.rssAfter;
+          m.rssIdleSea = fs.rssConfigured;
+        }
       }
     } else {
       (result.figures['handshake'] as Record<string, unknown>)['sea'] = 'dist-sea/spire-sigstore-attestor not present (npm run build:sea)';

@@ -200,3 +200,20 @@ export function cpuMsOf(pid: number): number {
   // Fields after the comm: state is [0], utime [11], stime [12].
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
+
+// Where a process's resident set is (/proc/<pid>/smaps_rollup): anonymous
+// memory (heaps, malloc arenas, V8's spaces) vs file-backed pages (the node
+// binary's code and data as far as it has run, shared with every other
+// process running the same file).
+export interface ResidentSplit {
+  rssMb: number;
+  anonymousMb: number;
+  fileBackedMb: number;
+}
+
+export function residentSplitOf(pid: number): ResidentSplit {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const mb = (v: number): number => Math.round((v / 1024) * 10) / 10;
+  return { rssMb: mb(kb('Rss')), anonymousMb: mb(kb('Anonymous')), fileBackedMb: mb(kb('Rss') - kb('Anonymous')) };
+}

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,10 +9,10 @@ import { Inspector, type NodeMemory } from '../lib/inspector.js';
 import { KNOBS, SEMI_SPACE_FLAG } from '../lib/knobs.js';
 import { launch, stopPlugin } from '../lib/live.js';
 import { load } from '../lib/load.js';
-import { LAUNCHER } from '../lib/paths.js';
+import { LAUNCHER, REPO } from '../lib/paths.js';
 import { attestCaller, initAndConfigure, memoryOf } from '../lib/plugin.js';
 import { result, row } from '../lib/result.js';
-import { round, single } from '../lib/stats.js';
+import { round, single, summarize } from '../lib/stats.js';
 import { sleep } from '../lib/util.js';
 
 import type { World } from '../lib/world.js';
@@ -99,27 +100,25 @@ export async function memoryPhase(w: World): Promise<void> {
     );
   }
 
-  // What-if for the plugin itself: a smaller young generation.
-  const small = await launch(LAUNCHER, { NODE_OPTIONS: SEMI_SPACE_FLAG });
-  let smallRss = Number.NaN;
-  let smallPeak = Number.NaN;
-  try {
-    await initAndConfigure(small, w.hcl);
-    const r = await load(attestCaller(small, 30_000), pids, KNOBS.footprintAttests, KNOBS.footprintConcurrency, 120_000);
-    await sleep(300);
-    const mem = memoryOf(small.pid);
-    smallRss = mem.rssMb;
-    smallPeak = mem.hwmMb;
-    attestProbe['plugin+semi1'] = {
-      what: `the plugin (launcher) with NODE_OPTIONS=${SEMI_SPACE_FLAG}, ${r.completed} Attests through gRPC`,
-      rssMb: round(smallRss, 1),
-      peakRssMb: round(smallPeak, 1),
-      throughputPerS: round(r.completed / (r.wallMs / 1000), 0),
-    };
-  } finally {
-    await stopPlugin(small);
+  // The plugin itself (through gRPC, like the footprint phase) with one
+  // setting changed at a time, each in its own process: RSS after Configure
+  // and after the same 10,000 Attests, and warm latency at N=1 right after.
+  for (const v of pluginVariants(w.tmp)) {
+    attestProbe[`plugin:${v.label}`] = await pluginVariant(w, v);
+    const fig = attestProbe[`plugin:${v.label}`] as { rssMbAfterAttests: number; rssMbAfterConfigure: number; n1LatencyMs: { median: number; p99: number } };
+    row(
+      `  plugin x${KNOBS.footprintAttests}: ${v.label}`,
+      'MB',
+      single(fig.rssMbAfterAttests),
+      `${v.label === 'as shipped' ? 'same run, for the what-ifs' : 'what-if'}; configured ${fig.rssMbAfterConfigure} MB; N=1 p50 ${round(fig.n1LatencyMs.median, 3)} / p99 ${round(fig.n1LatencyMs.p99, 3)} ms`,
+    );
   }
-  row(`  plugin x${KNOBS.footprintAttests} with ${SEMI_SPACE_FLAG}`, 'MB', single(round(smallRss, 1)), `what-if; peak ${round(smallPeak, 1)}`);
+  const hclProbe: Record<string, unknown> = {};
+  for (const mode of ['none', 'in-process', 'worker', 'child']) hclProbe[mode] = await runProbe(['hcl', mode, hclFile, join(REPO, 'dist/main.js')]);
+  for (const mode of ['in-process', 'worker', 'child']) {
+    const d = (hclProbe[mode] as { deltaRssMb?: unknown } | undefined)?.deltaRssMb;
+    row(`  plugin_data decoded ${mode}: RSS after - before`, 'MB', single(typeof d === 'number' ? d : Number.NaN), 'own process with grpc-js, after a full GC');
+  }
 
   for (const pt of points)
     row(
@@ -134,11 +133,69 @@ export async function memoryPhase(w: World): Promise<void> {
     points,
     bareNodeRssMb: round(bareRss, 1),
     importsProbe: { what: 'node dist-bench/bench/probe.js imports: memoryUsage after each import, in a fresh process', ...(importsProbe as object) },
+    hclProbe: {
+      what: 'node dist-bench/bench/probe.js hcl: RSS of a process with grpc-js loaded, before and after decoding plugin_data with js-hcl-parser in process, in a worker_thread (terminated), or in a child process (the product), each in a fresh process, after a full GC',
+      ...(hclProbe as object),
+    },
     attestProbe: {
       what: `node dist-bench/bench/probe.js attest <mode>: ${KNOBS.footprintAttests} in-process attestations (no gRPC server) over the 20 footprint containers at N=${KNOBS.footprintConcurrency}, each in a fresh process; "sync" injects a ProcReader that reads /proc/<pid>/cgroup with readFileSync`,
       ...attestProbe,
     },
-    perAttestAllocationFromCode:
-      'readCapped() allocates Buffer.alloc(MAX_CGROUP_BYTES + 1) = 65,537 zero-filled bytes per /proc read, 3 reads per Attest: ~192 KiB per warm Attest, ~1.9 GiB per 10,000',
   };
+}
+
+interface PluginVariant {
+  label: string;
+  bin: string;
+  env: NodeJS.ProcessEnv;
+}
+
+// The shipped launcher, and a wrapper in `dir` per what-if (node options
+// that NODE_OPTIONS does not accept).
+function pluginVariants(dir: string): PluginVariant[] {
+  const wrapper = (name: string, flags: string): string => {
+    const file = join(dir, `plugin-${name}.sh`);
+    writeFileSync(
+      file,
+      `#!/bin/sh\nunset NODE_COMPILE_CACHE\nexport MALLOC_ARENA_MAX=2\nexec ${JSON.stringify(process.execPath)} ${SEMI_SPACE_FLAG} ${flags} ${JSON.stringify(join(REPO, 'dist/main.js'))}\n`,
+      { mode: 0o755 },
+    );
+    return file;
+  };
+  return [
+    { label: 'as shipped', bin: LAUNCHER, env: {} },
+    // glibc's default on 64-bit: 8 arenas per core.
+    { label: `MALLOC_ARENA_MAX=${8 * cpus().length} (glibc default)`, bin: LAUNCHER, env: { MALLOC_ARENA_MAX: String(8 * cpus().length) } },
+    // 0 = V8's own dynamic factor (the product sets 20 once serving unless node was given one).
+    { label: '--heap-growing-percent=0 (V8 default)', bin: wrapper('grow0', '--heap-growing-percent=0'), env: {} },
+    { label: '--optimize-for-size', bin: wrapper('size', '--optimize-for-size'), env: {} },
+  ];
+}
+
+async function pluginVariant(w: World, v: PluginVariant): Promise<Record<string, unknown>> {
+  const pids = w.footprint.map((c) => c.pid);
+  const plugin = await launch(v.bin, v.env);
+  try {
+    await initAndConfigure(plugin, w.hcl);
+    await sleep(300);
+    const configured = memoryOf(plugin.pid);
+    const attest = attestCaller(plugin, 30_000);
+    const r = await load(attest, pids, KNOBS.footprintAttests, KNOBS.footprintConcurrency, 120_000);
+    await sleep(300);
+    const after = memoryOf(plugin.pid);
+    const n1 = await load(attest, pids, KNOBS.warmCallsPerN, 1, 60_000);
+    return {
+      bin: v.bin.replace(REPO, '').replace(w.tmp, '<tmp>'),
+      env: v.env,
+      rssMbAfterConfigure: round(configured.rssMb, 1),
+      rssMbAfterAttests: round(after.rssMb, 1),
+      peakRssMb: round(after.hwmMb, 1),
+      attests: r.completed,
+      errors: r.errors + n1.errors,
+      throughputPerS: round(r.completed / (r.wallMs / 1000), 0),
+      n1LatencyMs: summarize(n1.latencies),
+    };
+  } finally {
+    await stopPlugin(plugin);
+  }
 }
