@@ -9,7 +9,6 @@ import { computeDigest, digestAlgorithm, isDigest } from '../../util/digest.js';
 import { ContainerdConnection } from './connection.js';
 import { MAX_LABELLED, proveImage } from './image-proof.js';
 import { CRI_METADATA_EXTENSION, criImageRef } from './oci.js';
-import { methodOf } from './protos.js';
 import { containerRecord, imageRecord, infoRecord, listedInfos, readChunk, snapshotRecord, specEnv, taskRecord, versionOf } from './wire.js';
 
 import type { Digest } from '../../util/digest.js';
@@ -27,10 +26,12 @@ const PROOF_CACHE = { ttlMs: 24 * 60 * 60_000, maxEntries: 4096 } as const;
 // built or that containerd reported, never free text.
 const FILTER_TOKEN = /^[A-Za-z0-9._:/-]{1,255}$/;
 
-// Parsed on first use: a node without containerd never loads these protos.
-let methods: Record<'container' | 'task' | 'image' | 'info' | 'list' | 'read' | 'stat' | 'version', Method> | undefined;
-function rpc(): NonNullable<typeof methods> {
-  methods ??= {
+// Loaded and parsed on first use: a node without containerd never loads these
+// protos, nor protobufjs and @grpc/proto-loader (~10 MB resident).
+type Methods = Record<'container' | 'task' | 'image' | 'info' | 'list' | 'read' | 'stat' | 'version', Method>;
+let methods: Promise<Methods> | undefined;
+function rpc(): Promise<Methods> {
+  methods ??= import('./protos.js').then(({ methodOf }) => ({
     container: methodOf('containers', 'Get'),
     task: methodOf('tasks', 'Get'),
     image: methodOf('images', 'Get'),
@@ -39,7 +40,7 @@ function rpc(): NonNullable<typeof methods> {
     read: methodOf('content', 'Read'),
     stat: methodOf('snapshots', 'Stat'),
     version: methodOf('version', 'Version'),
-  };
+  }));
   return methods;
 }
 
@@ -70,7 +71,7 @@ class NamespaceContent implements ContentSource {
 
   async read(digest: Digest): Promise<Buffer | undefined> {
     const what = `read content ${digest}`;
-    const info = await this.#connection.unary(rpc().info, { digest }, this.#namespace, this.#signal, what);
+    const info = await this.#connection.unary((await rpc()).info, { digest }, this.#namespace, this.#signal, what);
     if (info === undefined) return undefined;
     const { size } = infoRecord(info);
     if (size < 0 || size > MAX_BLOB_BYTES) {
@@ -78,7 +79,7 @@ class NamespaceContent implements ContentSource {
     }
     const chunks: Buffer[] = [];
     let total = 0;
-    const found = await this.#connection.stream(rpc().read, { digest, offset: 0, size }, this.#namespace, this.#signal, what, (message) => {
+    const found = await this.#connection.stream((await rpc()).read, { digest, offset: 0, size }, this.#namespace, this.#signal, what, (message) => {
       const { data } = readChunk(message);
       total += data.length;
       if (total > size) throw new AttestorError('IMAGE_NOT_FOUND', `content ${digest} is longer than the ${size} bytes containerd reported`);
@@ -96,7 +97,7 @@ class NamespaceContent implements ContentSource {
     if (!FILTER_TOKEN.test(key) || !FILTER_TOKEN.test(value)) return [];
     const out: Digest[] = [];
     const filter = `labels.${JSON.stringify(key)}==${JSON.stringify(value)}`;
-    await this.#connection.stream(rpc().list, { filters: [filter] }, this.#namespace, this.#signal, `list content ${filter}`, (message) => {
+    await this.#connection.stream((await rpc()).list, { filters: [filter] }, this.#namespace, this.#signal, `list content ${filter}`, (message) => {
       for (const info of listedInfos(message)) {
         const stored = createdBeforeNs === undefined || info.createdAtNs === undefined || info.createdAtNs < createdBeforeNs;
         if (out.length < MAX_LABELLED && isDigest(info.digest) && info.labels[key] === value && stored) out.push(info.digest);
@@ -106,7 +107,7 @@ class NamespaceContent implements ContentSource {
   }
 
   async image(name: string): Promise<ImageTarget | undefined> {
-    const response = await this.#connection.unary(rpc().image, { name }, this.#namespace, this.#signal, `get image ${name}`);
+    const response = await this.#connection.unary((await rpc()).image, { name }, this.#namespace, this.#signal, `get image ${name}`);
     if (response === undefined) return undefined;
     const record = imageRecord(response);
     return isDigest(record.digest) ? { digest: record.digest, mediaType: record.mediaType, updatedAtNs: record.updatedAtNs } : undefined;
@@ -136,14 +137,14 @@ export class ContainerdClient implements RuntimeClient {
 
   // The daemon's version (for reports and the rig).
   async version(signal: AbortSignal): Promise<string> {
-    return versionOf(await this.#connection.unary(rpc().version, {}, this.namespaces[0] ?? 'default', signal, 'version'));
+    return versionOf(await this.#connection.unary((await rpc()).version, {}, this.namespaces[0] ?? 'default', signal, 'version'));
   }
 
   async inspect(key: ContainerKey, signal: AbortSignal): Promise<Inspected | undefined> {
     const namespaces = key.namespace === undefined ? this.namespaces : this.namespaces.filter((ns) => ns === key.namespace);
     const found: { namespace: string; response: unknown }[] = [];
     for (const namespace of namespaces) {
-      const response = await this.#connection.unary(rpc().container, { id: key.id }, namespace, signal, `get container ${key.id}`);
+      const response = await this.#connection.unary((await rpc()).container, { id: key.id }, namespace, signal, `get container ${key.id}`);
       if (response !== undefined) found.push({ namespace, response });
     }
     const [first, second] = found;
@@ -153,7 +154,7 @@ export class ContainerdClient implements RuntimeClient {
     }
     const { namespace } = first;
     const record = containerRecord(first.response);
-    const task = await this.#connection.unary(rpc().task, { container_id: key.id, exec_id: '' }, namespace, signal, `get task of ${key.id}`);
+    const task = await this.#connection.unary((await rpc()).task, { container_id: key.id, exec_id: '' }, namespace, signal, `get task of ${key.id}`);
     const process = task === undefined ? undefined : taskRecord(task);
     const running = process?.status === 'RUNNING' && process.pid > 0;
     const base = {
@@ -204,7 +205,7 @@ export class ContainerdClient implements RuntimeClient {
     if (snapshotter === '' || snapshotKey === '') {
       throw new AttestorError('IMAGE_NOT_FOUND', `containerd container ${id} has no snapshot: its root filesystem is not an image's`);
     }
-    const stat = await this.#connection.unary(rpc().stat, { snapshotter, key: snapshotKey }, namespace, signal, `stat snapshot ${snapshotKey}`);
+    const stat = await this.#connection.unary((await rpc()).stat, { snapshotter, key: snapshotKey }, namespace, signal, `stat snapshot ${snapshotKey}`);
     const snapshot = stat === undefined ? { parent: '', createdAtNs: undefined } : snapshotRecord(stat);
     if (snapshot.parent === '') {
       throw new AttestorError('IMAGE_NOT_FOUND', `containerd container ${id}: snapshot "${snapshotKey}" (${snapshotter}) has no parent image layers`);
