@@ -40,7 +40,7 @@ async function imports(): Promise<void> {
   const points = [usage('bare node')];
   const steps: Array<[string, () => Promise<unknown>]> = [
     ['@grpc/grpc-js', () => import('@grpc/grpc-js')],
-    ['@grpc/proto-loader', () => import('@grpc/proto-loader')],
+    ['@grpc/proto-loader (containerd only, on first use)', () => import('@grpc/proto-loader')],
     ['undici', () => import('undici')],
     ['dockerode', () => import('dockerode')],
     ['js-hcl-parser', () => import('js-hcl-parser')],
