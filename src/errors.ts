@@ -101,7 +101,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Object.fr
   REGISTRY_UNAVAILABLE: info('UNAVAILABLE', { registryCouldNotTell: true, outage: true }),
   REGISTRY_AUTH: info('PERMISSION_DENIED', { registryCouldNotTell: true, outage: true }),
   REGISTRY_RESPONSE: info('UNAVAILABLE', { registryCouldNotTell: true }),
-  DIGEST_MISMATCH: info('FAILED_PRECONDITION', { registryCouldNotTell: true }),
+  // Bytes that do not hash to the digest asked for were damaged on the way
+  // (or by the registry): nothing anyone can push, so like an outage it keeps
+  // the last verdict and is retried, instead of caching "unreadable".
+  DIGEST_MISMATCH: info('FAILED_PRECONDITION', { registryCouldNotTell: true, outage: true }),
   TOO_LARGE: info('RESOURCE_EXHAUSTED', { registryCouldNotTell: true }),
   NOT_BOUND: info('PERMISSION_DENIED'),
   DEADLINE_EXCEEDED: info('DEADLINE_EXCEEDED'),

@@ -42,6 +42,8 @@ class CountingRegistry implements RegistryApi {
   readonly blobs = new Map<Digest, Buffer>();
   calls = 0;
   down = false;
+  // Blobs arrive damaged (bytes that do not hash to their digest).
+  damaged = false;
 
   put(key: string | undefined, manifest: Manifest): Digest {
     const digest = sha256(JSON.stringify(manifest));
@@ -76,6 +78,7 @@ class CountingRegistry implements RegistryApi {
 
   async getBlob(_ref: ImageReference, digest: Digest): Promise<Buffer> {
     this.#call();
+    if (this.damaged) throw new AttestorError('DIGEST_MISMATCH', `blob ${digest}: bytes hash to sha256:${'0'.repeat(64)}`);
     const b = this.blobs.get(digest);
     if (!b) throw new AttestorError('REGISTRY_RESPONSE', `blob ${digest}: not found (404)`);
     return b;
@@ -229,6 +232,25 @@ describe('verdict caches at fleet scale (simulated clock)', () => {
     // Still down past the 24 h bound: the verdict is not used any more.
     w.clock += 23.5 * HOUR;
     await expect(w.attest(a)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    await a.close();
+  });
+
+  it('a blob damaged on the way is an outage, not an unreadable signature: the verdict is kept, a first load fails and is retried', async () => {
+    const w = await world(undefined);
+    const a = w.attestor();
+    await a.ready();
+    w.registry.damaged = true;
+    // First load: no verdict to keep, so the attestation fails (no selectors at all).
+    await expect(w.attest(a)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    w.registry.damaged = false;
+    w.clock += 10_000;
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    // A refresh that gets damaged bytes keeps the verdict.
+    w.registry.damaged = true;
+    w.clock += 6.7 * HOUR;
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
+    await settle();
+    expect(signerOf(await w.attest(a))).toEqual(SIGNED);
     await a.close();
   });
 
