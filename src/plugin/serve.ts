@@ -10,6 +10,7 @@ import { brokerService, controllerService, healthService, stdioService } from '.
 import { checkProtocolVersions, createSocketLocation, sealStdout, writeHandshake } from './handshake.js';
 import { SERVICE, serviceDefinition } from './protos.js';
 import { configService, initService, workloadAttestorService } from './spire.js';
+import { sweepStaleSocketDirs } from './stale-sockets.js';
 
 import type { Logger } from '../log.js';
 import type { BrokerState } from './goplugin.js';
@@ -81,6 +82,15 @@ export async function servePlugin({ host, log, env }: ServeOptions): Promise<voi
   writeHandshake(socket.path);
   sealStdout();
   log.debug('plugin serving', { socket: socket.path, pid: process.pid });
+
+  // After the handshake, so that it never delays the host: what killed
+  // plugins left behind (README "Troubleshooting").
+  void sweepStaleSocketDirs(socket.parent).then(
+    ({ removed }) => {
+      if (removed.length > 0) log.info('removed socket directories of plugin processes that were killed', { dirs: removed.join(', ') });
+    },
+    () => undefined,
+  );
 
   // SPIRE sets a parent-death signal (SIGKILL) on Linux; other hosts may not,
   // so also notice being re-parented.
