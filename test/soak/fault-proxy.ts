@@ -76,6 +76,18 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 // Hop-by-hop headers are not forwarded.
 function forwardHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = { ...headers };
@@ -159,7 +171,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       const chunk = Buffer.alloc(64 * 1024, 0x20);
       for (let sent = 0; sent < oversizeBytes && !res.destroyed; sent += chunk.length) {
-        if (!res.write(chunk.subarray(0, Math.min(chunk.length, oversizeBytes - sent)))) await new Promise((r) => res.once('drain', r).once('close', r));
+        if (!res.write(chunk.subarray(0, Math.min(chunk.length, oversizeBytes - sent)))) await drainedOrClosed(res);
       }
       res.end();
       return;
