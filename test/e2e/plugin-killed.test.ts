@@ -5,37 +5,19 @@
 // directory stays behind until the next plugin starts and sweeps it. When
 // the agent itself is killed, the plugin goes too (no orphan).
 
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { generateKeyPair } from '../support/cosign.js';
+import { alive, children } from '../support/processes.js';
 import { describeWithRig } from '../support/rig.js';
 import { fetchX509, joinToken, releaseKeyLines, startSpireAgent, startSpireServer, waitFor } from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
-
-// Child PIDs of a process, from /proc.
-function children(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-    if (text !== '') out.push(...text.split(/\s+/).map(Number));
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // The plugin's socket directories, by the PID in their name.
 function socketDirs(pid: number): string[] {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { alive } from '../support/processes.js';
 import { waitFor } from '../support/spire.js';
 import { run } from '../support/rig.js';
 
@@ -19,15 +20,6 @@ export interface PrivateDockerd {
   // Stops (SIGTERM) and starts it again; resolves with how long it was down.
   restart(): Promise<number>;
   stop(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function startDockerd(dir: string): Promise<PrivateDockerd> {

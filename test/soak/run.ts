@@ -17,24 +17,17 @@
 //   SSA_SOAK_JOBS         fetches at once (default 3)
 //   SSA_SOAK_RSS_MB       bound on the plugin's RSS (default 250)
 
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { loadRig, missingParts, run as runCmd, type Rig } from '../support/rig.js';
 import { joinToken, releaseKeyLines, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor, type SpireAgent, type SpireServer } from '../support/spire.js';
 import { REPO_ROOT } from '../support/plugin-process.js';
+import { children, envNumber } from '../support/processes.js';
 import { startDockerd, type PrivateDockerd } from './dockerd.js';
 import { FAULT_KINDS, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { fetchIn, KINDS, makeImage, makeKeys, type FetchResult, type Image, type ImageFactory, type Kind } from './workloads.js';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 const CONFIG = {
   minFaultSeconds: envNumber('SSA_SOAK_SECONDS', 360),
@@ -77,15 +70,6 @@ const newTally = (): Tally => ({ fetches: 0, issued: 0, denied: 0, errors: 0, no
 interface Container {
   readonly id: string;
   readonly image: Image;
-}
-
-function children(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-    if (text !== '') out.push(...text.split(/\s+/).map(Number));
-  }
-  return out;
 }
 
 function rssMb(pid: number): number | undefined {

@@ -150,6 +150,8 @@ export function classify(code: number, output: string): Omit<FetchResult, 'ms'> 
   if (id !== undefined) return { outcome: 'issued', spiffeId: id, detail: `exit ${code} with an SVID` };
   if (/PermissionDenied desc = no identity issued/.test(output)) return { outcome: 'denied' };
   const line = output.split('\n').find((l) => l.trim() !== '') ?? `exit ${code}, no output`;
+  // SIGKILLed with the container (dockerd stopping) before it said anything.
+  if (code === 137 && output.trim() === '') return { outcome: 'notRun', detail: line };
   if (/Error response from daemon|Cannot connect to the Docker daemon|No such container|is not running|Unable to find image|OCI runtime/i.test(output)) {
     return { outcome: 'notRun', detail: line.slice(0, 200) };
   }
