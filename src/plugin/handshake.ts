@@ -7,6 +7,8 @@ import { mkdtempSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { socketDirPrefix } from './stale-sockets.js';
+
 // SPIRE sets key == value == the plugin type.
 export const MAGIC_COOKIE_KEY = 'WorkloadAttestor';
 export const MAGIC_COOKIE_VALUE = 'WorkloadAttestor';
@@ -32,21 +34,23 @@ export function checkProtocolVersions(env: NodeJS.ProcessEnv): string | undefine
 }
 
 export interface SocketLocation {
+  parent: string;
   dir: string;
   path: string;
 }
 
 // A private directory (mode 0700, from mkdtemp) holds the socket, so no other
 // user can connect to the plaintext gRPC server. go-plugin lets the host pick
-// the parent directory with PLUGIN_UNIX_SOCKET_DIR.
+// the parent directory with PLUGIN_UNIX_SOCKET_DIR. The name carries our PID,
+// so that a later plugin can tell a dead one's leftovers (stale-sockets.ts).
 export function createSocketLocation(env: NodeJS.ProcessEnv): SocketLocation {
   const parent = env['PLUGIN_UNIX_SOCKET_DIR'] || tmpdir();
-  const dir = mkdtempSync(join(parent, 'ssa-plugin-'));
+  const dir = mkdtempSync(join(parent, socketDirPrefix(process.pid)));
   const path = join(dir, 'plugin.sock');
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
     throw new Error(`socket path too long for a unix socket (${path}); set TMPDIR or PLUGIN_UNIX_SOCKET_DIR to a shorter directory`);
   }
-  return { dir, path };
+  return { parent, dir, path };
 }
 
 // CORE|APP|NETWORK|ADDRESS|PROTOCOL. No sixth field: SPIRE runs go-plugin

@@ -11,6 +11,7 @@ import { checkProtocolVersions, createSocketLocation, sealStdout, writeHandshake
 import { SERVICE, serviceDefinition } from './protos.js';
 import { configService, initService, workloadAttestorService } from './spire.js';
 import { HostServices } from './metrics.js';
+import { sweepStaleSocketDirs } from './stale-sockets.js';
 
 import type { Logger } from '../log.js';
 import type { PluginHost } from './host.js';
@@ -88,6 +89,15 @@ export async function servePlugin({ host, log, env }: ServeOptions): Promise<voi
   writeHandshake(socket.path);
   sealStdout();
   log.debug('plugin serving', { socket: socket.path, pid: process.pid });
+
+  // After the handshake, so that it never delays the host: what killed
+  // plugins left behind (README "Troubleshooting").
+  void sweepStaleSocketDirs(socket.parent).then(
+    ({ removed }) => {
+      if (removed.length > 0) log.info('removed socket directories of plugin processes that were killed', { dirs: removed.join(', ') });
+    },
+    () => undefined,
+  );
 
   // SPIRE sets a parent-death signal (SIGKILL) on Linux; other hosts may not,
   // so also notice being re-parented.

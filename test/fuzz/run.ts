@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
+import { envNumber } from '../support/processes.js';
 import { runTarget } from './harness.js';
 import { ROOT } from './seeds.js';
 import { TARGETS } from './targets.js';
@@ -35,14 +36,6 @@ interface Job {
 
 // Grace on top of a target's time share before the watchdog fires.
 const WATCHDOG_GRACE_S = 60;
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return n;
-}
 
 function plan(): Job[] {
   const totalRuns = envNumber('SSA_FUZZ_RUNS', 1_000_000);
