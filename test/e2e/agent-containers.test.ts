@@ -9,16 +9,24 @@
 //    builder) by image-signature-key + image-attestation together; one whose
 //    provenance names another builder does not get that SVID.
 
-import { mkdtempSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { attestWithKey, generateKeyPair, signWithKey, slsaPredicate } from '../support/cosign.js';
+import { attestWithKey, signWithKey, slsaPredicate } from '../support/cosign.js';
 import { describeWithRig, docker } from '../support/rig.js';
 import { buildWorkloadImage, pushImage } from '../support/workload-image.js';
-import { attestations, releaseKeyLines, fetchX509InContainer, joinToken, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
+import {
+  attestations,
+  releaseKeyLines,
+  fetchX509InContainer,
+  rigRegistryLines,
+  startServerWithReleaseKey,
+  startSpireAgent,
+  TRUST_DOMAIN,
+  waitFor,
+} from '../support/spire.js';
 
 import type { KeyPair } from '../support/cosign.js';
 import type { SpireAgent, SpireServer } from '../support/spire.js';
@@ -46,12 +54,9 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
   const fetchInContainer = (image: string): Promise<{ code: number; output: string }> => fetchX509InContainer(rig, `${dir}/agent`, image);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ssa-e2e-c-'));
-    chmodSync(dir, 0o755);
-    server = await startSpireServer(rig.spireServer, join(dir, 'server'));
-    releaseKey = await generateKeyPair(rig, dir, 'release');
-    const token = await joinToken(server);
-    parentId = `spiffe://${TRUST_DOMAIN}/spire/agent/join_token/${token}`;
+    const start = await startServerWithReleaseKey(rig, 'ssa-e2e-c-');
+    ({ dir, server, releaseKey, parentId } = start);
+    const token = start.token;
     agent = await startSpireAgent({
       bin: rig.spireAgent,
       dir: join(dir, 'agent'),
@@ -60,9 +65,7 @@ describeWithRig('spire-agent attests container workloads through the plugin', ['
       pluginData: [
         `      docker_socket_path = "${rig.dockerHost}"`,
         `      log_level = "debug"`,
-        `      registry "${rig.registry}" {`,
-        `        insecure = true`,
-        `      }`,
+        ...rigRegistryLines(rig),
         // Local images (docker.io/library/...) are never looked up: no traffic
         // leaves this machine, and they keep their container selectors.
         `      registry "docker.io" {`,

@@ -4,16 +4,24 @@
 // shows the plugin's series (spire_agent_sigstore_attestor_*), with the
 // outcomes, cache use and registry requests of those attestations.
 
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { generateKeyPair, signWithKey } from '../support/cosign.js';
+import { signWithKey } from '../support/cosign.js';
 import { describeWithRig, docker } from '../support/rig.js';
 import { buildWorkloadImage, pushImage } from '../support/workload-image.js';
-import { fetchX509InContainer, freePort, joinToken, releaseKeyLines, startSpireAgent, startSpireServer, TRUST_DOMAIN, waitFor } from '../support/spire.js';
+import {
+  fetchX509InContainer,
+  freePort,
+  releaseKeyLines,
+  rigRegistryLines,
+  startServerWithReleaseKey,
+  startSpireAgent,
+  TRUST_DOMAIN,
+  waitFor,
+} from '../support/spire.js';
 
 import type { SpireAgent, SpireServer } from '../support/spire.js';
 
@@ -53,24 +61,16 @@ describeWithRig('spire-agent exposes the plugin metrics on its Prometheus endpoi
   const ours = (series: Series[], name: string): Series[] => series.filter((s) => s.name === `spire_agent_sigstore_attestor_${name}`);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ssa-e2e-m-'));
-    chmodSync(dir, 0o755);
-    server = await startSpireServer(rig.spireServer, join(dir, 'server'));
-    const releaseKey = await generateKeyPair(rig, dir, 'release');
-    const token = await joinToken(server);
+    const start = await startServerWithReleaseKey(rig, 'ssa-e2e-m-');
+    ({ dir, server } = start);
+    const { releaseKey, token, parentId } = start;
     metricsPort = await freePort();
     agent = await startSpireAgent({
       bin: rig.spireAgent,
       dir: join(dir, 'agent'),
       server,
       token,
-      pluginData: [
-        `      docker_socket_path = "${rig.dockerHost}"`,
-        `      registry "${rig.registry}" {`,
-        `        insecure = true`,
-        `      }`,
-        ...releaseKeyLines(releaseKey.publicKey),
-      ].join('\n'),
+      pluginData: [`      docker_socket_path = "${rig.dockerHost}"`, ...rigRegistryLines(rig), ...releaseKeyLines(releaseKey.publicKey)].join('\n'),
       extraConfig: `telemetry {\n  Prometheus {\n    host = "127.0.0.1"\n    port = ${metricsPort}\n  }\n}\n`,
     });
     chmodSync(join(dir, 'agent'), 0o755);
@@ -80,7 +80,6 @@ describeWithRig('spire-agent exposes the plugin metrics on its Prometheus endpoi
       digests[tag] = await pushImage(rig, tag);
     }
     await signWithKey(rig, `${signedTag.slice(0, signedTag.lastIndexOf(':'))}@${digests[signedTag] ?? ''}`, releaseKey, 'legacy');
-    const parentId = `spiffe://${TRUST_DOMAIN}/spire/agent/join_token/${token}`;
     await server.cli([
       'entry',
       'create',

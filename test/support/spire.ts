@@ -5,10 +5,12 @@
 import { spawn, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { generateKeyPair } from './cosign.js';
 import { PLUGIN_BIN } from './plugin-process.js';
 import { freePort } from './registries.js';
 import { docker } from './rig.js';
@@ -16,6 +18,7 @@ import { docker } from './rig.js';
 export { freePort };
 
 import type { ChildProcess } from 'node:child_process';
+import type { KeyPair } from './cosign.js';
 import type { Rig } from './rig.js';
 
 const run = promisify(execFile);
@@ -258,4 +261,30 @@ export function releaseKeyLines(publicKey: string): string[] {
     `      offline = true`,
     `      persist_verdicts = false`,
   ];
+}
+
+// plugin_data lines (indented for agentConfig) for the rig's plain-http registry.
+export function rigRegistryLines(rig: Rig): string[] {
+  return [`      registry "${rig.registry}" {`, `        insecure = true`, `      }`];
+}
+
+export interface SpireStart {
+  // A temp dir, 0755 so that containers can reach the agent socket under it.
+  dir: string;
+  server: SpireServer;
+  releaseKey: KeyPair;
+  token: string;
+  // The agent's SPIFFE ID once it has attested with `token`.
+  parentId: string;
+}
+
+// What an end-to-end suite starts from: a spire-server in a new temp dir, a
+// cosign key pair "release" and a join token for the agent.
+export async function startServerWithReleaseKey(rig: Rig, prefix: string): Promise<SpireStart> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const server = await startSpireServer(rig.spireServer, join(dir, 'server'));
+  const releaseKey = await generateKeyPair(rig, dir, 'release');
+  const token = await joinToken(server);
+  return { dir, server, releaseKey, token, parentId: `spiffe://${TRUST_DOMAIN}/spire/agent/join_token/${token}` };
 }
