@@ -17,7 +17,7 @@ import { bindImage } from './binding-step.js';
 import { Verdicts } from './verdicts.js';
 import { TrustSource } from '../verify/trust-source.js';
 import { checkSignatures, readyTrust } from './signature-step.js';
-import { LabelSets, METRIC_KEYS, NO_LABELS, NO_METRICS } from './metrics.js';
+import { countLookups, LabelSets, METRIC_KEYS, NO_LABELS, NO_METRICS } from './metrics.js';
 
 import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
@@ -107,11 +107,7 @@ export class PipelineAttestor implements Attestor {
   readonly #metrics: AttestMetrics;
   readonly #labels = new LabelSets();
   readonly #outcomeLabels: ReadonlyMap<AttestationOutcome, readonly MetricLabel[]>;
-  readonly #containers = new VerdictCache<RuntimeFindings>({
-    ttlMs: CACHE_TTL.containerMs,
-    failureTtlMs: 0,
-    maxEntries: CACHE_TTL.maxEntries,
-  });
+  readonly #containers: VerdictCache<RuntimeFindings>;
 
   // ready() rejects (CONFIG_INVALID) when the trusted root or a key file
   // cannot be loaded.
@@ -121,6 +117,12 @@ export class PipelineAttestor implements Attestor {
     this.#log = log;
     this.#metrics = deps.metrics ?? NO_METRICS;
     this.#outcomeLabels = new Map(OUTCOMES.map((o) => [o, this.#labels.of(['outcome', o])]));
+    this.#containers = new VerdictCache<RuntimeFindings>({
+      ttlMs: CACHE_TTL.containerMs,
+      failureTtlMs: 0,
+      maxEntries: CACHE_TTL.maxEntries,
+      onLookup: countLookups(this.#metrics, 'container'),
+    });
     this.#trust = new TrustSource(config.signatures, log, (ok) =>
       this.#metrics.incrCounter(METRIC_KEYS.trustRootRefreshes, 1, this.#labels.of(['result', ok ? 'ok' : 'failed'])),
     );
@@ -227,14 +229,14 @@ export class PipelineAttestor implements Attestor {
     const { id, namespace } = located.match;
     const key = `${clients.map((c) => c.kind).join('+')}:${namespace ?? ''}/${id}`;
     for (let attempt = 0; ; attempt++) {
-      const loadsBefore = this.#containers.loads;
-      const facts = this.#containers.get(key, async () => {
-        for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
-        const containerKey = namespace === undefined ? { id } : { id, namespace };
-        return lookupContainer(clients, containerKey, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
-      });
-      this.#verdicts.countLookup('container', this.#containers.loads > loadsBefore);
-      const runtime = await raceAbort(facts, signal);
+      const runtime = await raceAbort(
+        this.#containers.get(key, async () => {
+          for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
+          const containerKey = namespace === undefined ? { id } : { id, namespace };
+          return lookupContainer(clients, containerKey, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
+        }),
+        signal,
+      );
       try {
         if (!runtime.container.running || runtime.container.initPid <= 0) {
           throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);

@@ -50,3 +50,18 @@ export class LabelSets {
     return set;
   }
 }
+
+// The caches counted in `sigstore_attestor_cache`.
+export type CacheName = 'container' | 'binding' | 'signatures';
+export type CacheResult = 'hit' | 'miss' | 'refresh';
+
+// A cache's onLookup: each result counted under its own, prebuilt labels.
+export function countLookups(metrics: AttestMetrics, cache: CacheName): (result: CacheResult) => void {
+  const labels = new LabelSets();
+  const byResult: Readonly<Record<CacheResult, readonly MetricLabel[]>> = {
+    hit: labels.of(['cache', cache], ['result', 'hit']),
+    miss: labels.of(['cache', cache], ['result', 'miss']),
+    refresh: labels.of(['cache', cache], ['result', 'refresh']),
+  };
+  return (result) => metrics.incrCounter(METRIC_KEYS.cache, 1, byResult[result]);
+}

@@ -12,18 +12,14 @@ import { VerdictCache } from '../util/cache.js';
 import { RefreshingCache } from '../util/refreshing-cache.js';
 import { packageVersion } from '../util/version.js';
 import { VerdictStore } from './verdict-store.js';
-import { LabelSets, METRIC_KEYS } from './metrics.js';
+import { countLookups, NO_METRICS } from './metrics.js';
 
 import type { Logger } from '../log.js';
 import type { TrustRoots } from '../verify/trust-roots.js';
 import type { BindingReport } from './binding-step.js';
 import type { SignatureReport } from './signature-step.js';
 import type { PluginConfig } from './types.js';
-import type { AttestMetrics, MetricLabel } from './metrics.js';
-
-// The caches counted in `sigstore_attestor_cache`.
-export type CacheName = 'container' | 'binding' | 'signatures';
-type CacheResult = 'hit' | 'miss' | 'refresh';
+import type { AttestMetrics } from './metrics.js';
 
 // Bindings: "could not tell" answers (registry down under `prefer`, not
 // bound) and failures are kept briefly, a held binding until evicted.
@@ -45,16 +41,9 @@ export class Verdicts {
   readonly #bindings: VerdictCache<BindingReport>;
   readonly #signatures: RefreshingCache<SignatureReport>;
   readonly #fingerprints = new WeakMap<TrustRoots, string>();
-  readonly #metrics: AttestMetrics | undefined;
-  readonly #cacheLabels = new Map<string, readonly MetricLabel[]>();
 
-  constructor(config: PluginConfig, log: Logger, now: (() => number) | undefined, metrics?: AttestMetrics) {
+  constructor(config: PluginConfig, log: Logger, now: (() => number) | undefined, metrics: AttestMetrics = NO_METRICS) {
     this.#now = now ?? Date.now;
-    this.#metrics = metrics;
-    const labels = new LabelSets();
-    for (const cache of ['container', 'binding', 'signatures'] as const) {
-      for (const result of ['hit', 'miss', 'refresh'] as const) this.#cacheLabels.set(`${cache}/${result}`, labels.of(['cache', cache], ['result', result]));
-    }
     const { verdicts } = config;
     this.#store = verdicts.cacheDir === undefined ? undefined : new VerdictStore(verdicts.cacheDir, config.fingerprint, packageVersion(), log);
     this.#bindings = new VerdictCache<BindingReport>({
@@ -63,6 +52,7 @@ export class Verdicts {
       failureTtlMs: BINDINGS.shortMs,
       maxEntries: BINDINGS.maxEntries,
       now: this.#now,
+      onLookup: countLookups(metrics, 'binding'),
     });
     this.#signatures = new RefreshingCache<SignatureReport>({
       ...SIGNATURES,
@@ -72,6 +62,7 @@ export class Verdicts {
       onRefreshError: (key, err) => log.warn('signature refresh failed', { image: key, error: messageOf(err), keeps_last_verdict: bridgesOutage(err) }),
       keepsValue: bridgesOutage,
       onValue: (key, known) => this.#store?.save('signatures', key, known),
+      onLookup: countLookups(metrics, 'signatures'),
     });
   }
 
@@ -99,35 +90,17 @@ export class Verdicts {
   // The binding for `key`, or `load`'s (shared while it runs; a held one is
   // persisted for the next start).
   binding(key: string, load: () => Promise<BindingReport>): Promise<BindingReport> {
-    const loadsBefore = this.#bindings.loads;
-    const found = this.#bindings.get(key, async () => {
+    return this.#bindings.get(key, async () => {
       const verifiedAt = this.#now();
       const report = await load();
       if (report.outcome === 'bound') this.#store?.save('binding', key, { value: report, stamp: '', verifiedAt });
       return report;
     });
-    this.countLookup('binding', this.#bindings.loads > loadsBefore);
-    return found;
   }
 
   // The signature report of image `key` reached under `trust`.
   signatures(key: string, trust: TrustRoots, load: () => Promise<SignatureReport>): Promise<SignatureReport> {
-    const loadsBefore = this.#signatures.loads;
-    const refreshesBefore = this.#signatures.refreshes;
-    const found = this.#signatures.get(key, this.#fingerprintOf(trust), load);
-    if (this.#signatures.refreshes > refreshesBefore) this.#count('signatures', 'refresh');
-    this.countLookup('signatures', this.#signatures.loads > loadsBefore && this.#signatures.refreshes === refreshesBefore);
-    return found;
-  }
-
-  // One lookup in a cache: answered from it, or loaded.
-  countLookup(cache: CacheName, missed: boolean): void {
-    this.#count(cache, missed ? 'miss' : 'hit');
-  }
-
-  #count(cache: CacheName, result: CacheResult): void {
-    const labels = this.#cacheLabels.get(`${cache}/${result}`);
-    if (this.#metrics && labels) this.#metrics.incrCounter(METRIC_KEYS.cache, 1, labels);
+    return this.#signatures.get(key, this.#fingerprintOf(trust), load);
   }
 
   // What the trust trusts (stable across restarts), per trust object.

@@ -11,6 +11,9 @@ export interface CacheOptions<V = unknown> {
   failureTtlMs: number;
   maxEntries: number;
   now?: () => number;
+  // Told about every lookup: answered from the cache (a load in flight
+  // included), or a miss that starts a load.
+  onLookup?: (result: 'hit' | 'miss') => void;
 }
 
 interface Entry<V> {
@@ -49,8 +52,10 @@ export class VerdictCache<V> {
       // Refresh recency for eviction order.
       this.#entries.delete(key);
       this.#entries.set(key, hit);
+      this.#options.onLookup?.('hit');
       return hit.promise;
     }
+    this.#options.onLookup?.('miss');
     this.#loads++;
     const entry: Entry<V> = { promise: load(), expiresAt: undefined };
     this.#entries.delete(key);

@@ -34,6 +34,10 @@ export interface RefreshingOptions<V> {
   readonly keepsValue?: (err: unknown) => boolean;
   // Told about every value loaded or refreshed (e.g. to persist it).
   readonly onValue?: (key: string, value: Known<V>) => void;
+  // Told about every lookup: answered from the cache (a value, a load in
+  // flight or a remembered failure), a miss that starts a first load, and
+  // (besides that hit) each background refresh it starts.
+  readonly onLookup?: (result: 'hit' | 'miss' | 'refresh') => void;
 }
 
 // A value and when it was reached.
@@ -118,10 +122,18 @@ export class RefreshingCache<V> {
       // Recency for eviction order (least recently used goes first).
       this.#entries.delete(key);
       this.#entries.set(key, entry);
+      this.#o.onLookup?.('hit');
       return entry.resolved;
     }
-    if (entry?.loading && entry.loadingStamp === stamp) return entry.loading;
-    if (entry?.failure && entry.failure.until > now && entry.loadingStamp === stamp) return entry.failure.promise;
+    if (entry?.loading && entry.loadingStamp === stamp) {
+      this.#o.onLookup?.('hit');
+      return entry.loading;
+    }
+    if (entry?.failure && entry.failure.until > now && entry.loadingStamp === stamp) {
+      this.#o.onLookup?.('hit');
+      return entry.failure.promise;
+    }
+    this.#o.onLookup?.('miss');
     return this.#firstLoad(key, stamp, load);
   }
 
@@ -144,6 +156,7 @@ export class RefreshingCache<V> {
 
   #refresh(key: string, entry: Entry<V>, stamp: string, load: () => Promise<V>): void {
     this.#refreshes++;
+    this.#o.onLookup?.('refresh');
     void this.#start(key, entry, stamp, load, (failed, err) => {
       this.#o.onRefreshError?.(key, err);
       if (this.#o.keepsValue?.(err) ?? true) {
