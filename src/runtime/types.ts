@@ -49,6 +49,11 @@ export interface RuntimeClient {
   readonly endpoint: string;
   // undefined: the runtime knows no such container.
   inspect(key: ContainerKey, signal: AbortSignal): Promise<Inspected | undefined>;
+  // Reports each container of this runtime as it starts (its task or first
+  // process began), until `signal` aborts. Resolves when the runtime ends
+  // the stream, rejects when it cannot be watched; the caller reconnects.
+  // Only a hint to verify early: nothing reported here is trusted.
+  watchStarts?(onStart: (key: ContainerKey) => void, signal: AbortSignal): Promise<void>;
   // Releases connections the client keeps open.
   close?(): void;
 }
