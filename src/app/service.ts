@@ -80,6 +80,7 @@ export class AttestorService {
     }
     const previous = this.#current;
     this.#current = { config, attestor };
+    attestor.startPrefetch?.();
     this.#options.onLogLevel?.(config.logLevel);
     await previous?.attestor.close().catch(() => undefined);
   }

@@ -18,13 +18,14 @@ import { Verdicts } from './verdicts.js';
 import { TrustSource } from '../verify/trust-source.js';
 import { checkSignatures, readyTrust } from './signature-step.js';
 import { countLookups, LabelSets, METRIC_KEYS, NO_LABELS, NO_METRICS } from './metrics.js';
+import { StartPrefetcher } from './prefetch.js';
 
 import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
 import type { ContainerMatch, ProcReader } from '../process/index.js';
 import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
 import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
-import type { RuntimeClient } from '../runtime/types.js';
+import type { ContainerKey, RuntimeClient } from '../runtime/types.js';
 import type { BindingReport } from './binding-step.js';
 import type { SignatureReport } from './signature-step.js';
 import type { AttestationOutcome, AttestMetrics, MetricLabel } from './metrics.js';
@@ -35,6 +36,9 @@ export interface Attestor {
   // is loaded; rejects with CONFIG_INVALID otherwise.
   ready(): Promise<void>;
   attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
+  // Starts verifying containers as they start (prefetch_on_start); only
+  // the plugin's serving attestor does, never one built to validate.
+  startPrefetch?(): void;
   close(): Promise<void>;
 }
 
@@ -46,7 +50,7 @@ export interface AttestReport {
   runtime?: RuntimeFindings;
   binding?: BindingReport;
   signatures?: SignatureReport;
-  selectors: string[];
+  selectors: readonly string[];
 }
 
 export interface AttestorDeps {
@@ -98,6 +102,10 @@ function bindingKey(runtime: RuntimeFindings): string {
   return `${runtime.container.imageRef}|${runtime.container.imageId}|${digests}|${platform}`;
 }
 
+function containerCacheKey(clients: readonly RuntimeClient[], key: ContainerKey): string {
+  return `${clients.map((c) => c.kind).join('+')}:${key.namespace ?? ''}/${key.id}`;
+}
+
 export class PipelineAttestor implements Attestor {
   readonly #config: PluginConfig;
   readonly #deps: AttestorDeps;
@@ -108,6 +116,8 @@ export class PipelineAttestor implements Attestor {
   readonly #labels = new LabelSets();
   readonly #outcomeLabels: ReadonlyMap<AttestationOutcome, readonly MetricLabel[]>;
   readonly #containers: VerdictCache<RuntimeFindings>;
+  #prefetcher: StartPrefetcher | undefined;
+  readonly #selectorMemo = new WeakMap<RuntimeFindings, { binding: BindingReport; signatures: SignatureReport | undefined; selectors: readonly string[] }>();
 
   // ready() rejects (CONFIG_INVALID) when the trusted root or a key file
   // cannot be loaded.
@@ -172,35 +182,70 @@ export class PipelineAttestor implements Attestor {
     }
     throwIfAborted(signal);
     const runtime = await this.#containerFacts(clients, pid, located, signal);
+    const { binding, signatures } = await this.#imageChecks(runtime, signal);
 
-    // Is what runs exactly what the registry serves? Throws under `require`
-    // when it is not (or the registry cannot tell).
+    // Last: the PID may have exited and been reused during the lookups.
+    await confirmSameCgroup(pid, proc, located.cgroupText);
+    throwIfAborted(signal);
+
+    const selectors = this.#selectorsOf(runtime, binding, signatures);
+    return { pid, outcome: 'container', container: match, runtime, binding, ...(signatures ? { signatures } : {}), selectors };
+  }
+
+  // The selectors are a function of the three cached findings: built once
+  // per combination (the warm path reuses the list while none changed).
+  #selectorsOf(runtime: RuntimeFindings, binding: BindingReport, signatures: SignatureReport | undefined): readonly string[] {
+    const memo = this.#selectorMemo.get(runtime);
+    if (memo?.binding === binding && memo.signatures === signatures) return memo.selectors;
+    const mode = this.#config.signatures.signerSelectors;
+    const selectors = Object.freeze(
+      normalizeSelectors([
+        ...containerSelectors(runtime.container, { envSelectors: this.#config.runtimes.envSelectors }),
+        ...(binding.outcome === 'bound' ? bindingSelectors(binding) : []),
+        ...(signatures ? signatureSelectors(signatures.accepted, mode) : []),
+        ...(signatures ? attestationSelectors(signatures.attestations, mode) : []),
+      ]),
+    );
+    this.#selectorMemo.set(runtime, { binding, signatures, selectors });
+    return selectors;
+  }
+
+  // Is what runs exactly what the registry serves (throws under `require`
+  // when it is not, or the registry cannot tell)? Only an image bound to its
+  // registry goes on to signature and attestation checks.
+  async #imageChecks(runtime: RuntimeFindings, signal: AbortSignal): Promise<{ binding: BindingReport; signatures: SignatureReport | undefined }> {
     const binding = await raceAbort(
       this.#verdicts.binding(bindingKey(runtime), () =>
         bindImage(this.#deps.registry, this.#config.registry, runtime.container, runtime.image, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#log),
       ),
       signal,
     );
+    if (binding.outcome !== 'bound') return { binding, signatures: undefined };
+    const digests = binding.indexDigest ? [binding.indexDigest, binding.manifestDigest] : [binding.manifestDigest];
+    return { binding, signatures: await this.#signatureReport(binding.reference, digests, signal) };
+  }
 
-    // Only an image bound to its registry may go on to signature and
-    // attestation checks.
-    let signatures: SignatureReport | undefined;
-    if (binding.outcome === 'bound') {
-      const digests = binding.indexDigest ? [binding.indexDigest, binding.manifestDigest] : [binding.manifestDigest];
-      signatures = await this.#signatureReport(binding.reference, digests, signal);
-    }
+  // A container the runtime reported starting: the checks an attestation of
+  // it would make, for their caches (no PID: nothing is granted here).
+  async prefetch(client: RuntimeClient, key: ContainerKey): Promise<void> {
+    const signal = AbortSignal.timeout(SIGNATURE_LOAD_TIMEOUT_MS + CACHE_TTL.loadTimeoutMs);
+    const runtime = await this.#loadContainer([client], key, signal);
+    if (!runtime.container.running) return;
+    await this.#imageChecks(runtime, signal);
+  }
 
-    // Last: the PID may have exited and been reused during the lookups.
-    await confirmSameCgroup(pid, proc, located.cgroupText);
-    throwIfAborted(signal);
+  // Containers verified early so far (prefetch_on_start), and starts
+  // dropped because too many were waiting.
+  get prefetched(): { checked: number; dropped: number } {
+    return this.#prefetcher?.stats ?? { checked: 0, dropped: 0 };
+  }
 
-    const selectors = normalizeSelectors([
-      ...containerSelectors(runtime.container, { envSelectors: this.#config.runtimes.envSelectors }),
-      ...(binding.outcome === 'bound' ? bindingSelectors(binding) : []),
-      ...(signatures ? signatureSelectors(signatures.accepted, this.#config.signatures.signerSelectors) : []),
-      ...(signatures ? attestationSelectors(signatures.attestations, this.#config.signatures.signerSelectors) : []),
-    ]);
-    return { pid, outcome: 'container', container: match, runtime, binding, ...(signatures ? { signatures } : {}), selectors };
+  startPrefetch(): void {
+    if (!this.#config.runtimes.prefetchOnStart || this.#prefetcher) return;
+    const { docker, podman, containerd } = this.#deps;
+    const clients = this.#config.runtimes.containerdNamespaces.length > 0 ? [docker, podman, containerd] : [docker, podman];
+    this.#prefetcher = new StartPrefetcher((client, key) => this.prefetch(client, key), this.#log);
+    this.#prefetcher.watch(clients, (client) => this.#deps.checkSocket(socketPathOf(client.endpoint)));
   }
 
   async #signatureReport(ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<SignatureReport> {
@@ -227,16 +272,9 @@ export class PipelineAttestor implements Attestor {
     signal: AbortSignal,
   ): Promise<RuntimeFindings> {
     const { id, namespace } = located.match;
-    const key = `${clients.map((c) => c.kind).join('+')}:${namespace ?? ''}/${id}`;
+    const key = namespace === undefined ? { id } : { id, namespace };
     for (let attempt = 0; ; attempt++) {
-      const runtime = await raceAbort(
-        this.#containers.get(key, async () => {
-          for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
-          const containerKey = namespace === undefined ? { id } : { id, namespace };
-          return lookupContainer(clients, containerKey, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
-        }),
-        signal,
-      );
+      const runtime = await this.#loadContainer(clients, key, signal);
       try {
         if (!runtime.container.running || runtime.container.initPid <= 0) {
           throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);
@@ -244,10 +282,22 @@ export class PipelineAttestor implements Attestor {
         await confirmInContainerCgroup(pid, located, runtime.container.initPid, this.#deps.proc, this.#config.runtimes.containerdNamespaces);
         return runtime;
       } catch (err) {
-        this.#containers.delete(key);
+        this.#containers.delete(containerCacheKey(clients, key));
         if (attempt > 0) throw err;
       }
     }
+  }
+
+  // Container and image facts from the first runtime that knows the
+  // container, cached per runtime(s) and container ID.
+  #loadContainer(clients: readonly RuntimeClient[], key: ContainerKey, signal: AbortSignal): Promise<RuntimeFindings> {
+    return raceAbort(
+      this.#containers.get(containerCacheKey(clients, key), async () => {
+        for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
+        return lookupContainer(clients, key, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
+      }),
+      signal,
+    );
   }
 
   // Which runtimes may own a container of this cgroup form, in the order to
@@ -278,6 +328,7 @@ export class PipelineAttestor implements Attestor {
   async close(): Promise<void> {
     // Runtime clients that keep connections open (containerd's channel)
     // release them; dockerode keeps none between calls.
+    await this.#prefetcher?.close();
     for (const client of [this.#deps.docker, this.#deps.podman, this.#deps.containerd]) client.close?.();
     this.#trust.close();
     await this.#deps.release?.();

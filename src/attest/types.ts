@@ -73,6 +73,9 @@ export interface RuntimeEndpoints {
   readonly allowUntrustedSocketDir: boolean;
   // Environment variable names whose values become `env:` selectors.
   readonly envSelectors: readonly string[];
+  // Verify each container's image as the container starts (the runtimes'
+  // start events), so that its first attestation finds the verdicts cached.
+  readonly prefetchOnStart: boolean;
 }
 
 // How long verdicts live. Registry bindings are content-addressed and never

@@ -78,6 +78,7 @@ function runtimeEndpoints(reader: ConfigReader): RuntimeEndpoints {
     containerdNamespaces,
     allowUntrustedSocketDir: reader.boolean('allow_untrusted_socket_dir') ?? false,
     envSelectors,
+    prefetchOnStart: reader.boolean('prefetch_on_start') ?? false,
   };
 }
 

@@ -12,6 +12,13 @@ import type { ContainerFacts, ContainerKey, ImageFacts, Inspected, RuntimeClient
 // A local API answers in milliseconds; a hung daemon must not eat the
 // attestation deadline on its own.
 const REQUEST_TIMEOUT_MS = 5_000;
+// One event of the start watch: a few hundred bytes (the container's labels
+// are in it); a longer line ends the watch.
+export const MAX_EVENT_BYTES = 64 * 1024;
+const CONTAINER_ID = /^[0-9a-f]{64}$/;
+// A watch that starts again asks for the starts it missed, at most this far
+// back (the runtime replays them from its own event log).
+const REPLAY_MS = 5 * 60_000;
 
 interface HttpishError {
   statusCode?: number;
@@ -45,15 +52,100 @@ function stringArray(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
+// Splits a byte stream into lines of at most `cap` bytes (longer: an error).
+export class EventLines {
+  readonly #cap: number;
+  #partial: Buffer[] = [];
+  #partialBytes = 0;
+
+  constructor(cap: number) {
+    this.#cap = cap;
+  }
+
+  push(chunk: Buffer): string[] {
+    const lines: string[] = [];
+    let from = 0;
+    for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      this.#take(chunk.subarray(from, nl));
+      lines.push(Buffer.concat(this.#partial).toString('utf8'));
+      this.#partial = [];
+      this.#partialBytes = 0;
+      from = nl + 1;
+    }
+    this.#take(chunk.subarray(from));
+    return lines;
+  }
+
+  #take(part: Buffer): void {
+    if (part.length === 0) return;
+    this.#partialBytes += part.length;
+    if (this.#partialBytes > this.#cap) {
+      throw new AttestorError('RUNTIME_UNAVAILABLE', `runtime event over ${this.#cap} bytes`);
+    }
+    this.#partial.push(part);
+  }
+}
+
+// The container ID of a "container start" event line; undefined for
+// anything else (another event, malformed JSON, an ID of the wrong form).
+export function startedContainer(line: string): string | undefined {
+  if (line.trim() === '') return undefined;
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(event) || event['Type'] !== 'container' || event['Action'] !== 'start') return undefined;
+  const actor = event['Actor'];
+  const id = isRecord(actor) ? actor['ID'] : undefined;
+  return typeof id === 'string' && CONTAINER_ID.test(id) ? id : undefined;
+}
+
 export class DockerApiClient implements RuntimeClient {
   readonly kind: 'docker' | 'podman';
   readonly endpoint: string;
   readonly #docker: Docker;
+  // The start watch is one long response: no idle timeout (it ends on abort).
+  #watcher: Docker | undefined;
+  // Until when starts were reported (ms): where the next watch picks up.
+  #watchedUntil: number | undefined;
 
   constructor(kind: 'docker' | 'podman', endpoint: string) {
     this.kind = kind;
     this.endpoint = endpoint;
     this.#docker = new Docker({ socketPath: socketPathOf(endpoint), timeout: REQUEST_TIMEOUT_MS });
+  }
+
+  // GET /events filtered to container starts: one JSON object per line.
+  async watchStarts(onStart: (key: ContainerKey) => void, signal: AbortSignal): Promise<void> {
+    this.#watcher ??= new Docker({ socketPath: socketPathOf(this.endpoint) });
+    // From when the watch was asked for (or the last one ended), so that a
+    // container started while connecting is not missed; the clock is in
+    // seconds, hence one second earlier.
+    const now = Date.now();
+    const since = Math.floor(Math.max(this.#watchedUntil ?? now, now - REPLAY_MS) / 1000) - 1;
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.#watcher.getEvents({ since, filters: { type: ['container'], event: ['start'] }, abortSignal: signal });
+    } catch (err) {
+      if (signal.aborted) return;
+      throw this.#fail('watch container starts', err);
+    }
+    const lines = new EventLines(MAX_EVENT_BYTES);
+    try {
+      for await (const chunk of stream) {
+        for (const line of lines.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) {
+          const id = startedContainer(line);
+          if (id !== undefined) onStart({ id });
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err instanceof AttestorError ? err : this.#fail('watch container starts', err);
+    } finally {
+      this.#watchedUntil = Date.now();
+    }
   }
 
   #fail(what: string, err: unknown): AttestorError {

@@ -88,6 +88,7 @@ describe('buildConfig', () => {
         containerdNamespaces: ['k8s.io', 'default'],
         allowUntrustedSocketDir: false,
         envSelectors: [],
+        prefetchOnStart: false,
       },
       registry: { registries: {}, dockerConfigPath: undefined, timeoutMs: DEFAULTS.registryTimeoutMs },
       signatures: {
