@@ -194,6 +194,8 @@ export async function spireSigstoreTrust(rig: Rig, sigstore: MockSigstore, dir: 
 export interface SigstoreAgents {
   readonly server: SpireServer;
   readonly ours: Agent;
+  // Ours with prefetch_on_start = true: verifies images as containers start.
+  readonly early: Agent;
   readonly spire: Agent;
   // = spire, so that this is an AgentPair for live.agents (cleanup on Ctrl-C).
   readonly builtin: Agent;
@@ -205,8 +207,9 @@ export interface SigstoreAgentsOptions {
   readonly dir: string;
   readonly pluginCmd: string;
   readonly pluginEnv: NodeJS.ProcessEnv;
-  // plugin_data body for ours.
+  // plugin_data body for ours, and for ours with prefetch_on_start.
   readonly pluginData: string;
+  readonly pluginDataEarly: string;
   // The `sigstore { }` block's body for SPIRE's docker attestor.
   readonly sigstoreBlock: string;
   // The environment SPIRE's agent gets on top of process.env (TUF_ROOT, proxies).
@@ -234,6 +237,12 @@ export async function startSigstoreAgents(o: SigstoreAgentsOptions): Promise<Sig
       ...o.pluginEnv,
     });
     started.push(ours);
+    const early = await startAgent(o.rig, 'ours-early', join(o.dir, 'agent-early'), server, ourAttestorHcl(o.pluginCmd, o.pluginDataEarly), {
+      ...process.env,
+      ...offlineEnv(join(o.dir, 'ours-tuf-unused')),
+      ...o.pluginEnv,
+    });
+    started.push(early);
     const spire = await startAgent(o.rig, 'spire-sigstore', join(o.dir, 'agent-spire'), server, spireDockerSigstoreHcl(o.rig, o.sigstoreBlock), {
       ...process.env,
       ...o.spireEnv,
@@ -242,10 +251,12 @@ export async function startSigstoreAgents(o: SigstoreAgentsOptions): Promise<Sig
     return {
       server,
       ours,
+      early,
       spire,
       builtin: spire,
       async stop(): Promise<void> {
         await ours.stop();
+        await early.stop();
         await spire.stop();
         await server.stop();
       },

@@ -125,6 +125,14 @@ export class Fixtures {
     return { id, pid, image };
   }
 
+  // A container whose first (and only) act is `cmd`; removed when it exits.
+  async runOnce(image: BenchImage, extra: readonly string[], cmd: readonly string[], timeoutMs = 60_000): Promise<{ code: number; out: string }> {
+    const r = await docker(this.#rig, ['run', '--rm', '--network', 'none', '--label', `ssa-bench.run=${this.#run}`, ...extra, image.tag, ...cmd], {
+      timeoutMs,
+    });
+    return { code: r.code, out: r.stdout + r.stderr };
+  }
+
   async exec(containerId: string, args: readonly string[], timeoutMs = 120_000): Promise<{ code: number; out: string }> {
     const r = await docker(this.#rig, ['exec', containerId, ...args], { timeoutMs });
     return { code: r.code, out: r.stdout + r.stderr };
