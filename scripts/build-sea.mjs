@@ -131,8 +131,9 @@ const protoLoader = require('@grpc/proto-loader');
 const { loadProtosWithOptionsSync } = require('@grpc/proto-loader/build/src/util.js');
 const protoSets = [
   { module: 'plugin/protos.js', set: 'PLUGIN_PROTOS', services: 'SERVICE' },
-  { module: 'runtime/containerd/protos.js', set: 'CONTAINERD_PROTOS', services: 'CONTAINERD_SERVICE' },
+  { module: 'runtime/containerd/protos.js', set: 'CONTAINERD_PROTOS', services: 'CONTAINERD_SERVICE', messages: 'CONTAINERD_MESSAGE' },
 ];
+const protobuf = require('protobufjs');
 const protoAssets = {};
 for (const entry of protoSets) {
   const mod = await import(pathToFileURL(join(DIST, entry.module)).href);
@@ -159,6 +160,16 @@ for (const entry of protoSets) {
   if (!isDeepStrictEqual(shape(fromFiles), shape(fromJson))) fail(`${set.asset} does not reproduce the .proto files`);
   for (const name of Object.values(mod[entry.services])) {
     if (!(name in fromJson)) fail(`${set.asset} lacks service ${name}`);
+  }
+  // Messages decoded from an Any (src/util/protos.ts messageDecoder reads the
+  // asset with protobufjs itself).
+  const asRoot = protobuf.Root.fromJSON(JSON.parse(protoJson));
+  for (const name of entry.messages === undefined ? [] : Object.values(mod[entry.messages])) {
+    try {
+      asRoot.lookupType(name);
+    } catch {
+      fail(`${set.asset} lacks message ${name}`);
+    }
   }
   protoAssets[set.asset] = protoJson;
 }

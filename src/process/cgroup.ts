@@ -9,6 +9,7 @@
 // (or anything named like one) and make mountinfo name another container.
 
 import { AttestorError } from '../errors.js';
+import { isContainerdIdentifier } from '../util/containerd-identifier.js';
 
 /** One line of /proc/<pid>/cgroup: `hierarchy-ID:controller-list:cgroup-path`. */
 export interface CgroupLine {
@@ -131,13 +132,6 @@ const PLAIN_RE = new RegExp(`^(${HEX64})$`);
 const SCOPE_RE = new RegExp(`^(docker|libpod|cri-containerd|nerdctl|crio)-(${HEX64})\\.scope$`);
 
 /**
- * containerd's own identifiers (ctr, nerdctl with cgroupfs): `/<namespace>/<id>`
- * where <namespace> is one the plugin serves. Any ID containerd accepts.
- */
-const CONTAINERD_ID_RE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
-const CONTAINERD_ID_MAX = 76;
-
-/**
  * Conmon (the CRI-O / podman container monitor) gets its own scope named after
  * the container it monitors. The conmon process is not the container: these
  * segments are never an ID. (SCOPE_RE cannot match them anyway because
@@ -186,7 +180,10 @@ interface SegmentMatch {
 function matchSegment(segments: readonly string[], index: number, namespaces: readonly string[]): SegmentMatch | undefined {
   const seg = segments[index] ?? '';
   const parent = index > 0 ? segments[index - 1] : undefined;
-  if (parent !== undefined && namespaces.includes(parent) && seg.length <= CONTAINERD_ID_MAX && CONTAINERD_ID_RE.test(seg)) {
+  if (parent !== undefined && namespaces.includes(parent) && isContainerdIdentifier(seg)) {
+    // containerd's own identifiers (ctr, nerdctl with cgroupfs):
+    // `/<namespace>/<id>` where <namespace> is one the plugin serves. Any ID
+    // containerd accepts.
     return { id: seg, runtimeHint: 'containerd', namespace: parent };
   }
   if (seg.length < 64 || CONMON_RE.test(seg)) return undefined;

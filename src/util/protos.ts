@@ -1,12 +1,15 @@
 // Loading our .proto files (proto/, written from the wire facts) into the
-// service definitions grpc-js needs. Each user names its set: the files and
-// the asset that holds them, already parsed, inside the single-executable
-// build (scripts/build-sea.mjs writes one asset per set).
+// service definitions grpc-js needs, and decoders for messages that travel
+// inside a google.protobuf.Any. Each user names its set: the files and the
+// asset that holds them, already parsed, inside the single-executable build
+// (scripts/build-sea.mjs writes one asset per set).
 
+import { isAbsolute, join } from 'node:path';
 import { getAsset, isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 
 import type { ServiceDefinition } from '@grpc/grpc-js';
 
@@ -30,6 +33,26 @@ export interface ProtoSet {
 type ProtoJson = Parameters<typeof protoLoader.fromJSON>[0];
 
 const loaded = new Map<string, protoLoader.PackageDefinition>();
+const roots = new Map<string, protobuf.Root>();
+
+// The set's JSON, or its files parsed, as one protobufjs root.
+function rootOf(set: ProtoSet): protobuf.Root {
+  let root = roots.get(set.asset);
+  if (!root) {
+    if (isSea()) {
+      root = protobuf.Root.fromJSON(JSON.parse(getAsset(set.asset, 'utf8')) as protobuf.INamespace);
+    } else {
+      // As proto-loader's loadSync: imports resolve under PROTO_DIR (google/
+      // protobuf/*.proto are protobufjs' own), field names as written.
+      root = new protobuf.Root();
+      root.resolvePath = (_origin, target) => (isAbsolute(target) ? target : join(PROTO_DIR, target));
+      root.loadSync([...set.files], { keepCase: PROTO_LOAD_OPTIONS.keepCase });
+    }
+    root.resolveAll();
+    roots.set(set.asset, root);
+  }
+  return root;
+}
 
 function packageDefinition(set: ProtoSet): protoLoader.PackageDefinition {
   let def = loaded.get(set.asset);
@@ -53,4 +76,22 @@ export function serviceOf(set: ProtoSet, name: string): ServiceDefinition {
     throw new Error(`proto service ${name} not found under ${isSea() ? `the embedded ${set.asset}` : PROTO_DIR}`);
   }
   return def;
+}
+
+// Decodes the bytes of one message type of the set (fully qualified name) into
+// the plain object grpc-js would hand back for it (PROTO_LOAD_OPTIONS): what
+// an Any carries. Throws on bytes that are not that message.
+export type MessageDecoder = (bytes: Uint8Array) => unknown;
+
+export function messageDecoder(set: ProtoSet, name: string): MessageDecoder {
+  let type: protobuf.Type;
+  try {
+    type = rootOf(set).lookupType(name);
+  } catch (err) {
+    throw new Error(`proto message ${name} not found under ${isSea() ? `the embedded ${set.asset}` : PROTO_DIR}`, { cause: err });
+  }
+  const { longs, enums, defaults, oneofs } = PROTO_LOAD_OPTIONS;
+  // As a plain Uint8Array: protobufjs reads a Buffer leniently (a string
+  // field longer than the bytes left is cut short), anything else strictly.
+  return (bytes) => type.toObject(type.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)), { longs, enums, defaults, oneofs });
 }

@@ -7,11 +7,13 @@ import { AttestorError } from '../../errors.js';
 import { VerdictCache } from '../../util/cache.js';
 import { computeDigest, digestAlgorithm, isDigest } from '../../util/digest.js';
 import { ContainerdConnection } from './connection.js';
+import { MAX_EVENT_BYTES, startedContainer, startFilters } from './events.js';
 import { MAX_LABELLED, proveImage } from './image-proof.js';
 import { CRI_METADATA_EXTENSION, criImageRef } from './oci.js';
 import { containerRecord, imageRecord, infoRecord, listedInfos, readChunk, snapshotRecord, specEnv, taskRecord, versionOf } from './wire.js';
 
 import type { Digest } from '../../util/digest.js';
+import type { MessageDecoder } from '../../util/protos.js';
 import type { Method } from './protos.js';
 import type { ContainerKey, Inspected, RuntimeClient } from '../types.js';
 import type { ContentSource, ImageTarget, Proof } from './image-proof.js';
@@ -28,10 +30,12 @@ const FILTER_TOKEN = /^[A-Za-z0-9._:/-]{1,255}$/;
 
 // Loaded and parsed on first use: a node without containerd never loads these
 // protos, nor protobufjs and @grpc/proto-loader (~10 MB resident).
-type Methods = Record<'container' | 'task' | 'image' | 'info' | 'list' | 'read' | 'stat' | 'version', Method>;
+type Methods = Record<'container' | 'task' | 'image' | 'info' | 'list' | 'read' | 'stat' | 'version' | 'subscribe', Method> & {
+  readonly taskStart: MessageDecoder;
+};
 let methods: Promise<Methods> | undefined;
 function rpc(): Promise<Methods> {
-  methods ??= import('./protos.js').then(({ methodOf }) => ({
+  methods ??= import('./protos.js').then(({ decoderOf, methodOf }) => ({
     container: methodOf('containers', 'Get'),
     task: methodOf('tasks', 'Get'),
     image: methodOf('images', 'Get'),
@@ -40,6 +44,8 @@ function rpc(): Promise<Methods> {
     read: methodOf('content', 'Read'),
     stat: methodOf('snapshots', 'Stat'),
     version: methodOf('version', 'Version'),
+    subscribe: methodOf('events', 'Subscribe'),
+    taskStart: decoderOf('taskStart'),
   }));
   return methods;
 }
@@ -199,6 +205,23 @@ export class ContainerdClient implements RuntimeClient {
         ...proven.platform,
       },
     };
+  }
+
+  // containerd's event stream, only /tasks/start of the served namespaces
+  // (filtered by containerd, and checked again here). See RuntimeClient.
+  async watchStarts(onStart: (key: ContainerKey) => void, signal: AbortSignal): Promise<void> {
+    const filters = startFilters(this.namespaces);
+    if (signal.aborted) return;
+    if (filters.length === 0) {
+      // No namespace to watch ([] would subscribe to everything).
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      return;
+    }
+    const { subscribe, taskStart } = await rpc();
+    await this.#connection.watch(subscribe, { filters }, signal, 'subscribe to task starts', MAX_EVENT_BYTES, (envelope) => {
+      const key = startedContainer(envelope, this.namespaces, taskStart);
+      if (key !== undefined) onStart(key);
+    });
   }
 
   async #snapshot(snapshotter: string, snapshotKey: string, namespace: string, id: string, signal: AbortSignal): Promise<SnapshotRecord> {

@@ -1,7 +1,9 @@
 // One gRPC channel to containerd's unix socket. Every call names its
 // namespace (the `containerd-namespace` metadata), has its own deadline, ends
 // when the caller's signal aborts, and maps NOT_FOUND to `undefined`: "no
-// such object" is an answer, everything else is an error.
+// such object" is an answer, everything else is an error. A watch (an event
+// subscription) is the one call without a deadline: it lasts until the
+// caller aborts it or containerd ends it.
 
 import { Client, Metadata, credentials, status } from '@grpc/grpc-js';
 
@@ -26,6 +28,8 @@ function isServiceError(err: unknown): err is ServiceError {
 export class ContainerdConnection {
   readonly endpoint: string;
   #client: Client | undefined;
+  // Stops each watch under way (close() ends them).
+  readonly #watches = new Set<() => void>();
 
   constructor(endpoint: string) {
     socketPathOf(endpoint); // refuses anything but unix:///path
@@ -108,7 +112,46 @@ export class ContainerdConnection {
     });
   }
 
+  // A server stream without deadline nor namespace: `accept` sees each
+  // message of at most `maxMessageBytes` (larger ones are dropped undecoded),
+  // until `signal` aborts or close() is called (resolves), or containerd
+  // ends the stream (resolves) or fails it (rejects, RUNTIME_UNAVAILABLE).
+  // What `accept` throws is ignored: a watch only reports hints.
+  watch(method: Method, request: object, signal: AbortSignal, what: string, maxMessageBytes: number, accept: (message: unknown) => void): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    const dropped = Symbol('over the size cap');
+    const deserialize = (bytes: Buffer): unknown => (bytes.length > maxMessageBytes ? dropped : method.responseDeserialize(bytes));
+    return new Promise((resolve, reject) => {
+      const call = this.#channel().makeServerStreamRequest(method.path, method.requestSerialize, deserialize, request, new Metadata(), {});
+      let settled = false;
+      const finish = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        this.#watches.delete(onAbort);
+        outcome();
+      };
+      const onAbort = (): void => {
+        call.cancel();
+        finish(resolve);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#watches.add(onAbort);
+      call.on('data', (message: unknown) => {
+        if (settled || message === dropped) return;
+        try {
+          accept(message);
+        } catch {
+          // a hint lost, the watch goes on
+        }
+      });
+      call.on('error', (err: unknown) => finish(() => (signal.aborted ? resolve() : reject(this.#fail(what, err, signal)))));
+      call.on('end', () => finish(resolve));
+    });
+  }
+
   close(): void {
+    for (const stop of [...this.#watches]) stop();
     this.#client?.close();
     this.#client = undefined;
   }

@@ -2,10 +2,10 @@
 // under proto/containerd/ (containerd's package, service and method names and
 // field numbers; only the fields we read).
 
-import { serviceOf } from '../../util/protos.js';
+import { messageDecoder, serviceOf } from '../../util/protos.js';
 
 import type { MethodDefinition } from '@grpc/grpc-js';
-import type { ProtoSet } from '../../util/protos.js';
+import type { MessageDecoder, ProtoSet } from '../../util/protos.js';
 
 export const CONTAINERD_PROTOS: ProtoSet = {
   files: [
@@ -15,6 +15,8 @@ export const CONTAINERD_PROTOS: ProtoSet = {
     'containerd/services/content/v1/content.proto',
     'containerd/services/snapshots/v1/snapshots.proto',
     'containerd/services/version/v1/version.proto',
+    'containerd/services/events/v1/events.proto',
+    'containerd/events/task.proto',
   ],
   asset: 'containerd-protos.json',
 };
@@ -26,6 +28,13 @@ export const CONTAINERD_SERVICE = {
   content: 'containerd.services.content.v1.Content',
   snapshots: 'containerd.services.snapshots.v1.Snapshots',
   version: 'containerd.services.version.v1.Version',
+  events: 'containerd.services.events.v1.Events',
+} as const;
+
+// Messages that arrive inside an Any (an event envelope's payload), by the
+// name its type URL carries.
+export const CONTAINERD_MESSAGE = {
+  taskStart: 'containerd.events.TaskStart',
 } as const;
 
 type ServiceKey = keyof typeof CONTAINERD_SERVICE;
@@ -37,4 +46,8 @@ export function methodOf(service: ServiceKey, method: string): Method {
   const def = serviceOf(CONTAINERD_PROTOS, CONTAINERD_SERVICE[service])[method];
   if (def === undefined) throw new Error(`proto method ${CONTAINERD_SERVICE[service]}/${method} not found`);
   return def as Method;
+}
+
+export function decoderOf(message: keyof typeof CONTAINERD_MESSAGE): MessageDecoder {
+  return messageDecoder(CONTAINERD_PROTOS, CONTAINERD_MESSAGE[message]);
 }

@@ -13,12 +13,14 @@ import { Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ContainerdClient, MAX_BLOB_BYTES } from '../../../src/runtime/containerd/client.js';
+import { MAX_EVENT_BYTES } from '../../../src/runtime/containerd/events.js';
 import { chainId } from '../../../src/runtime/containerd/image-proof.js';
 import { CONTAINERD_PROTOS, CONTAINERD_SERVICE } from '../../../src/runtime/containerd/protos.js';
 import { serviceOf } from '../../../src/util/protos.js';
 import { codeRejected } from '../../support/errors.js';
 
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ContainerKey } from '../../../src/runtime/types.js';
 import type { Digest } from '../../../src/util/digest.js';
 
 const sha = (bytes: Buffer | string): Digest => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -34,9 +36,14 @@ interface World {
   blobs: Map<string, { bytes: Buffer; reportedSize?: number; served?: Buffer }>;
   images: Record<string, Digest>;
   parent: string;
+  // What Subscribe streams (then it ends the stream, unless `holdEvents`),
+  // and the filters it was asked for.
+  events: unknown[];
+  holdEvents: boolean;
+  filters: unknown;
 }
 
-const world: World = { containers: {}, tasks: {}, blobs: new Map(), images: {}, parent: '' };
+const world: World = { containers: {}, tasks: {}, blobs: new Map(), images: {}, parent: '', events: [], holdEvents: false, filters: undefined };
 
 function notFound(cb: sendUnaryData<unknown>): void {
   cb({ code: status.NOT_FOUND, details: 'not found' }, null);
@@ -103,6 +110,13 @@ const handlers: Record<string, UntypedServiceImplementation> = {
     List: ((call) => call.end()) satisfies Stream,
   },
   version: { Version: ((_call, cb) => cb(null, { version: '1.6.20-scripted', revision: 'x' })) satisfies Unary },
+  events: {
+    Subscribe: ((call) => {
+      world.filters = call.request['filters'];
+      for (const event of world.events) call.write(event);
+      if (!world.holdEvents) call.end();
+    }) satisfies Stream,
+  },
 };
 
 function put(doc: unknown): Digest {
@@ -226,6 +240,88 @@ describe('ContainerdClient', () => {
     const client = new ContainerdClient(endpoint, ['default']);
     try {
       expect(await codeRejected(client.inspect({ id: 'c3' }, AbortSignal.abort()))).toBe('CANCELLED');
+    } finally {
+      client.close();
+    }
+  });
+});
+
+// A task start as containerd streams it: TaskStart { container_id = 1 } in the Any.
+function started(namespace: string, id: string, typeUrl = 'containerd.events.TaskStart'): unknown {
+  const bytes = Buffer.from(id);
+  return { namespace, topic: '/tasks/start', event: { type_url: typeUrl, value: Buffer.concat([Buffer.from([0x0a, bytes.length]), bytes]) } };
+}
+
+describe('ContainerdClient.watchStarts', () => {
+  it('reports the starts of served namespaces, skips the rest, and resolves when containerd ends the stream', async () => {
+    world.holdEvents = false;
+    world.events = [
+      started('default', 'one'),
+      started('moby', 'elsewhere'),
+      { namespace: 'default', topic: '/tasks/exit', event: { type_url: 'containerd.events.TaskExit', value: Buffer.from([0x0a, 1, 0x41]) } },
+      started('default', 'not/an/id'),
+      { namespace: 'default', topic: '/tasks/start', event: { type_url: 'containerd.events.TaskStart', value: Buffer.from([0x0a, 0x7f]) } },
+      // Over the per-message cap: dropped before it is decoded.
+      { namespace: 'default', topic: '/tasks/start', event: { type_url: 'x', value: Buffer.alloc(MAX_EVENT_BYTES) } },
+      started('k8s.io', 'two'),
+      started('default', 'boom'),
+      started('default', 'three'),
+    ];
+    const client = new ContainerdClient(endpoint, ['default', 'k8s.io']);
+    const seen: ContainerKey[] = [];
+    try {
+      await client.watchStarts((key) => {
+        if (key.id === 'boom') throw new Error('a caller that fails');
+        seen.push(key);
+      }, AbortSignal.timeout(5_000));
+      expect(seen).toEqual([
+        { id: 'one', namespace: 'default' },
+        { id: 'two', namespace: 'k8s.io' },
+        { id: 'three', namespace: 'default' },
+      ]);
+      expect(world.filters).toEqual(['topic=="/tasks/start",namespace=="default"', 'topic=="/tasks/start",namespace=="k8s.io"']);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('has no deadline: a stream that stays open stays watched until the signal aborts, which resolves it', async () => {
+    world.holdEvents = true;
+    world.events = [started('default', 'early')];
+    const client = new ContainerdClient(endpoint, ['default']);
+    const seen: ContainerKey[] = [];
+    const controller = new AbortController();
+    try {
+      const watch = client.watchStarts((key) => seen.push(key), controller.signal);
+      await expect.poll(() => seen).toEqual([{ id: 'early', namespace: 'default' }]);
+      controller.abort();
+      await expect(watch).resolves.toBeUndefined();
+    } finally {
+      client.close();
+      world.holdEvents = false;
+    }
+  });
+
+  it('close() ends a watch under way (resolves)', async () => {
+    world.holdEvents = true;
+    world.events = [];
+    const client = new ContainerdClient(endpoint, ['default']);
+    try {
+      const watch = client.watchStarts(() => undefined, AbortSignal.timeout(5_000));
+      await expect.poll(() => world.filters).toBeDefined();
+      client.close();
+      await expect(watch).resolves.toBeUndefined();
+    } finally {
+      world.holdEvents = false;
+    }
+  });
+
+  it('a socket nobody answers on rejects with RUNTIME_UNAVAILABLE, naming the endpoint', async () => {
+    const client = new ContainerdClient(`unix://${join(dir, 'nobody.sock')}`, ['default']);
+    try {
+      const err = await client.watchStarts(() => undefined, AbortSignal.timeout(5_000)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'RUNTIME_UNAVAILABLE' });
+      expect((err as Error).message).toContain('nobody.sock');
     } finally {
       client.close();
     }
