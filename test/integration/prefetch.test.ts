@@ -5,7 +5,7 @@
 // selectors are those an attestation without prefetch gives. The runtimes'
 // start watches report real starts (Docker and Podman's compatible API).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,13 +17,14 @@ import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
 import { DockerApiClient } from '../../src/runtime/docker.js';
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
-import { describeWithRig, run } from '../support/rig.js';
+import { ctrOk, removeContainer, runDetached } from '../support/containerd.js';
+import { ctr, describeWithRig, run } from '../support/rig.js';
 import { dockerOk, pushImage } from '../support/workload-image.js';
 
 import type { AttestMetrics } from '../../src/attest/metrics.js';
 import type { KeyPair } from '../support/cosign.js';
 import type { ContainerKey } from '../../src/runtime/types.js';
-import type { Rig } from '../support/rig.js';
+import type { Rig, RigContainerd } from '../support/rig.js';
 
 async function until(what: string, done: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -168,3 +169,65 @@ function watchSuite(kind: 'docker' | 'podman', endpoint: (rig: Rig) => string): 
 
 watchSuite('docker', (rig) => rig.dockerHost);
 watchSuite('podman', (rig) => `unix://${rig.podmanSocket ?? ''}`);
+
+// The same through containerd's Events service: a task that starts in a
+// served namespace is verified before its first attestation.
+describeWithRig('prefetch_on_start: containerd', ['containerd', 'docker', 'registry', 'cosign'], (rig) => {
+  const c = rig.containerd as RigContainerd;
+  const dir = mkdtempSync(join(tmpdir(), 'ssa-prefetch-ctrd-'));
+  const repo = `${rig.registry}/ssa-prefetch/ctrd-${process.pid}`;
+  const tag = `${repo}:1`;
+  const started: string[] = [];
+
+  afterAll(async () => {
+    for (const id of started) await removeContainer(c, 'default', id);
+    await ctr(c, ['-n', 'default', 'images', 'rm', tag]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('a containerd task start is verified: its attestation makes no registry request', async () => {
+    const key = await generateKeyPair(rig, dir, 'release');
+    // A layer of its own: containerd proves a freshly pulled image from its
+    // layers, which must not be shared with another unpacked image.
+    const ctx = join(dir, 'ctx');
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, 'marker'), `ctrd-${process.pid}\n`);
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${rig.busyboxImage}\nCOPY marker /marker\n`);
+    await dockerOk(rig, ['build', '-q', '-t', tag, ctx]);
+    const digest = await pushImage(rig, tag);
+    await signWithKey(rig, `${repo}@${digest}`, key, 'legacy');
+    await ctrOk(c, ['-n', 'default', 'images', 'pull', '--plain-http', tag]);
+    const metrics = new Counting();
+    const hcl = [
+      `containerd_socket_path = "unix://${c.socket}"`,
+      'containerd_namespaces = ["default"]',
+      'prefetch_on_start = true',
+      `registry "${rig.registry}" { insecure = true }`,
+      `key {\n name = "release"\n path = "${key.publicKey}"\n}`,
+      'require_tlog = false',
+      'offline = true',
+      'persist_verdicts = false',
+    ].join('\n');
+    const attestor = createAttestor(buildConfig(hcl), silentLogger, { metrics });
+    try {
+      await attestor.ready();
+      attestor.startPrefetch();
+      // Subscribe says nothing when it is in place: start tasks until one is verified.
+      let pid = 0;
+      for (let i = 0; attestor.prefetched.checked === 0; i++) {
+        if (i === 5) throw new Error('no containerd start was verified early');
+        const id = `ssa-prefetch-${process.pid}-${i}`;
+        started.push(id);
+        pid = await runDetached(c, 'default', tag, id, ['sleep', '600']);
+        await until('the start to be verified', () => attestor.prefetched.checked > 0, 3_000).catch(() => undefined);
+      }
+      const requests = metrics.registryRequests;
+      expect(requests).toBeGreaterThan(0);
+      const report = await attestor.explain(pid, AbortSignal.timeout(10_000));
+      expect(report.selectors).toContain('image-signature-key:release');
+      expect(metrics.registryRequests).toBe(requests);
+    } finally {
+      await attestor.close();
+    }
+  }, 180_000);
+});
