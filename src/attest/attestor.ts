@@ -244,7 +244,11 @@ export class PipelineAttestor implements Attestor {
     if (!this.#config.runtimes.prefetchOnStart || this.#prefetcher) return;
     const { docker, podman, containerd } = this.#deps;
     const clients = this.#config.runtimes.containerdNamespaces.length > 0 ? [docker, podman, containerd] : [docker, podman];
-    this.#prefetcher = new StartPrefetcher((client, key) => this.prefetch(client, key), this.#log);
+    this.#prefetcher = new StartPrefetcher(
+      (client, key) => this.prefetch(client, key),
+      this.#log,
+      (result) => this.#metrics.incrCounter(METRIC_KEYS.prefetches, 1, this.#labels.of(['result', result])),
+    );
     this.#prefetcher.watch(clients, (client) => this.#deps.checkSocket(socketPathOf(client.endpoint)));
   }
 

@@ -29,6 +29,7 @@ export const METRIC_KEYS = {
   registryRequests: [PREFIX, 'registry_requests'],
   verificationFailures: [PREFIX, 'verification_failures'],
   trustRootRefreshes: [PREFIX, 'trust_root_refreshes'],
+  prefetches: [PREFIX, 'prefetches'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type AttestationOutcome = 'host' | 'unsupported_runtime' | 'container' | 'bound' | 'signed' | 'denied';

@@ -28,6 +28,9 @@ export const PREFETCH: PrefetchOptions = { concurrency: 2, maxQueued: 256, first
 // One container to check, through the runtime that reported it.
 export type PrefetchOne = (client: RuntimeClient, key: ContainerKey) => Promise<void>;
 
+// What became of a reported start (for metrics).
+export type PrefetchResult = 'verified' | 'failed' | 'dropped';
+
 interface Pending {
   readonly client: RuntimeClient;
   readonly key: ContainerKey;
@@ -45,9 +48,12 @@ export class StartPrefetcher {
   #dropped = 0;
   #done = 0;
 
-  constructor(check: PrefetchOne, log: Logger, options: PrefetchOptions = PREFETCH) {
+  readonly #onResult: (result: PrefetchResult) => void;
+
+  constructor(check: PrefetchOne, log: Logger, onResult: (result: PrefetchResult) => void = () => undefined, options: PrefetchOptions = PREFETCH) {
     this.#check = check;
     this.#log = log;
+    this.#onResult = onResult;
     this.#options = options;
   }
 
@@ -101,6 +107,7 @@ export class StartPrefetcher {
     if (this.#queue.has(id) || this.#running.has(id)) return;
     if (this.#queue.size >= this.#options.maxQueued) {
       this.#dropped++;
+      this.#onResult('dropped');
       return;
     }
     this.#queue.set(id, { client, key });
@@ -121,7 +128,9 @@ export class StartPrefetcher {
   async #checkOne(id: string, item: Pending): Promise<void> {
     try {
       await this.#check(item.client, item.key);
+      this.#onResult('verified');
     } catch (err) {
+      this.#onResult('failed');
       // The attestation that follows meets the same answer (or retries).
       this.#log.debug('early verification did not complete', { runtime: item.client.kind, container_id: item.key.id, error: messageOf(err) });
     } finally {

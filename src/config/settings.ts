@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { AttestorError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
 import { compilePolicy, policyProblems } from '../policy/compile.js';
+import { isContainerdIdentifier } from '../util/containerd-identifier.js';
 import { ConfigReader } from './reader.js';
 import { trustRoots as readTrustRoots } from './trust-roots.js';
 
@@ -50,9 +51,6 @@ const REGISTRY_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-// containerd's namespace names (its identifier rule: at most 76 characters).
-const CONTAINERD_NAMESPACE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
-
 function unixSocket(reader: ConfigReader, key: string, fallback: string): string {
   const value = reader.string(key) ?? fallback;
   if (!value.startsWith('unix:///')) {
@@ -68,7 +66,7 @@ function runtimeEndpoints(reader: ConfigReader): RuntimeEndpoints {
   }
   const containerdNamespaces = reader.stringList('containerd_namespaces') ?? [...DEFAULTS.containerdNamespaces];
   containerdNamespaces.forEach((name, i) => {
-    if (name.length > 76 || !CONTAINERD_NAMESPACE.test(name)) reader.problem('containerd_namespaces', `"${name}" is not a containerd namespace name`);
+    if (!isContainerdIdentifier(name)) reader.problem('containerd_namespaces', `"${name}" is not a containerd namespace name`);
     else if (containerdNamespaces.indexOf(name) !== i) reader.problem('containerd_namespaces', `"${name}" is named twice`);
   });
   return {

@@ -80,7 +80,8 @@ describe('StartPrefetcher', () => {
   it('checks each reported container once, at most `concurrency` at a time, dropping past the queue bound', async () => {
     const runtime = new FakeRuntime();
     const checks = new Checks();
-    const p = new StartPrefetcher(checks.check, silentLogger, OPTIONS);
+    const results: string[] = [];
+    const p = new StartPrefetcher(checks.check, silentLogger, (r) => results.push(r), OPTIONS);
     p.watch([runtime], async () => undefined);
     await tick();
     for (const id of ['a', 'a', 'b', 'b', 'c', 'd', 'e', 'f', 'g']) runtime.emit(id);
@@ -94,6 +95,7 @@ describe('StartPrefetcher', () => {
     expect(checks.started).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(checks.maxRunning).toBe(2);
     expect(p.stats.checked).toBe(5);
+    expect(results.sort()).toEqual(['dropped', 'dropped', 'verified', 'verified', 'verified', 'verified', 'verified']);
     await p.close();
   });
 
@@ -101,7 +103,7 @@ describe('StartPrefetcher', () => {
     const runtime = new FakeRuntime();
     const checks = new Checks();
     checks.fail = true;
-    const p = new StartPrefetcher(checks.check, silentLogger, OPTIONS);
+    const p = new StartPrefetcher(checks.check, silentLogger, undefined, OPTIONS);
     p.watch([runtime], async () => undefined);
     await tick();
     runtime.emit('a');
@@ -118,7 +120,7 @@ describe('StartPrefetcher', () => {
   it('watches again after the watch fails or ends, with a growing delay', async () => {
     const runtime = new FakeRuntime();
     runtime.failNext = 2;
-    const p = new StartPrefetcher(async () => undefined, silentLogger, OPTIONS);
+    const p = new StartPrefetcher(async () => undefined, silentLogger, undefined, OPTIONS);
     p.watch([runtime], async () => undefined);
     await tick(60); // 5 ms, then 10 ms, then connected
     expect(runtime.watches).toBe(3);
@@ -134,7 +136,7 @@ describe('StartPrefetcher', () => {
   it('a runtime whose socket is refused is never watched, and retried', async () => {
     const runtime = new FakeRuntime();
     let asked = 0;
-    const p = new StartPrefetcher(async () => undefined, silentLogger, OPTIONS);
+    const p = new StartPrefetcher(async () => undefined, silentLogger, undefined, OPTIONS);
     p.watch([runtime], async () => {
       asked++;
       throw new Error('refusing runtime socket');
@@ -148,7 +150,7 @@ describe('StartPrefetcher', () => {
   it('after close(), reported starts are ignored', async () => {
     const runtime = new FakeRuntime();
     const checks = new Checks();
-    const p = new StartPrefetcher(checks.check, silentLogger, OPTIONS);
+    const p = new StartPrefetcher(checks.check, silentLogger, undefined, OPTIONS);
     p.watch([runtime], async () => undefined);
     await tick();
     await p.close();
