@@ -95,11 +95,28 @@ function outcomeOf(report: AttestReport): AttestationOutcome {
   return s && (s.accepted.length > 0 || s.attestations.length > 0) ? 'signed' : 'bound';
 }
 
+// Cache keys, built once per cached findings object (the warm path reuses them).
+const bindingKeys = new WeakMap<RuntimeFindings, string>();
 function bindingKey(runtime: RuntimeFindings): string {
-  const image = runtime.image;
-  const digests = [...(image?.repoDigests ?? [])].sort().join(',');
-  const platform = image ? `${image.os}/${image.architecture}/${image.variant ?? ''}` : '';
-  return `${runtime.container.imageRef}|${runtime.container.imageId}|${digests}|${platform}`;
+  let key = bindingKeys.get(runtime);
+  if (key === undefined) {
+    const image = runtime.image;
+    const digests = [...(image?.repoDigests ?? [])].sort().join(',');
+    const platform = image ? `${image.os}/${image.architecture}/${image.variant ?? ''}` : '';
+    key = `${runtime.container.imageRef}|${runtime.container.imageId}|${digests}|${platform}`;
+    bindingKeys.set(runtime, key);
+  }
+  return key;
+}
+
+const signatureKeys = new WeakMap<BindingReport, string>();
+function signatureKey(binding: BindingReport, ref: ImageReference, digests: readonly Digest[]): string {
+  let key = signatureKeys.get(binding);
+  if (key === undefined) {
+    key = [`${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
+    signatureKeys.set(binding, key);
+  }
+  return key;
 }
 
 function containerCacheKey(clients: readonly RuntimeClient[], key: ContainerKey): string {
@@ -222,7 +239,7 @@ export class PipelineAttestor implements Attestor {
     );
     if (binding.outcome !== 'bound') return { binding, signatures: undefined };
     const digests = binding.indexDigest ? [binding.indexDigest, binding.manifestDigest] : [binding.manifestDigest];
-    return { binding, signatures: await this.#signatureReport(binding.reference, digests, signal) };
+    return { binding, signatures: await this.#signatureReport(signatureKey(binding, binding.reference, digests), binding.reference, digests, signal) };
   }
 
   // A container the runtime reported starting: the checks an attestation of
@@ -252,10 +269,9 @@ export class PipelineAttestor implements Attestor {
     this.#prefetcher.watch(clients, (client) => this.#deps.checkSocket(socketPathOf(client.endpoint)));
   }
 
-  async #signatureReport(ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<SignatureReport> {
+  async #signatureReport(key: string, ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<SignatureReport> {
     // Loaded once; the warm path takes it without another await.
     const trust = this.#trust.loaded ?? (await raceAbort(readyTrust(this.#trust), signal));
-    const key = [`${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
     return raceAbort(
       this.#verdicts.signatures(key, trust, () => {
         const step = { registry: this.#deps.registry, trust, policy: this.#config.signatures.policy, log: this.#log, metrics: this.#metrics };

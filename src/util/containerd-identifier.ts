@@ -5,6 +5,6 @@
 const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
 export const MAX_IDENTIFIER_LENGTH = 76;
 
-export function isContainerdIdentifier(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= MAX_IDENTIFIER_LENGTH && IDENTIFIER.test(value);
+export function isContainerdIdentifier(value: string): boolean {
+  return value.length <= MAX_IDENTIFIER_LENGTH && IDENTIFIER.test(value);
 }

@@ -49,5 +49,5 @@ export function startedContainer(envelope: unknown, namespaces: readonly string[
     return undefined;
   }
   const id = fields(payload)['container_id'];
-  return isContainerdIdentifier(id) ? { id, namespace } : undefined;
+  return typeof id === 'string' && isContainerdIdentifier(id) ? { id, namespace } : undefined;
 }
