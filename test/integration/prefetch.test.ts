@@ -34,6 +34,17 @@ async function until(what: string, done: () => boolean, ms = 20_000): Promise<vo
   }
 }
 
+// The rig registry, the release key, no transparency log, nothing fetched or persisted.
+function keyPolicy(rig: Rig, key: KeyPair): string {
+  return [
+    `registry "${rig.registry}" { insecure = true }`,
+    `key {\n name = "release"\n path = "${key.publicKey}"\n}`,
+    'require_tlog = false',
+    'offline = true',
+    'persist_verdicts = false',
+  ].join('\n');
+}
+
 // Registry requests and runtime-facing cache misses, as the attestor counts them.
 class Counting implements AttestMetrics {
   registryRequests = 0;
@@ -53,16 +64,7 @@ describeWithRig('prefetch_on_start: verified when the container starts', ['docke
   const containers: string[] = [];
   let key: KeyPair;
 
-  const config = (prefetch: boolean): string =>
-    [
-      `docker_socket_path = "${rig.dockerHost}"`,
-      `prefetch_on_start = ${prefetch}`,
-      `registry "${rig.registry}" { insecure = true }`,
-      `key {\n name = "release"\n path = "${key.publicKey}"\n}`,
-      'require_tlog = false',
-      'offline = true',
-      'persist_verdicts = false',
-    ].join('\n');
+  const config = (prefetch: boolean): string => [`docker_socket_path = "${rig.dockerHost}"`, `prefetch_on_start = ${prefetch}`, keyPolicy(rig, key)].join('\n');
 
   // A new signed image per test: nothing is cached for it anywhere.
   async function signedImage(name: string): Promise<string> {
@@ -198,16 +200,9 @@ describeWithRig('prefetch_on_start: containerd', ['containerd', 'docker', 'regis
     await signWithKey(rig, `${repo}@${digest}`, key, 'legacy');
     await ctrOk(c, ['-n', 'default', 'images', 'pull', '--plain-http', tag]);
     const metrics = new Counting();
-    const hcl = [
-      `containerd_socket_path = "unix://${c.socket}"`,
-      'containerd_namespaces = ["default"]',
-      'prefetch_on_start = true',
-      `registry "${rig.registry}" { insecure = true }`,
-      `key {\n name = "release"\n path = "${key.publicKey}"\n}`,
-      'require_tlog = false',
-      'offline = true',
-      'persist_verdicts = false',
-    ].join('\n');
+    const hcl = [`containerd_socket_path = "unix://${c.socket}"`, 'containerd_namespaces = ["default"]', 'prefetch_on_start = true', keyPolicy(rig, key)].join(
+      '\n',
+    );
     const attestor = createAttestor(buildConfig(hcl), silentLogger, { metrics });
     try {
       await attestor.ready();
