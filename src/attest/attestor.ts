@@ -19,6 +19,7 @@ import { TrustSource } from '../verify/trust-source.js';
 import { checkSignatures, readyTrust } from './signature-step.js';
 import { countLookups, LabelSets, METRIC_KEYS, NO_LABELS, NO_METRICS } from './metrics.js';
 import { StartPrefetcher } from './prefetch.js';
+import { bindingKey, containerCacheKey, signatureKey } from './cache-keys.js';
 
 import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
@@ -93,34 +94,6 @@ function outcomeOf(report: AttestReport): AttestationOutcome {
   if (report.binding?.outcome !== 'bound') return 'container';
   const s = report.signatures;
   return s && (s.accepted.length > 0 || s.attestations.length > 0) ? 'signed' : 'bound';
-}
-
-// Cache keys, built once per cached findings object (the warm path reuses them).
-const bindingKeys = new WeakMap<RuntimeFindings, string>();
-function bindingKey(runtime: RuntimeFindings): string {
-  let key = bindingKeys.get(runtime);
-  if (key === undefined) {
-    const image = runtime.image;
-    const digests = [...(image?.repoDigests ?? [])].sort().join(',');
-    const platform = image ? `${image.os}/${image.architecture}/${image.variant ?? ''}` : '';
-    key = `${runtime.container.imageRef}|${runtime.container.imageId}|${digests}|${platform}`;
-    bindingKeys.set(runtime, key);
-  }
-  return key;
-}
-
-const signatureKeys = new WeakMap<BindingReport, string>();
-function signatureKey(binding: BindingReport, ref: ImageReference, digests: readonly Digest[]): string {
-  let key = signatureKeys.get(binding);
-  if (key === undefined) {
-    key = [`${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
-    signatureKeys.set(binding, key);
-  }
-  return key;
-}
-
-function containerCacheKey(clients: readonly RuntimeClient[], key: ContainerKey): string {
-  return `${clients.map((c) => c.kind).join('+')}:${key.namespace ?? ''}/${key.id}`;
 }
 
 export class PipelineAttestor implements Attestor {
