@@ -11,6 +11,7 @@
 
 import { messageOf } from '../errors.js';
 import { sleep } from '../util/abort.js';
+import { containerCacheKey } from './cache-keys.js';
 
 import type { Logger } from '../log.js';
 import type { ContainerKey, RuntimeClient } from '../runtime/types.js';
@@ -40,6 +41,7 @@ export class StartPrefetcher {
   readonly #check: PrefetchOne;
   readonly #log: Logger;
   readonly #options: PrefetchOptions;
+  readonly #onResult: (result: PrefetchResult) => void;
   readonly #stop = new AbortController();
   // Keyed by runtime + container: a container reported twice is checked once.
   readonly #queue = new Map<string, Pending>();
@@ -47,8 +49,6 @@ export class StartPrefetcher {
   readonly #watches: Promise<void>[] = [];
   #dropped = 0;
   #done = 0;
-
-  readonly #onResult: (result: PrefetchResult) => void;
 
   constructor(check: PrefetchOne, log: Logger, onResult: (result: PrefetchResult) => void = () => undefined, options: PrefetchOptions = PREFETCH) {
     this.#check = check;
@@ -103,7 +103,7 @@ export class StartPrefetcher {
 
   #enqueue(client: RuntimeClient, key: ContainerKey): void {
     if (this.#stop.signal.aborted) return;
-    const id = `${client.kind}:${key.namespace ?? ''}/${key.id}`;
+    const id = containerCacheKey([client], key);
     if (this.#queue.has(id) || this.#running.has(id)) return;
     if (this.#queue.size >= this.#options.maxQueued) {
       this.#dropped++;
