@@ -138,7 +138,7 @@ class Client implements RegistryClient {
       caPem = read.bytes.toString('utf8');
     }
     const baseUrl = new URL(`${insecure ? 'http' : 'https'}://${registryHost(registry)}`);
-    const dispatcher = createDispatcher(caPem);
+    const dispatcher = await createDispatcher(caPem);
     const auth = new RegistryAuth({
       registry,
       baseUrl,

@@ -20,12 +20,11 @@
 
 import { rootCertificates } from 'node:tls';
 
-import { Agent, fetch } from 'undici';
-
 import { AttestorError } from '../errors.js';
 import { abortError, sleep } from '../util/abort.js';
 
-import type { Dispatcher, Response } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent, Dispatcher, Response } from 'undici';
 
 export interface HttpStats {
   requests: number;
@@ -91,9 +90,19 @@ const USER_AGENT = 'spire-sigstore-attestor';
 
 // A dispatcher for one registry: the system roots plus, optionally, a CA
 // bundle (PEM text). Connections are kept alive between requests.
-export function createDispatcher(caPem?: string): Agent {
+export async function createDispatcher(caPem?: string): Promise<Agent> {
+  const { Agent } = await undici();
   if (caPem === undefined) return new Agent({ connections: 8 });
   return new Agent({ connections: 8, connect: { ca: [...rootCertificates, caPem] } });
+}
+
+// undici (about 9 MB of RSS with its HTTP parser) is loaded by the first
+// registry request, not at start: a node whose workloads are all cached, or
+// that never attests, does not carry it.
+let undiciModule: Promise<typeof Undici> | undefined;
+function undici(): Promise<typeof Undici> {
+  undiciModule ??= import('undici');
+  return undiciModule;
 }
 
 function isRedirect(status: number): boolean {
@@ -186,6 +195,7 @@ async function attemptOnce(req: HttpRequest, url: URL, headers: Record<string, s
   const combined = AbortSignal.any([signal, timeout.signal]);
   opts.stats.requests++;
   try {
+    const { fetch } = await undici();
     let res: Response;
     try {
       res = await fetch(url, {

@@ -1,12 +1,11 @@
 // Docker Engine API (Docker, and rootful Podman's compatible API) through
 // dockerode. Only two calls: container inspect, then image inspect by ID.
 
-import Docker from 'dockerode';
-
 import { AttestorError } from '../errors.js';
 import { raceAbort } from '../util/abort.js';
 import { socketPathOf } from './socket.js';
 
+import type Docker from 'dockerode';
 import type { ContainerFacts, ContainerKey, ImageFacts, Inspected, RuntimeClient } from './types.js';
 
 // A local API answers in milliseconds; a hung daemon must not eat the
@@ -102,24 +101,35 @@ export function startedContainer(line: string): string | undefined {
   return typeof id === 'string' && CONTAINER_ID.test(id) ? id : undefined;
 }
 
+async function dockerClient(options: Docker.DockerOptions): Promise<Docker> {
+  const { default: Dockerode } = await import('dockerode');
+  return new Dockerode(options);
+}
+
 export class DockerApiClient implements RuntimeClient {
   readonly kind: 'docker' | 'podman';
   readonly endpoint: string;
-  readonly #docker: Docker;
+  // dockerode (and docker-modem) is loaded by the first call, not at start.
+  #docker: Promise<Docker> | undefined;
   // The start watch is one long response: no idle timeout (it ends on abort).
-  #watcher: Docker | undefined;
+  #watcher: Promise<Docker> | undefined;
   // Until when starts were reported (ms): where the next watch picks up.
   #watchedUntil: number | undefined;
 
   constructor(kind: 'docker' | 'podman', endpoint: string) {
     this.kind = kind;
     this.endpoint = endpoint;
-    this.#docker = new Docker({ socketPath: socketPathOf(endpoint), timeout: REQUEST_TIMEOUT_MS });
+  }
+
+  #client(): Promise<Docker> {
+    this.#docker ??= dockerClient({ socketPath: socketPathOf(this.endpoint), timeout: REQUEST_TIMEOUT_MS });
+    return this.#docker;
   }
 
   // GET /events filtered to container starts: one JSON object per line.
   async watchStarts(onStart: (key: ContainerKey) => void, signal: AbortSignal): Promise<void> {
-    this.#watcher ??= new Docker({ socketPath: socketPathOf(this.endpoint) });
+    this.#watcher ??= dockerClient({ socketPath: socketPathOf(this.endpoint) });
+    const watcher = await this.#watcher;
     // From when the watch was asked for (or the last one ended), so that a
     // container started while connecting is not missed; the clock is in
     // seconds, hence one second earlier.
@@ -127,7 +137,7 @@ export class DockerApiClient implements RuntimeClient {
     const since = Math.floor(Math.max(this.#watchedUntil ?? now, now - REPLAY_MS) / 1000) - 1;
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.#watcher.getEvents({ since, filters: { type: ['container'], event: ['start'] }, abortSignal: signal });
+      stream = await watcher.getEvents({ since, filters: { type: ['container'], event: ['start'] }, abortSignal: signal });
     } catch (err) {
       if (signal.aborted) return;
       throw this.#fail('watch container starts', err);
@@ -173,9 +183,10 @@ export class DockerApiClient implements RuntimeClient {
   }
 
   async #inspectContainer(id: string, signal: AbortSignal): Promise<ContainerFacts | undefined> {
+    const docker = await this.#client();
     let info: unknown;
     try {
-      info = await this.#docker.getContainer(id).inspect({ abortSignal: signal });
+      info = await docker.getContainer(id).inspect({ abortSignal: signal });
     } catch (err) {
       if (asHttpishError(err).statusCode === 404) return undefined;
       throw this.#fail(`inspect container ${id}`, err);
@@ -196,10 +207,11 @@ export class DockerApiClient implements RuntimeClient {
   }
 
   async #inspectImage(id: string, signal: AbortSignal): Promise<ImageFacts | undefined> {
+    const docker = await this.#client();
     let info: unknown;
     try {
       // dockerode does not pass a signal through for image inspect.
-      info = await raceAbort(this.#docker.getImage(id).inspect(), signal);
+      info = await raceAbort(docker.getImage(id).inspect(), signal);
     } catch (err) {
       if (asHttpishError(err).statusCode === 404) return undefined;
       throw this.#fail(`inspect image ${id}`, err);
