@@ -57,7 +57,7 @@ const layering = Object.entries(FORBIDDEN).flatMap(([folder, forbidden]) =>
 );
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-sea/', 'dist-bench/', 'coverage/', 'node_modules/', '.compile-cache/', 'bench/results/'] },
+  { ignores: ['dist/', 'dist-sea/', 'dist-bench/', 'coverage/', 'node_modules/', '.compile-cache/', 'bench/results/', 'proto/generated/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -39,17 +39,22 @@ function usage(label: string): Record<string, number | string> {
 async function imports(): Promise<void> {
   const points = [usage('bare node')];
   const steps: Array<[string, () => Promise<unknown>]> = [
+    // What the handshake loads:
     ['@grpc/grpc-js', () => import('@grpc/grpc-js')],
-    ['@grpc/proto-loader (containerd only, on first use)', () => import('@grpc/proto-loader')],
-    ['undici', () => import('undici')],
-    ['dockerode', () => import('dockerode')],
-    ['js-hcl-parser', () => import('js-hcl-parser')],
+    ['plugin protocol code (proto/generated, protobufjs/minimal)', () => import('../src/plugin/protos.js')],
+    ['plugin layer (src/plugin/serve)', () => import('../src/plugin/serve.js')],
+    // What Configure loads:
+    ['attestor (src/attest, our code)', () => import('../src/attest/attestor.js')],
     [
       '@sigstore/verify + bundle + core + protobuf-specs',
       () => Promise.all([import('@sigstore/verify'), import('@sigstore/bundle'), import('@sigstore/core'), import('@sigstore/protobuf-specs')]),
     ],
-    ['attestor (src/attest, our code)', () => import('../src/attest/attestor.js')],
-    ['plugin layer (src/plugin/serve)', () => import('../src/plugin/serve.js')],
+    // Loaded on first use:
+    ['undici (first registry request)', () => import('undici')],
+    ['dockerode (first Docker/Podman call)', () => import('dockerode')],
+    ['@grpc/proto-loader (first containerd call)', () => import('@grpc/proto-loader')],
+    // Only in the short-lived child that decodes plugin_data:
+    ['js-hcl-parser', () => import('js-hcl-parser')],
   ];
   for (const [label, load] of steps) {
     await load();

@@ -14,8 +14,9 @@
 //     loaded in try/catch) are replaced by a stub that throws, so those
 //     packages use their pure-JS fallbacks.
 //  2. What the program reads from files in dev becomes SEA assets:
-//     protos.json and containerd-protos.json (proto/ parsed by protobufjs at build time, as
-//     src/util/protos.ts loads them), package.json (version), seeds.json
+//     containerd-protos.json (containerd's .proto files parsed by protobufjs
+//     at build time, as src/util/protos.ts loads them; the plugin protocol's
+//     are compiled code, proto/generated/plugin.js, bundled), package.json (version), seeds.json
 //     (@sigstore/tuf: the embedded public-good trusted root).
 //  3. `node --experimental-sea-config` writes the preparation blob (no V8 code
 //     cache unless SSA_SEA_CODE_CACHE=1: see CODE_CACHE).
@@ -129,10 +130,7 @@ const protoLoader = require('@grpc/proto-loader');
 // Load the files exactly as @grpc/proto-loader's loadSync does, keep the
 // parsed protobufjs root as JSON: one asset per proto set.
 const { loadProtosWithOptionsSync } = require('@grpc/proto-loader/build/src/util.js');
-const protoSets = [
-  { module: 'plugin/protos.js', set: 'PLUGIN_PROTOS', services: 'SERVICE' },
-  { module: 'runtime/containerd/protos.js', set: 'CONTAINERD_PROTOS', services: 'CONTAINERD_SERVICE', messages: 'CONTAINERD_MESSAGE' },
-];
+const protoSets = [{ module: 'runtime/containerd/protos.js', set: 'CONTAINERD_PROTOS', services: 'CONTAINERD_SERVICE', messages: 'CONTAINERD_MESSAGE' }];
 const protobuf = require('protobufjs');
 const protoAssets = {};
 for (const entry of protoSets) {

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { credentials, makeGenericClientConstructor, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-import { PLUGIN_PROTOS, SERVICE, type ServiceName } from '../../src/plugin/protos.js';
+import { PLUGIN_PROTO_FILES, SERVICE, type ServiceName } from '../../src/plugin/protos.js';
 import { PROTO_LOAD_OPTIONS } from '../../src/util/protos.js';
 import { GO_PLUGIN_ENV } from '../../test/support/plugin-process.js';
 
@@ -23,7 +23,7 @@ export { SERVICE };
 let packageDefinition: protoLoader.PackageDefinition | undefined;
 
 function definition(repoRoot: string, name: ServiceName): ServiceDefinition {
-  packageDefinition ??= protoLoader.loadSync([...PLUGIN_PROTOS.files], { ...PROTO_LOAD_OPTIONS, includeDirs: [join(repoRoot, 'proto')] });
+  packageDefinition ??= protoLoader.loadSync([...PLUGIN_PROTO_FILES], { ...PROTO_LOAD_OPTIONS, includeDirs: [join(repoRoot, 'proto')] });
   const def = packageDefinition[name];
   if (typeof def !== 'object' || def === null || 'format' in def) throw new Error(`no service ${name} in ${repoRoot}proto`);
   return def;

@@ -3,8 +3,10 @@
 // repository's proto/ for dist/ but dist-bench/proto/ for the benchmark's own
 // build of src/ (dist-bench/src/...). The in-process attestor loads
 // containerd's protos from there when it first meets a containerd
-// container, so this module (the first import of run.ts and probe.ts) links
-// dist-bench/proto to proto/. The same for package.json, which
+// container, and src/plugin/protos.ts imports ../../proto/generated/plugin.js,
+// so this module links dist-bench/proto to proto/. ES modules resolve all of
+// their imports before any of them runs, so `npm run bench` runs this module
+// on its own first; it is also the first import of run.ts and probe.ts. The same for package.json, which
 // src/util/version.ts reads as <module>/../../package.json (the plugin
 // version the persisted verdicts carry: the fleet phase's restart). Run from
 // the sources (not compiled) it does nothing.

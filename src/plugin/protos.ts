@@ -1,25 +1,17 @@
-// Loads the .proto files under proto/ once and hands out the service
-// definitions grpc-js needs. The files are ours, written from the wire facts
-// (package, service, message names, field numbers) of go-plugin and SPIRE.
-// Inside the single-executable build (scripts/build-sea.mjs) the same protos
-// come, already parsed, from the embedded asset (util/protos.ts).
+// The service definitions grpc-js needs for the plugin protocol (go-plugin,
+// gRPC health, SPIRE), from proto/generated/plugin.js: encoders and decoders
+// that scripts/gen-protos.mjs compiled ahead of time from our .proto files
+// (written from the wire facts: package, service, message names, field
+// numbers). Nothing is parsed or generated at start, before the handshake.
 
-import { serviceOf } from '../util/protos.js';
+import { messages, services, sources } from '../../proto/generated/plugin.js';
 
-import type { ServiceDefinition } from '@grpc/grpc-js';
-import type { ProtoSet } from '../util/protos.js';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import type { WireMethod, WireType } from '../../proto/generated/plugin.js';
 
-export const PLUGIN_PROTOS: ProtoSet = {
-  files: [
-    'plugin/goplugin.proto',
-    'grpc/health/v1/health.proto',
-    'spire/service/private/init/v1/init.proto',
-    'spire/service/common/config/v1/config.proto',
-    'spire/plugin/agent/workloadattestor/v1/workloadattestor.proto',
-    'spire/hostservice/common/metrics/v1/metrics.proto',
-  ],
-  asset: 'protos.json',
-};
+// The .proto files the generated code comes from, for clients that load them
+// (the benchmark, tests).
+export const PLUGIN_PROTO_FILES: readonly string[] = sources;
 
 // Fully qualified service names, as they appear on the wire and in Init.
 export const SERVICE = {
@@ -36,6 +28,54 @@ export const SERVICE = {
 
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
 
+// As @grpc/proto-loader hands messages to handlers (keepCase, longs and enums
+// as strings, defaults filled in, the set oneof's name): what our handlers
+// and the containerd client read.
+const AS_PLAIN_OBJECT = { longs: String, enums: String, defaults: true, oneofs: true } as const;
+
+function wireType(name: string): WireType {
+  const type = messages[name];
+  if (!type) throw new Error(`proto message ${name} not in proto/generated/plugin.js`);
+  return type;
+}
+
+function serializer(type: WireType): (value: object) => Buffer {
+  return (value) => {
+    const bytes = type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer(type: WireType): (bytes: Buffer) => object {
+  // As a plain Uint8Array: protobufjs reads a Buffer leniently (a string
+  // field longer than the bytes left is cut short), anything else strictly.
+  return (bytes) => type.toObject(type.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)), AS_PLAIN_OBJECT);
+}
+
+function methodDefinition(method: WireMethod): MethodDefinition<object, object> {
+  const request = wireType(method.requestType);
+  const response = wireType(method.responseType);
+  return {
+    path: method.path,
+    originalName: method.originalName,
+    requestStream: method.requestStream,
+    responseStream: method.responseStream,
+    requestSerialize: serializer(request),
+    requestDeserialize: deserializer(request),
+    responseSerialize: serializer(response),
+    responseDeserialize: deserializer(response),
+  };
+}
+
+const definitions = new Map<ServiceName, ServiceDefinition>();
+
 export function serviceDefinition(name: ServiceName): ServiceDefinition {
-  return serviceOf(PLUGIN_PROTOS, name);
+  let def = definitions.get(name);
+  if (!def) {
+    const methods = services[name];
+    if (!methods) throw new Error(`proto service ${name} not in proto/generated/plugin.js`);
+    def = Object.fromEntries(Object.entries(methods).map(([method, wire]) => [method, methodDefinition(wire)]));
+    definitions.set(name, def);
+  }
+  return def;
 }
