@@ -125,6 +125,7 @@ async function main(): Promise<number> {
     const fl = await phase('4. footprint (launcher): RSS after 10,000 Attests over 20 images', () => footprintPhase(w, LAUNCHER, 'launcher'));
     if (fl) {
       m.rssLauncher = fl.rssAfter;
+      m.rssSettledLauncher = fl.rssSettled;
       m.rssIdleLauncher = fl.rssConfigured;
     }
     await phase('4b. memory: where the resident set goes (inspector, full GC)', () => memoryPhase(w));
@@ -144,6 +145,7 @@ async function main(): Promise<number> {
         const fs = await phase('4. footprint (single executable)', () => footprintPhase(w, SEA, 'sea'));
         if (fs) {
           m.rssSea = fs.rssAfter;
+          m.rssSettledSea = fs.rssSettled;
           m.rssIdleSea = fs.rssConfigured;
         }
       }

@@ -19,6 +19,9 @@ export const KNOBS = {
   footprintImages: 20,
   footprintAttests: 10_000,
   footprintConcurrency: 16,
+  // How long the footprint phase leaves the plugin without calls after the
+  // Attests before reading RSS again (V8 shrinks an idle heap on its own).
+  footprintSettleMs: 20_000,
   handshakeRuns: 20,
   cosignSamples: 20,
   agentFetches: 40,

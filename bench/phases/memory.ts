@@ -144,6 +144,10 @@ export async function memoryPhase(w: World): Promise<void> {
   };
 }
 
+export const MALLOC_FIXED = 'glibc.malloc.mmap_threshold and trim_threshold = 128 KiB';
+export const NO_OPT = '--no-opt (no TurboFan)';
+export const NO_JIT = '--no-opt --no-maglev (no optimizing compiler)';
+
 interface PluginVariant {
   label: string;
   bin: string;
@@ -169,6 +173,15 @@ function pluginVariants(dir: string): PluginVariant[] {
     // 0 = V8's own dynamic factor (the product sets 20 once serving unless node was given one).
     { label: '--heap-growing-percent=0 (V8 default)', bin: wrapper('grow0', '--heap-growing-percent=0'), env: {} },
     { label: '--optimize-for-size', bin: wrapper('size', '--optimize-for-size'), env: {} },
+    // V8's optimizing tiers off: their code is node binary pages (file-backed
+    // RSS) that only run once a function is hot; everything stays in the
+    // interpreter and the baseline compiler.
+    // glibc's mmap threshold grows (up to 32 MB) each time a large block is
+    // freed, so later large blocks come from the arenas and stay; fixed
+    // thresholds give them back.
+    { label: MALLOC_FIXED, bin: LAUNCHER, env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072' } },
+    { label: NO_OPT, bin: wrapper('noopt', '--no-opt'), env: {} },
+    { label: NO_JIT, bin: wrapper('nojit', '--no-opt --no-maglev'), env: {} },
   ];
 }
 
