@@ -144,7 +144,7 @@ export async function memoryPhase(w: World): Promise<void> {
   };
 }
 
-export const MALLOC_FIXED = 'glibc.malloc.mmap_threshold and trim_threshold = 128 KiB';
+export const MALLOC_FIXED = 'glibc malloc mmap and trim thresholds at 128 KiB';
 export const NO_OPT = '--no-opt (no TurboFan)';
 export const NO_JIT = '--no-opt --no-maglev (no optimizing compiler)';
 
