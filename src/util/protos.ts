@@ -70,12 +70,45 @@ function isServiceDefinition(value: unknown): value is ServiceDefinition {
   return typeof value === 'object' && value !== null && !('format' in value);
 }
 
+// As a plain Uint8Array: protobufjs reads a Buffer leniently (a string field
+// longer than the bytes left is cut short), anything else strictly.
+function strictBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// proto-loader's methods, decoding strictly: truncated bytes are an error.
+// Their types say Buffer; protobufjs decodes any Uint8Array (and then hands
+// bytes fields back as Uint8Arrays).
+function strictly(def: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(def).map(([method, m]) => {
+      const { requestDeserialize, responseDeserialize } = m;
+      return [
+        method,
+        {
+          ...m,
+          requestDeserialize: (bytes: Buffer): unknown => requestDeserialize(strictBytes(bytes) as Buffer),
+          responseDeserialize: (bytes: Buffer): unknown => responseDeserialize(strictBytes(bytes) as Buffer),
+        },
+      ];
+    }),
+  );
+}
+
+const services = new Map<string, ServiceDefinition>();
+
 export function serviceOf(set: ProtoSet, name: string): ServiceDefinition {
-  const def = packageDefinition(set)[name];
-  if (!isServiceDefinition(def)) {
-    throw new Error(`proto service ${name} not found under ${isSea() ? `the embedded ${set.asset}` : PROTO_DIR}`);
+  const key = `${set.asset}\0${name}`;
+  let strict = services.get(key);
+  if (!strict) {
+    const def = packageDefinition(set)[name];
+    if (!isServiceDefinition(def)) {
+      throw new Error(`proto service ${name} not found under ${isSea() ? `the embedded ${set.asset}` : PROTO_DIR}`);
+    }
+    strict = strictly(def);
+    services.set(key, strict);
   }
-  return def;
+  return strict;
 }
 
 // Decodes the bytes of one message type of the set (fully qualified name) into
@@ -91,7 +124,5 @@ export function messageDecoder(set: ProtoSet, name: string): MessageDecoder {
     throw new Error(`proto message ${name} not found under ${isSea() ? `the embedded ${set.asset}` : PROTO_DIR}`, { cause: err });
   }
   const { longs, enums, defaults, oneofs } = PROTO_LOAD_OPTIONS;
-  // As a plain Uint8Array: protobufjs reads a Buffer leniently (a string
-  // field longer than the bytes left is cut short), anything else strictly.
-  return (bytes) => type.toObject(type.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)), { longs, enums, defaults, oneofs });
+  return (bytes) => type.toObject(type.decode(strictBytes(bytes)), { longs, enums, defaults, oneofs });
 }

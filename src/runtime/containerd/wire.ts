@@ -22,8 +22,11 @@ function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
+// A bytes field: a Uint8Array (our decoders read strictly, from a Uint8Array
+// view, so protobufjs hands back Uint8Arrays), seen as a Buffer without a copy.
 function bytes(value: unknown): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.alloc(0);
+  if (Buffer.isBuffer(value)) return value;
+  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.alloc(0);
 }
 
 function count(value: unknown): number {
