@@ -22,6 +22,8 @@ export interface Measured {
   warm1?: Summary | undefined;
   warmThroughput?: number | undefined;
   warmThroughputN?: number | undefined;
+  // figures.warmGoClient at N=1 (the agent's client language).
+  warmGo1?: Summary | undefined;
   // Best over N of figures.warmGoClient (runs without errors).
   warmGoThroughput?: number | undefined;
   warmGoThroughputN?: number | undefined;
@@ -54,9 +56,12 @@ export function goals(m: Measured): Goal[] {
   g.push({
     goal: 'warm Attest through gRPC: p50 <= 0.5 ms and p99 <= 2 ms',
     target: 'p50 <= 0.5 ms, p99 <= 2 ms',
-    measured: m.warm1 ? `p50 ${f(m.warm1.median)} ms, p99 ${f(m.warm1.p99)} ms` : 'not measured',
+    measured: m.warm1
+      ? `p50 ${f(m.warm1.median)} ms, p99 ${f(m.warm1.p99)} ms (Go client, as the agent calls: ${m.warmGo1 ? `p50 ${f(m.warmGo1.median)} ms, p99 ${f(m.warmGo1.p99)} ms` : 'not measured'})`
+      : 'not measured',
     met: m.warm1 ? m.warm1.median <= 0.5 && m.warm1.p99 <= 2 : null,
-    basis: 'N=1 (one caller: latency without queueing), client-side, grpc-js client',
+    basis:
+      'N=1 (one caller: latency without queueing), client-side; met is judged on the grpc-js client figure (the Go client one, figures.warmGoClient, is given next to it)',
   });
   const speedup = m.cosign && m.warm1 ? m.cosign.median / m.warm1.median : undefined;
   g.push({

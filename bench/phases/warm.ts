@@ -237,7 +237,9 @@ export function measuredWarm(m: Measured): void {
       }
     }
   }
-  const go = result.figures['warmGoClient'] as { bestThroughputPerS?: number; bestN?: number } | undefined;
+  const go = result.figures['warmGoClient'] as
+    { bestThroughputPerS?: number; bestN?: number; byConcurrency?: Record<string, { latencyMs: Summary }> } | undefined;
+  m.warmGo1 = go?.byConcurrency?.['N=1']?.latencyMs;
   m.warmGoThroughput = go?.bestThroughputPerS;
   m.warmGoThroughputN = go?.bestN;
 }
