@@ -122,28 +122,11 @@ ${messageMap}
 };
 export const services = ${JSON.stringify(services, null, 2)};
 `;
+  // The shapes are src/plugin/protos.ts's (WireType, WireMethod).
   const dts = `${HEADER}
-import type { IConversionOptions, Writer } from 'protobufjs';
-
-export interface WireType {
-  encode(message: object): Writer;
-  decode(bytes: Uint8Array): object;
-  fromObject(object: Record<string, unknown>): object;
-  toObject(message: object, options?: IConversionOptions): Record<string, unknown>;
-}
-
-export interface WireMethod {
-  readonly path: string;
-  readonly originalName: string;
-  readonly requestType: string;
-  readonly responseType: string;
-  readonly requestStream: boolean;
-  readonly responseStream: boolean;
-}
-
 export declare const sources: readonly string[];
-export declare const messages: Readonly<Record<string, WireType>>;
-export declare const services: Readonly<Record<string, Readonly<Record<string, WireMethod>>>>;
+export declare const messages: Readonly<Record<string, unknown>>;
+export declare const services: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 `;
   return { js, dts };
 }

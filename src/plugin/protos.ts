@@ -4,14 +4,36 @@
 // (written from the wire facts: package, service, message names, field
 // numbers). Nothing is parsed or generated at start, before the handshake.
 
-import { messages, services, sources } from '../../proto/generated/plugin.js';
+import * as generated from '../../proto/generated/plugin.js';
 
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
-import type { WireMethod, WireType } from '../../proto/generated/plugin.js';
+import type { IConversionOptions, Writer } from 'protobufjs';
+
+// What scripts/gen-protos.mjs writes: a pbjs static class per message, and
+// per service its methods (test/unit/plugin/protos.test.ts checks both
+// against the .proto files).
+interface WireType {
+  encode(message: object): Writer;
+  decode(bytes: Uint8Array): object;
+  fromObject(object: Record<string, unknown>): object;
+  toObject(message: object, options?: IConversionOptions): Record<string, unknown>;
+}
+
+interface WireMethod {
+  readonly path: string;
+  readonly originalName: string;
+  readonly requestType: string;
+  readonly responseType: string;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+}
+
+const messages = generated.messages as Readonly<Record<string, WireType>>;
+const services = generated.services as Readonly<Record<string, Readonly<Record<string, WireMethod>>>>;
 
 // The .proto files the generated code comes from, for clients that load them
 // (the benchmark, tests).
-export const PLUGIN_PROTO_FILES: readonly string[] = sources;
+export const PLUGIN_PROTO_FILES: readonly string[] = generated.sources;
 
 // Fully qualified service names, as they appear on the wire and in Init.
 export const SERVICE = {
