@@ -19,13 +19,14 @@ import { readFailure, readTrustedFile } from '../util/trusted-path.js';
 import { silentLogger } from '../log.js';
 import { RegistryAuth, pingRegistry } from './auth.js';
 import { CredentialStore } from './credentials.js';
-import { computeDigest, digestAlgorithm, digestHex } from '../util/digest.js';
+import { computeDigest, digestAlgorithm } from '../util/digest.js';
 import { createDispatcher, httpRequest } from './http.js';
 import { ALL_MANIFEST_MEDIA_TYPES, parseManifest } from './manifest.js';
 import { DEFAULT_MAX_MANIFEST_BYTES, DEFAULT_NO_REFERRERS_API_TTL_MS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './options.js';
 import { formatReference, manifestReferenceOf, registryHost } from './reference.js';
 import { checkDigest, checkReference, contentDigest, errorDetail, unexpected } from './responses.js';
 import { MEDIA_TYPE } from './types.js';
+import { apiIndexEntries, MissingReferrersApi, referrersTag, tagIndexEntries } from './referrers.js';
 
 import type { Agent } from 'undici';
 
@@ -67,7 +68,6 @@ interface Exchange {
 const BLOB_REDIRECTS = 5;
 const MANIFEST_REDIRECTS = 3;
 
-const MAX_NO_REFERRERS_ENTRIES = 4096;
 const MAX_CA_FILE_BYTES = 1024 * 1024;
 
 class Client implements RegistryClient {
@@ -75,11 +75,7 @@ class Client implements RegistryClient {
   readonly #http: HttpOptions;
   readonly #stats: HttpStats = { requests: 0 };
   readonly #maxManifestBytes: number;
-  // Repositories whose referrers API answered 404, until when: only the tag
-  // fallback is asked for them. Per repository (one repository's 404 says
-  // nothing of another's) and for a while (a registry may gain the API).
-  readonly #noReferrersApi = new Map<string, number>();
-  readonly #noReferrersApiTtlMs: number;
+  readonly #noReferrersApi: MissingReferrersApi;
   readonly #credentials: CredentialStore;
   readonly #logger: Logger;
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
@@ -96,7 +92,7 @@ class Client implements RegistryClient {
       ...(options.retryBackoffMs !== undefined ? { backoffMs: options.retryBackoffMs } : {}),
     };
     this.#maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
-    this.#noReferrersApiTtlMs = options.noReferrersApiTtlMs ?? DEFAULT_NO_REFERRERS_API_TTL_MS;
+    this.#noReferrersApi = new MissingReferrersApi(options.noReferrersApiTtlMs ?? DEFAULT_NO_REFERRERS_API_TTL_MS);
     this.#credentials = new CredentialStore({
       registries: this.#settings,
       ...(options.dockerConfigPath !== undefined ? { dockerConfigPath: options.dockerConfigPath } : {}),
@@ -282,21 +278,13 @@ class Client implements RegistryClient {
     // when a registry has no referrers API. Ask for both at once, so a
     // registry without the API costs no extra round trip; once it answered
     // 404, ask only for the tag.
-    const tag = `${digestAlgorithm(digest)}-${digestHex(digest)}`;
+    const tag = referrersTag(digest);
     const fallback = (): Promise<FetchedManifest | undefined> =>
       this.getManifest({ registry: ref.registry, repository: ref.repository, tag, original: ref.original }, signal);
-    const fromTag = async (pending: Promise<FetchedManifest | undefined>): Promise<readonly Descriptor[]> => {
-      const fetched = await pending;
-      if (fetched === undefined) return [];
-      if (fetched.manifest.kind !== 'index') {
-        throw new AttestorError('REGISTRY_RESPONSE', `${what}: tag ${tag} holds an image manifest, not a referrers index`);
-      }
-      return fetched.manifest.manifests;
-    };
     let listed: readonly Descriptor[];
     const repoKey = `${ref.registry}/${ref.repository}`;
-    if ((this.#noReferrersApi.get(repoKey) ?? 0) > Date.now()) {
-      listed = await fromTag(fallback());
+    if (this.#noReferrersApi.has(repoKey)) {
+      listed = tagIndexEntries(await fallback(), tag, what);
     } else {
       const speculative = fallback();
       // Its outcome matters only if the API is missing.
@@ -316,17 +304,10 @@ class Client implements RegistryClient {
         signal,
       );
       if (res.status === 404) {
-        // Bounded: forgetting only costs a speculative request.
-        if (this.#noReferrersApi.size >= MAX_NO_REFERRERS_ENTRIES) this.#noReferrersApi.clear();
-        this.#noReferrersApi.set(repoKey, Date.now() + this.#noReferrersApiTtlMs);
-        listed = await fromTag(speculative);
-      } else if (res.status === 200) {
-        // Not content-addressed: no digest to check; still strictly parsed.
-        const index = parseManifest(res.body, res.headers.get('content-type') ?? MEDIA_TYPE.ociIndex, what);
-        if (index.kind !== 'index') throw new AttestorError('REGISTRY_RESPONSE', `${what}: the referrers API answered with a manifest, not an index`);
-        listed = index.manifests;
+        this.#noReferrersApi.add(repoKey);
+        listed = tagIndexEntries(await speculative, tag, what);
       } else {
-        throw unexpected(res, what);
+        listed = apiIndexEntries(res, what);
       }
     }
     // Servers may ignore the filter: apply it here as well.
