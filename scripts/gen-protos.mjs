@@ -27,8 +27,9 @@ const PROTO_DIR = join(ROOT, 'proto');
 const OUT_JS = join(PROTO_DIR, 'generated', 'plugin.js');
 const OUT_DTS = join(PROTO_DIR, 'generated', 'plugin.d.ts');
 
-// The plugin protocol's files, under proto/ (src/plugin/protos.ts names the
-// same list for clients; a unit test compares the two).
+// The plugin protocol's files, under proto/ (the generated file exports the
+// list as `sources`: src/plugin/protos.ts hands it to clients that load the
+// .proto files themselves).
 export const SOURCES = [
   'plugin/goplugin.proto',
   'grpc/health/v1/health.proto',

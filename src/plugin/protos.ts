@@ -5,6 +5,7 @@
 // numbers). Nothing is parsed or generated at start, before the handshake.
 
 import * as generated from '../../proto/generated/plugin.js';
+import { strictBytes, TO_OBJECT_OPTIONS } from '../util/proto-wire.js';
 
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { IConversionOptions, Writer } from 'protobufjs';
@@ -50,11 +51,6 @@ export const SERVICE = {
 
 export type ServiceName = (typeof SERVICE)[keyof typeof SERVICE];
 
-// As @grpc/proto-loader hands messages to handlers (keepCase, longs and enums
-// as strings, defaults filled in, the set oneof's name): what our handlers
-// and the containerd client read.
-const AS_PLAIN_OBJECT = { longs: String, enums: String, defaults: true, oneofs: true } as const;
-
 function wireType(name: string): WireType {
   const type = messages[name];
   if (!type) throw new Error(`proto message ${name} not in proto/generated/plugin.js`);
@@ -69,9 +65,9 @@ function serializer(type: WireType): (value: object) => Buffer {
 }
 
 function deserializer(type: WireType): (bytes: Buffer) => object {
-  // As a plain Uint8Array: protobufjs reads a Buffer leniently (a string
-  // field longer than the bytes left is cut short), anything else strictly.
-  return (bytes) => type.toObject(type.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)), AS_PLAIN_OBJECT);
+  // Strictly, and shaped as the proto-loader sets are (keepCase is the
+  // generator's --keep-case).
+  return (bytes) => type.toObject(type.decode(strictBytes(bytes)), TO_OBJECT_OPTIONS);
 }
 
 function methodDefinition(method: WireMethod): MethodDefinition<object, object> {

@@ -11,17 +11,13 @@ import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 
+import { PROTO_LOAD_OPTIONS, strictBytes, TO_OBJECT_OPTIONS } from './proto-wire.js';
+
 import type { ServiceDefinition } from '@grpc/grpc-js';
 
 export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
 
-export const PROTO_LOAD_OPTIONS = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-} as const;
+export { PROTO_LOAD_OPTIONS } from './proto-wire.js';
 
 export interface ProtoSet {
   // Paths under PROTO_DIR.
@@ -68,12 +64,6 @@ function packageDefinition(set: ProtoSet): protoLoader.PackageDefinition {
 function isServiceDefinition(value: unknown): value is ServiceDefinition {
   // Message and enum definitions carry a `format` field; services do not.
   return typeof value === 'object' && value !== null && !('format' in value);
-}
-
-// As a plain Uint8Array: protobufjs reads a Buffer leniently (a string field
-// longer than the bytes left is cut short), anything else strictly.
-function strictBytes(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 // proto-loader's methods, decoding strictly: truncated bytes are an error.
@@ -123,6 +113,5 @@ export function messageDecoder(set: ProtoSet, name: string): MessageDecoder {
   } catch (err) {
     throw new Error(`proto message ${name} not found under ${isSea() ? `the embedded ${set.asset}` : PROTO_DIR}`, { cause: err });
   }
-  const { longs, enums, defaults, oneofs } = PROTO_LOAD_OPTIONS;
-  return (bytes) => type.toObject(type.decode(strictBytes(bytes)), { longs, enums, defaults, oneofs });
+  return (bytes) => type.toObject(type.decode(strictBytes(bytes)), TO_OBJECT_OPTIONS);
 }
