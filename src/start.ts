@@ -64,6 +64,7 @@ async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise
     configure: async (text: string) => (await service()).configure(text),
     validate: async (text: string) => (await service()).validate(text),
     attest: (pid: number, signal: AbortSignal) => (loaded ? loaded.attest(pid, signal) : service().then((s) => s.attest(pid, signal))),
+    attestNow: (pid: number) => loaded?.attestNow(pid),
     useMetrics: (sink: HostMetricsSink | undefined) => {
       metrics = sink;
       loaded?.useMetrics(sink);

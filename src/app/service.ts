@@ -108,6 +108,10 @@ export class AttestorService {
     return current.attestor.attest(pid, signal);
   }
 
+  attestNow(pid: number): readonly string[] | undefined {
+    return this.#current?.attestor.attestNow?.(pid);
+  }
+
   async close(): Promise<void> {
     const current = this.#current;
     this.#current = undefined;

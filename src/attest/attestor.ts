@@ -2,9 +2,9 @@
 // step is one call; the rules that join them (which runtime serves which
 // container, what happens when a step finds nothing) live here.
 
-import { confirmInContainerCgroup, confirmSameCgroup, locateContainer } from '../process/index.js';
+import { ContainerLocator } from '../process/index.js';
 import { lookupContainer } from '../runtime/lookup.js';
-import { socketPathOf, socketPresent } from '../runtime/socket.js';
+import { socketPathOf } from '../runtime/socket.js';
 import { bindingSelectors } from '../selectors/binding.js';
 import { containerSelectors } from '../selectors/container.js';
 import { attestationSelectors } from '../selectors/attestation.js';
@@ -19,13 +19,15 @@ import { TrustSource } from '../verify/trust-source.js';
 import { checkSignatures, readyTrust } from './signature-step.js';
 import { countLookups, LabelSets, METRIC_KEYS, NO_LABELS, NO_METRICS } from './metrics.js';
 import { StartPrefetcher } from './prefetch.js';
-import { bindingKey, containerCacheKey, signatureKey } from './cache-keys.js';
+import { bindingKey, containerCacheKey, signatureKey, signedDigests } from './cache-keys.js';
+import { keyOf, RuntimeRoutes } from './routes.js';
 
 import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
-import type { ContainerMatch, ProcReader } from '../process/index.js';
+import type { ContainerMatch, Located, ProcReader } from '../process/index.js';
 import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
-import type { Digest, ImageReference, RegistryApi } from '../registry/types.js';
+import type { RegistryApi } from '../registry/types.js';
+import type { BoundImage } from '../registry/binding.js';
 import type { ContainerKey, RuntimeClient } from '../runtime/types.js';
 import type { BindingReport } from './binding-step.js';
 import type { SignatureReport } from './signature-step.js';
@@ -37,6 +39,9 @@ export interface Attestor {
   // is loaded; rejects with CONFIG_INVALID otherwise.
   ready(): Promise<void>;
   attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
+  // The same answer when everything it needs is known now, without waiting
+  // on anything; undefined when attest() has to run (never throws).
+  attestNow?(pid: number): readonly string[] | undefined;
   // Starts verifying containers as they start (prefetch_on_start); only
   // the plugin's serving attestor does, never one built to validate.
   startPrefetch?(): void;
@@ -106,6 +111,8 @@ export class PipelineAttestor implements Attestor {
   readonly #labels = new LabelSets();
   readonly #outcomeLabels: ReadonlyMap<AttestationOutcome, readonly MetricLabel[]>;
   readonly #containers: VerdictCache<RuntimeFindings>;
+  readonly #locator: ContainerLocator;
+  readonly #routes: RuntimeRoutes;
   #prefetcher: StartPrefetcher | undefined;
   readonly #selectorMemo = new WeakMap<RuntimeFindings, { binding: BindingReport; signatures: SignatureReport | undefined; selectors: readonly string[] }>();
 
@@ -123,6 +130,8 @@ export class PipelineAttestor implements Attestor {
       maxEntries: CACHE_TTL.maxEntries,
       onLookup: countLookups(this.#metrics, 'container'),
     });
+    this.#locator = new ContainerLocator(deps.proc, config.runtimes.containerdNamespaces);
+    this.#routes = new RuntimeRoutes(deps, config.runtimes.containerdNamespaces.length > 0);
     this.#trust = new TrustSource(config.signatures, log, (ok) =>
       this.#metrics.incrCounter(METRIC_KEYS.trustRootRefreshes, 1, this.#labels.of(['result', ok ? 'ok' : 'failed'])),
     );
@@ -144,40 +153,91 @@ export class PipelineAttestor implements Attestor {
   // `denied` with its error code.
   async attest(pid: number, signal: AbortSignal): Promise<readonly string[]> {
     const started = performance.now();
-    const metrics = this.#metrics;
     try {
       const report = await this.explain(pid, signal);
-      metrics.incrCounter(METRIC_KEYS.attestations, 1, this.#outcomeLabels.get(outcomeOf(report)) ?? NO_LABELS);
+      this.#count(this.#outcomeLabels.get(outcomeOf(report)) ?? NO_LABELS, started);
       return report.selectors;
     } catch (err) {
       const reason = isAttestorError(err) ? err.code : 'INTERNAL';
-      metrics.incrCounter(METRIC_KEYS.attestations, 1, this.#labels.of(['outcome', 'denied'], ['reason', reason]));
+      this.#count(this.#labels.of(['outcome', 'denied'], ['reason', reason]), started);
       throw err;
-    } finally {
-      metrics.addSample(METRIC_KEYS.attestationLatencyMs, performance.now() - started, NO_LABELS);
     }
   }
 
-  async explain(pid: number, signal: AbortSignal): Promise<AttestReport> {
-    const { proc } = this.#deps;
-    const located = await locateContainer(pid, proc, this.#config.runtimes.containerdNamespaces);
-    // Not a container: not ours to describe. No selectors, no error.
-    if (located.kind === 'host') return { pid, outcome: 'host', selectors: [] };
-
-    const match = located.match;
-    const clients = this.#runtimesFor(match);
-    if (clients.length === 0) {
-      this.#log.debug('container runtime not served', { pid, container_id: match.id, runtime: match.runtimeHint });
-      return { pid, outcome: 'unsupported-runtime', container: match, selectors: [] };
+  // The warm path. It makes every check attest() makes: the workload's
+  // cgroup file read and matched, the container's first process's read and
+  // compared, and the container facts, binding and signature verdict taken
+  // from the caches under their usual rules; it only skips what waits (a
+  // runtime or registry call, a refresh that is due) and with it the
+  // PID-reuse re-read, whose window (the waits) is not there. Anything else,
+  // an error included, is left to attest().
+  attestNow(pid: number): readonly string[] | undefined {
+    const started = performance.now();
+    let report: AttestReport | undefined;
+    try {
+      const located = this.#locator.locate(pid);
+      report = this.#unserved(pid, located) ?? (located.kind === 'container' ? this.#fromCaches(pid, located) : undefined);
+    } catch {
+      return undefined;
     }
+    if (report === undefined) return undefined;
+    this.#count(this.#outcomeLabels.get(outcomeOf(report)) ?? NO_LABELS, started);
+    return report.selectors;
+  }
+
+  #count(labels: readonly MetricLabel[], started: number): void {
+    this.#metrics.incrCounter(METRIC_KEYS.attestations, 1, labels);
+    this.#metrics.addSample(METRIC_KEYS.attestationLatencyMs, performance.now() - started, NO_LABELS);
+  }
+
+  async explain(pid: number, signal: AbortSignal): Promise<AttestReport> {
+    const located = this.#locator.locate(pid);
+    const unserved = this.#unserved(pid, located);
+    if (unserved !== undefined || located.kind !== 'container') return unserved ?? { pid, outcome: 'host', selectors: [] };
+    const cached = this.#fromCaches(pid, located);
+    if (cached !== undefined) return cached;
+
     throwIfAborted(signal);
-    const runtime = await this.#containerFacts(clients, pid, located, signal);
+    const runtime = await this.#containerFacts(this.#routes.for(located.match), pid, located, signal);
     const { binding, signatures } = await this.#imageChecks(runtime, signal);
 
     // Last: the PID may have exited and been reused during the lookups.
-    await confirmSameCgroup(pid, proc, located.cgroupText);
+    this.#locator.confirmSame(pid, located);
     throwIfAborted(signal);
+    return this.#report(pid, located.match, runtime, binding, signatures);
+  }
 
+  // The answer for a PID that no runtime of ours serves: not a container
+  // (no selectors, no error), or one of a runtime not served. Undefined for
+  // a container to check.
+  #unserved(pid: number, located: Located): AttestReport | undefined {
+    if (located.kind === 'host') return { pid, outcome: 'host', selectors: [] };
+    if (this.#routes.for(located.match).length > 0) return undefined;
+    const match = located.match;
+    this.#log.debug('container runtime not served', { pid, container_id: match.id, runtime: match.runtimeHint });
+    return { pid, outcome: 'unsupported-runtime', container: match, selectors: [] };
+  }
+
+  // The report from the caches alone, when each finding is there now and
+  // the workload is in the cached container's cgroup; undefined otherwise.
+  #fromCaches(pid: number, located: Extract<Located, { kind: 'container' }>): AttestReport | undefined {
+    const containerKey = containerCacheKey(this.#routes.for(located.match), keyOf(located.match));
+    const runtime = this.#containers.peek(containerKey);
+    if (runtime === undefined || !runtime.container.running || runtime.container.initPid <= 0) return undefined;
+    try {
+      this.#locator.confirmInContainer(pid, located, runtime.container.initPid);
+    } catch {
+      // The container restarted (a new first process), or the PID is not
+      // in it: #containerFacts reloads once and reports.
+      return undefined;
+    }
+    const known = this.#verdicts.known(bindingKey(runtime), this.#trust.loaded);
+    if (known === undefined) return undefined;
+    this.#containers.hit(containerKey);
+    return this.#report(pid, located.match, runtime, known.binding, known.signatures);
+  }
+
+  #report(pid: number, match: ContainerMatch, runtime: RuntimeFindings, binding: BindingReport, signatures: SignatureReport | undefined): AttestReport {
     const selectors = this.#selectorsOf(runtime, binding, signatures);
     return { pid, outcome: 'container', container: match, runtime, binding, ...(signatures ? { signatures } : {}), selectors };
   }
@@ -211,8 +271,7 @@ export class PipelineAttestor implements Attestor {
       signal,
     );
     if (binding.outcome !== 'bound') return { binding, signatures: undefined };
-    const digests = binding.indexDigest ? [binding.indexDigest, binding.manifestDigest] : [binding.manifestDigest];
-    return { binding, signatures: await this.#signatureReport(signatureKey(binding, binding.reference, digests), binding.reference, digests, signal) };
+    return { binding, signatures: await this.#signatureReport(binding, signal) };
   }
 
   // A container the runtime reported starting: the checks an attestation of
@@ -242,13 +301,12 @@ export class PipelineAttestor implements Attestor {
     this.#prefetcher.watch(clients, (client) => this.#deps.checkSocket(socketPathOf(client.endpoint)));
   }
 
-  async #signatureReport(key: string, ref: ImageReference, digests: readonly Digest[], signal: AbortSignal): Promise<SignatureReport> {
-    // Loaded once; the warm path takes it without another await.
+  async #signatureReport(binding: BoundImage, signal: AbortSignal): Promise<SignatureReport> {
     const trust = this.#trust.loaded ?? (await raceAbort(readyTrust(this.#trust), signal));
     return raceAbort(
-      this.#verdicts.signatures(key, trust, () => {
+      this.#verdicts.signatures(signatureKey(binding), trust, () => {
         const step = { registry: this.#deps.registry, trust, policy: this.#config.signatures.policy, log: this.#log, metrics: this.#metrics };
-        return checkSignatures(step, ref, digests, AbortSignal.timeout(SIGNATURE_LOAD_TIMEOUT_MS));
+        return checkSignatures(step, binding.reference, signedDigests(binding), AbortSignal.timeout(SIGNATURE_LOAD_TIMEOUT_MS));
       }),
       signal,
     );
@@ -261,18 +319,18 @@ export class PipelineAttestor implements Attestor {
   async #containerFacts(
     clients: readonly RuntimeClient[],
     pid: number,
-    located: { match: ContainerMatch; cgroupText: string },
+    located: Extract<Located, { kind: 'container' }>,
     signal: AbortSignal,
   ): Promise<RuntimeFindings> {
-    const { id, namespace } = located.match;
-    const key = namespace === undefined ? { id } : { id, namespace };
+    const { id } = located.match;
+    const key = keyOf(located.match);
     for (let attempt = 0; ; attempt++) {
       const runtime = await this.#loadContainer(clients, key, signal);
       try {
         if (!runtime.container.running || runtime.container.initPid <= 0) {
           throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);
         }
-        await confirmInContainerCgroup(pid, located, runtime.container.initPid, this.#deps.proc, this.#config.runtimes.containerdNamespaces);
+        this.#locator.confirmInContainer(pid, located, runtime.container.initPid);
         return runtime;
       } catch (err) {
         this.#containers.delete(containerCacheKey(clients, key));
@@ -291,31 +349,6 @@ export class PipelineAttestor implements Attestor {
       }),
       signal,
     );
-  }
-
-  // Which runtimes may own a container of this cgroup form, in the order to
-  // ask them. None: the form's runtime is not served (CRI-O; containerd
-  // without a socket or namespaces), so the workload gets no selectors at once.
-  #runtimesFor(match: ContainerMatch): RuntimeClient[] {
-    const { docker, podman, containerd } = this.#deps;
-    const present = this.#deps.socketPresent ?? socketPresent;
-    const served = (client: RuntimeClient): boolean => present(socketPathOf(client.endpoint));
-    const containerdServed = this.#config.runtimes.containerdNamespaces.length > 0 && served(containerd);
-    switch (match.runtimeHint) {
-      case 'podman':
-        return [podman];
-      case 'docker':
-      case 'unknown':
-        return [docker];
-      case 'containerd':
-        return containerdServed ? [containerd] : [];
-      case 'kubernetes':
-        // A kubelet's cgroupfs path names no runtime: containerd (CRI) first,
-        // then Docker (cri-dockerd), whichever is there.
-        return [...(containerdServed ? [containerd] : []), ...(served(docker) ? [docker] : [])];
-      case 'crio':
-        return [];
-    }
   }
 
   async close(): Promise<void> {

@@ -3,8 +3,8 @@
 
 import type { RuntimeFindings } from '../runtime/lookup.js';
 import type { ContainerKey, RuntimeClient } from '../runtime/types.js';
-import type { Digest, ImageReference } from '../registry/types.js';
-import type { BindingReport } from './binding-step.js';
+import type { Digest } from '../registry/types.js';
+import type { BoundImage } from '../registry/binding.js';
 
 const bindingKeys = new WeakMap<RuntimeFindings, string>();
 export function bindingKey(runtime: RuntimeFindings): string {
@@ -19,11 +19,18 @@ export function bindingKey(runtime: RuntimeFindings): string {
   return key;
 }
 
-const signatureKeys = new WeakMap<BindingReport, string>();
-export function signatureKey(binding: BindingReport, ref: ImageReference, digests: readonly Digest[]): string {
+// The digests an image's signatures and attestations may name: its index
+// (when it was pulled through one) and its platform manifest.
+export function signedDigests(binding: BoundImage): readonly Digest[] {
+  return binding.indexDigest ? [binding.indexDigest, binding.manifestDigest] : [binding.manifestDigest];
+}
+
+const signatureKeys = new WeakMap<BoundImage, string>();
+export function signatureKey(binding: BoundImage): string {
   let key = signatureKeys.get(binding);
   if (key === undefined) {
-    key = [`${ref.registry}/${ref.repository}`, ...[...digests].sort()].join(' ');
+    const ref = binding.reference;
+    key = [`${ref.registry}/${ref.repository}`, ...[...signedDigests(binding)].sort()].join(' ');
     signatureKeys.set(binding, key);
   }
   return key;

@@ -13,6 +13,7 @@ import { RefreshingCache } from '../util/refreshing-cache.js';
 import { packageVersion } from '../util/version.js';
 import { VerdictStore } from './verdict-store.js';
 import { countLookups, NO_METRICS } from './metrics.js';
+import { signatureKey } from './cache-keys.js';
 
 import type { Logger } from '../log.js';
 import type { TrustRoots } from '../verify/trust-roots.js';
@@ -101,6 +102,25 @@ export class Verdicts {
   // The signature report of image `key` reached under `trust`.
   signatures(key: string, trust: TrustRoots, load: () => Promise<SignatureReport>): Promise<SignatureReport> {
     return this.#signatures.get(key, this.#fingerprintOf(trust), load);
+  }
+
+  // The binding of `key` and, when it is bound, its signature report under
+  // `trust` (undefined: not loaded yet), when both can be used now: loaded,
+  // not expired, no refresh due. Counted as lookups only then; otherwise
+  // binding() and signatures() do what is needed, and count.
+  known(key: string, trust: TrustRoots | undefined): { binding: BindingReport; signatures: SignatureReport | undefined } | undefined {
+    const binding = this.#bindings.peek(key);
+    if (binding === undefined) return undefined;
+    let signatures: SignatureReport | undefined;
+    if (binding.outcome === 'bound') {
+      if (trust === undefined) return undefined;
+      const imageKey = signatureKey(binding);
+      signatures = this.#signatures.peek(imageKey, this.#fingerprintOf(trust));
+      if (signatures === undefined) return undefined;
+      this.#signatures.hit(imageKey);
+    }
+    this.#bindings.hit(key);
+    return { binding, signatures };
   }
 
   // What the trust trusts (stable across restarts), per trust object.

@@ -26,6 +26,10 @@ export interface PluginHost {
   // Selector values (no type prefix) for the workload with this PID. Must
   // stop and throw when `signal` aborts.
   attest(pid: number, signal: AbortSignal): Promise<readonly string[]>;
+  // The same answer when it is known without waiting on anything (the
+  // warm path: no timer, no cancellation to watch); undefined when attest()
+  // has to run. Never throws.
+  attestNow(pid: number): readonly string[] | undefined;
   // Where to send metrics from now on (undefined: nowhere).
   useMetrics(sink: HostMetricsSink | undefined): void;
   // Release resources; called on Deinit and before exit.

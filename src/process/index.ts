@@ -6,5 +6,7 @@ export type { CgroupLine, ContainerMatch, RuntimeHint } from './cgroup.js';
 export { assertValidPid, createProcReader } from './procfs.js';
 export type { ProcReader } from './procfs.js';
 
-export { confirmInContainerCgroup, confirmSameCgroup, locateContainer } from './locate.js';
+export { confirmInContainerCgroup, confirmSameCgroup, locateContainer, locateInText } from './locate.js';
 export type { Located } from './locate.js';
+
+export { ContainerLocator } from './locator.js';

@@ -38,9 +38,13 @@ function parseFor(pid: number, text: string): CgroupLine[] {
  * Keep `cgroupText` and pass it to confirmSameCgroup() after the runtime
  * lookups.
  */
-export async function locateContainer(pid: number, proc: ProcReader, namespaces: readonly string[] = []): Promise<Located> {
+export function locateContainer(pid: number, proc: ProcReader, namespaces: readonly string[] = []): Located {
   assertValidPid(pid);
-  const cgroupText = await proc.readCgroup(pid);
+  return locateInText(pid, proc.readCgroup(pid), namespaces);
+}
+
+/** locateContainer() on a cgroup text already read. */
+export function locateInText(pid: number, cgroupText: string, namespaces: readonly string[] = []): Located {
   const match = containerIdFromCgroups(parseFor(pid, cgroupText), cgroupSource(pid), namespaces);
   return match === undefined ? { kind: 'host' } : { kind: 'container', match, cgroupText };
 }
@@ -52,9 +56,9 @@ export async function locateContainer(pid: number, proc: ProcReader, namespaces:
  * that lands in exactly the same cgroup is, by construction, in the same
  * container, so it does not change the answer.
  */
-export async function confirmSameCgroup(pid: number, proc: ProcReader, before: string): Promise<void> {
+export function confirmSameCgroup(pid: number, proc: ProcReader, before: string): void {
   assertValidPid(pid);
-  const now = await proc.readCgroup(pid);
+  const now = proc.readCgroup(pid);
   if (now !== before) {
     throw new AttestorError('PID_REUSED', `process ${pid} changed cgroup during attestation (exited and PID reused?)`);
   }
@@ -77,18 +81,29 @@ export async function confirmSameCgroup(pid: number, proc: ProcReader, before: s
  * AttestorError('CONTAINER_NOT_FOUND') when the workload is not in the
  * container's cgroup.
  */
-export async function confirmInContainerCgroup(
+export function confirmInContainerCgroup(
   pid: number,
   located: { match: ContainerMatch; cgroupText: string },
   initPid: number,
   proc: ProcReader,
   namespaces: readonly string[] = [],
-): Promise<void> {
+): void {
   assertValidPid(pid);
   assertValidPid(initPid);
+  confirmInInitText(pid, located, initPid, proc.readCgroup(initPid), namespaces);
+}
+
+/** confirmInContainerCgroup() on the init process's cgroup text already read. */
+export function confirmInInitText(
+  pid: number,
+  located: { match: ContainerMatch; cgroupText: string },
+  initPid: number,
+  initText: string,
+  namespaces: readonly string[] = [],
+): void {
   const { id } = located.match;
   const workloadLines = parseFor(pid, located.cgroupText);
-  const initLines = parseFor(initPid, await proc.readCgroup(initPid));
+  const initLines = parseFor(initPid, initText);
   const initRoots = new Map<string, string | undefined>();
   for (const line of initLines) {
     const m = containerIdFromPath(line.path, namespaces);

@@ -10,8 +10,12 @@ import { AttestorError, messageOf } from '../errors.js';
 import { MAX_CGROUP_BYTES } from './cgroup.js';
 
 export interface ProcReader {
-  /** The text of `<root>/<pid>/cgroup`, at most MAX_CGROUP_BYTES bytes. */
-  readCgroup(pid: number): Promise<string>;
+  /**
+   * The text of `<root>/<pid>/cgroup`, at most MAX_CGROUP_BYTES bytes.
+   * Synchronous: procfs is kernel memory, and the warm attestation path
+   * answers without waiting on anything (see readCapped).
+   */
+  readCgroup(pid: number): string;
 }
 
 /**
@@ -73,7 +77,7 @@ function readCapped(file: string, limit: number): Buffer {
 /** A ProcReader over a procfs mount (`/proc`) or a fixture tree laid out like one. */
 export function createProcReader(root = '/proc'): ProcReader {
   return {
-    async readCgroup(pid: number): Promise<string> {
+    readCgroup(pid: number): string {
       assertValidPid(pid);
       const file = join(root, String(pid), 'cgroup');
       let data: Buffer;

@@ -20,6 +20,8 @@ interface Entry<V> {
   promise: Promise<V>;
   // undefined while loading.
   expiresAt: number | undefined;
+  // The value, once loaded (for peek()).
+  loaded: { value: V } | undefined;
 }
 
 export class VerdictCache<V> {
@@ -49,21 +51,19 @@ export class VerdictCache<V> {
   get(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.#entries.get(key);
     if (hit && (hit.expiresAt === undefined || hit.expiresAt > this.#now())) {
-      // Refresh recency for eviction order.
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      this.#options.onLookup?.('hit');
+      this.#hit(key, hit);
       return hit.promise;
     }
     this.#options.onLookup?.('miss');
     this.#loads++;
-    const entry: Entry<V> = { promise: load(), expiresAt: undefined };
+    const entry: Entry<V> = { promise: load(), expiresAt: undefined, loaded: undefined };
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     this.#evict();
     entry.promise.then(
       (value) => {
         entry.expiresAt = this.#now() + (this.#options.ttlOf?.(value) ?? this.#options.ttlMs);
+        entry.loaded = { value };
       },
       () => {
         entry.expiresAt = this.#now() + this.#options.failureTtlMs;
@@ -75,10 +75,37 @@ export class VerdictCache<V> {
   // A value known from elsewhere (persisted before a restart), with the TTL
   // a loaded one would get.
   seed(key: string, value: V): void {
-    const entry: Entry<V> = { promise: Promise.resolve(value), expiresAt: this.#now() + (this.#options.ttlOf?.(value) ?? this.#options.ttlMs) };
+    const entry: Entry<V> = {
+      promise: Promise.resolve(value),
+      expiresAt: this.#now() + (this.#options.ttlOf?.(value) ?? this.#options.ttlMs),
+      loaded: { value },
+    };
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     this.#evict();
+  }
+
+  // The loaded, unexpired value for `key`, without waiting or loading
+  // (undefined when there is none: not loaded, loading, failed or expired;
+  // get() then does what is needed). Not counted: a caller that uses the
+  // value says so with hit().
+  peek(key: string): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry?.loaded === undefined || entry.expiresAt === undefined || entry.expiresAt <= this.#now()) return undefined;
+    return entry.loaded.value;
+  }
+
+  // A value peek() gave was used: counted as a hit, and recent.
+  hit(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry) this.#hit(key, entry);
+  }
+
+  // Recency for eviction order, and the lookup counted.
+  #hit(key: string, entry: Entry<V>): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    this.#options.onLookup?.('hit');
   }
 
   // Forget `key` (e.g. facts found stale by a later check).

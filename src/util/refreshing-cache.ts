@@ -117,12 +117,9 @@ export class RefreshingCache<V> {
   get(key: string, stamp: string, load: () => Promise<V>): Promise<V> {
     const now = this.#now();
     const entry = this.#entries.get(key);
-    if (entry?.known && entry.resolved && entry.known.stamp === stamp && now - entry.known.verifiedAt <= this.#o.maxStaleMs) {
-      if (entry.loading === undefined && now >= entry.refreshAt) this.#refresh(key, entry, stamp, load);
-      // Recency for eviction order (least recently used goes first).
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-      this.#o.onLookup?.('hit');
+    if (entry?.resolved && this.#usable(entry, stamp, now)) {
+      if (this.#due(entry, now)) this.#refresh(key, entry, stamp, load);
+      this.#hit(key, entry);
       return entry.resolved;
     }
     if (entry?.loading && entry.loadingStamp === stamp) {
@@ -135,6 +132,40 @@ export class RefreshingCache<V> {
     }
     this.#o.onLookup?.('miss');
     return this.#firstLoad(key, stamp, load);
+  }
+
+  // The value get() would answer with at once, when no refresh is due
+  // (undefined otherwise: get() then waits, or starts the refresh). Not
+  // counted: a caller that uses the value says so with hit().
+  peek(key: string, stamp: string): V | undefined {
+    const now = this.#now();
+    const entry = this.#entries.get(key);
+    if (entry?.known === undefined || !this.#usable(entry, stamp, now) || this.#due(entry, now)) return undefined;
+    return entry.known.value;
+  }
+
+  // A value peek() gave was used: counted as a hit, and recent.
+  hit(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry) this.#hit(key, entry);
+  }
+
+  // Is the known value one reached under `stamp`, and young enough to use?
+  #usable(entry: Entry<V>, stamp: string, now: number): boolean {
+    return entry.known !== undefined && entry.known.stamp === stamp && now - entry.known.verifiedAt <= this.#o.maxStaleMs;
+  }
+
+  // Is a refresh of the value due (and none running)?
+  #due(entry: Entry<V>, now: number): boolean {
+    return entry.loading === undefined && now >= entry.refreshAt;
+  }
+
+  // Recency for eviction order (least recently used goes first), and the
+  // lookup counted.
+  #hit(key: string, entry: Entry<V>): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    this.#o.onLookup?.('hit');
   }
 
   #firstLoad(key: string, stamp: string, load: () => Promise<V>): Promise<V> {

@@ -18,7 +18,7 @@ const IMAGE = `sha256:${'d'.repeat(64)}`;
 
 function proc(files: Record<number, string | (() => string)>): ProcReader {
   return {
-    async readCgroup(pid) {
+    readCgroup(pid) {
       const f = files[pid];
       if (f === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
       return typeof f === 'function' ? f() : f;

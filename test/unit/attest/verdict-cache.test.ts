@@ -87,13 +87,25 @@ class CountingRegistry implements RegistryApi {
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 const CGROUP = `0::/system.slice/docker-${ID}.scope\n`;
-const proc: ProcReader = { readCgroup: async () => CGROUP };
 
-function docker(manifestDigest: Digest): RuntimeClient {
+// /proc as a map (pid -> cgroup text): the workload is pid 7, the
+// container's first process pid 100; a missing pid has exited.
+function procOf(cgroups: Map<number, string>): ProcReader {
+  return {
+    readCgroup(pid) {
+      const text = cgroups.get(pid);
+      if (text === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
+      return text;
+    },
+  };
+}
+
+function docker(manifestDigest: Digest, counter: { inspects: number }): RuntimeClient {
   return {
     kind: 'docker',
     endpoint: 'unix:///docker.sock',
     async inspect() {
+      counter.inspects++;
       return {
         container: { id: ID, imageId: IMAGE_ID, imageRef: `${REPO}:1`, labels: {}, env: [], running: true, initPid: 100 },
         image: { id: IMAGE_ID, repoDigests: [`${REPO}@${manifestDigest}`], repoTags: [`${REPO}:1`], os: 'linux', architecture: 'amd64' },
@@ -104,6 +116,8 @@ function docker(manifestDigest: Digest): RuntimeClient {
 
 interface World {
   readonly registry: CountingRegistry;
+  readonly cgroups: Map<number, string>;
+  inspects: number;
   readonly manifest: Digest;
   readonly sigTag: string;
   clock: number;
@@ -143,6 +157,11 @@ async function world(cacheDir: string | undefined): Promise<World> {
   });
   const w: World = {
     registry,
+    cgroups: new Map([
+      [7, CGROUP],
+      [100, CGROUP],
+    ]),
+    inspects: 0,
     manifest,
     sigTag,
     clock: 1_800_000_000_000,
@@ -157,9 +176,9 @@ async function world(cacheDir: string | undefined): Promise<World> {
         extra,
       ].join('\n');
       return createAttestor(buildConfig(text), log, {
-        proc,
-        docker: docker(manifest),
-        podman: docker(manifest),
+        proc: procOf(w.cgroups),
+        docker: docker(manifest, w),
+        podman: docker(manifest, w),
         checkSocket: async () => undefined,
         socketPresent: () => true,
         registry,
@@ -393,6 +412,101 @@ describe('metrics of the attestor', () => {
     expect(Object.entries(c).filter(([k]) => k.includes('verification_failures'))).toEqual([
       ['sigstore_attestor_verification_failures{code=SIGNATURE_INVALID}', 1],
     ]);
+    await a.close();
+  });
+});
+
+describe('the warm path (attestNow: what the Attest handler answers without waiting)', () => {
+  it('answers only once every finding is cached, with what attest() answers, asking neither registry nor runtime', async () => {
+    const w = await world(undefined);
+    const a = w.attestor();
+    await a.ready();
+    expect(a.attestNow(7)).toBeUndefined();
+    expect([w.registry.calls, w.inspects]).toEqual([0, 0]);
+    const checked = await w.attest(a);
+    expect(signerOf(checked)).toEqual(SIGNED);
+    const calls = [w.registry.calls, w.inspects];
+    for (let i = 0; i < 100; i++) {
+      w.clock += 2_000;
+      expect(a.attestNow(7)).toEqual(checked);
+    }
+    expect([w.registry.calls, w.inspects]).toEqual(calls);
+    await a.close();
+  });
+
+  it('reads both cgroup files on every call: a process that left, moved or was never in the container gets no answer here', async () => {
+    const w = await world(undefined);
+    const a = w.attestor();
+    await a.ready();
+    const checked = await w.attest(a);
+    // Moved to the host: a host process, no selectors.
+    w.cgroups.set(7, '0::/init.scope\n');
+    expect(a.attestNow(7)).toEqual([]);
+    // A cgroup named after the container under another subtree (forged).
+    w.cgroups.set(7, `0::/user.slice/user-1000.slice/${ID}\n`);
+    expect(a.attestNow(7)).toBeUndefined();
+    await expect(w.attest(a)).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
+    // Exited.
+    w.cgroups.delete(7);
+    expect(a.attestNow(7)).toBeUndefined();
+    await expect(w.attest(a)).rejects.toMatchObject({ code: 'PID_GONE' });
+    // Back in the container: the failed check dropped the container facts,
+    // so attest() loads them once more; then it is answered here again.
+    w.cgroups.set(7, CGROUP);
+    expect(a.attestNow(7)).toBeUndefined();
+    expect(await w.attest(a)).toEqual(checked);
+    expect(a.attestNow(7)).toEqual(checked);
+    // The container's first process is gone and its PID now elsewhere (the
+    // container stopped): attest() reloads the facts once, then fails.
+    w.cgroups.set(100, '0::/init.scope\n');
+    const inspects = w.inspects;
+    expect(a.attestNow(7)).toBeUndefined();
+    await expect(w.attest(a)).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
+    expect(w.inspects).toBe(inspects + 1);
+    await a.close();
+  });
+
+  it('leaves a due refresh and a verdict past the staleness bound to attest()', async () => {
+    const w = await world(undefined);
+    const a = w.attestor();
+    await a.ready();
+    const checked = await w.attest(a);
+    w.clock += 7 * HOUR;
+    // Due: not answered here; attest() answers at once and refreshes.
+    expect(a.attestNow(7)).toBeUndefined();
+    const calls = w.registry.calls;
+    expect(await w.attest(a)).toEqual(checked);
+    await settle();
+    expect(w.registry.calls).toBeGreaterThan(calls);
+    expect(a.attestNow(7)).toEqual(checked);
+    // An outage past the bound: nothing here, and attest() fails closed.
+    w.registry.down = true;
+    w.clock += 25 * HOUR;
+    expect(a.attestNow(7)).toBeUndefined();
+    await expect(w.attest(a)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    expect(a.attestNow(7)).toBeUndefined();
+    await a.close();
+  });
+
+  it('counts what it answers like attest() does, and nothing when it leaves the call to attest()', async () => {
+    const w = await world(undefined);
+    const m = new RecordingMetrics();
+    const a = w.attestor('', silentLogger, m);
+    await a.ready();
+    expect(a.attestNow(7)).toBeUndefined();
+    expect(m.counters.size + m.samples.size).toBe(0);
+    await w.attest(a);
+    for (let i = 0; i < 4; i++) expect(signerOf(a.attestNow(7) ?? [])).toEqual(SIGNED);
+    expect(Object.fromEntries(m.counters)).toEqual({
+      'sigstore_attestor_attestations{outcome=signed}': 5,
+      'sigstore_attestor_cache{cache=binding,result=miss}': 1,
+      'sigstore_attestor_cache{cache=binding,result=hit}': 4,
+      'sigstore_attestor_cache{cache=signatures,result=miss}': 1,
+      'sigstore_attestor_cache{cache=signatures,result=hit}': 4,
+      'sigstore_attestor_cache{cache=container,result=miss}': 1,
+      'sigstore_attestor_cache{cache=container,result=hit}': 4,
+    });
+    expect(Object.fromEntries(m.samples)).toEqual({ 'sigstore_attestor_attestation_latency_ms{}': 5 });
     await a.close();
   });
 });

@@ -25,8 +25,11 @@ const host: PluginHost = {
   validate: async () => ({ valid: true, notes: [] }),
   useMetrics: () => undefined,
   close: async () => undefined,
+  // pid 5: known at once (the warm path); attest() must not run for it.
+  attestNow: (pid) => (pid === 5 ? ['image_id:warm'] : undefined),
   attest: (pid, signal) => {
     if (pid === 1) return Promise.resolve(['image_id:ok']);
+    if (pid === 5) return Promise.reject(new Error('attest() ran for a pid answered at once'));
     if (pid === 2) return Promise.reject(new AttestorError('CONTAINER_AMBIGUOUS', 'two container IDs'));
     if (pid === 3) return Promise.reject(new Error('secret internal detail'));
     // pid 4: hangs until aborted, then (too late) tries to answer.
@@ -61,6 +64,10 @@ function client() {
 describe('Attest error and deadline handling', () => {
   it('returns selectors on success', async () => {
     await expect(unary(client(), 'Attest', { pid: 1 })).resolves.toEqual({ selector_values: ['image_id:ok'] });
+  });
+
+  it('answers from the warm path when the host knows the answer at once', async () => {
+    await expect(unary(client(), 'Attest', { pid: 5 })).resolves.toEqual({ selector_values: ['image_id:warm'] });
   });
 
   it('maps typed errors to their status and message', async () => {

@@ -39,9 +39,12 @@ describe('createProcReader errno mapping', () => {
     ['EIO', 'PROC_UNREADABLE'],
   ])('%s -> %s', async (code, expected) => {
     openMock.error = errno(code);
-    const err: unknown = await createProcReader('/nonexistent-root')
-      .readCgroup(123)
-      .catch((e: unknown) => e);
+    let err: unknown;
+    try {
+      createProcReader('/nonexistent-root').readCgroup(123);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(AttestorError);
     expect((err as AttestorError).code).toBe(expected);
     expect((err as AttestorError).cause).toBe(openMock.error);

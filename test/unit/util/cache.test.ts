@@ -42,4 +42,31 @@ describe('VerdictCache', () => {
     expect(await cache.get('a', async () => 'a3')).toBe('a');
     expect(await cache.get('b', async () => 'b2')).toBe('b2');
   });
+
+  it('peek() gives a loaded, unexpired value without loading, waiting or counting; hit() counts it', async () => {
+    let now = 0;
+    const lookups: string[] = [];
+    const cache = new VerdictCache<string>({ ttlMs: 100, failureTtlMs: 50, maxEntries: 10, now: () => now, onLookup: (r) => void lookups.push(r) });
+    expect(cache.peek('k')).toBeUndefined();
+    let release: (v: string) => void = () => undefined;
+    const loading = cache.get('k', () => new Promise<string>((r) => (release = r)));
+    expect(cache.peek('k')).toBeUndefined();
+    release('v');
+    await loading;
+    expect(cache.peek('k')).toBe('v');
+    expect(lookups).toEqual(['miss']);
+    cache.hit('k');
+    expect(lookups).toEqual(['miss', 'hit']);
+    now = 100;
+    expect(cache.peek('k')).toBeUndefined();
+    await expect(cache.get('bad', async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(cache.peek('bad')).toBeUndefined();
+    expect(cache.loads).toBe(2);
+  });
+
+  it('seeded values can be peeked', () => {
+    const cache = new VerdictCache<string>({ ttlMs: 100, failureTtlMs: 10, maxEntries: 10 });
+    cache.seed('k', 'v');
+    expect(cache.peek('k')).toBe('v');
+  });
 });

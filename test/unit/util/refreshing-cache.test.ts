@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { RefreshingCache } from '../../../src/util/refreshing-cache.js';
 
 const HOUR = 3_600_000;
+// Refresh hourly, never past a day, retry after a minute, no jitter.
+const TIMES = { refreshMs: HOUR, jitter: 0, maxStaleMs: 24 * HOUR, retryMs: 60_000, failureTtlMs: 5_000 } as const;
 
 function setup(overrides: { jitter?: number; random?: () => number } = {}) {
   let now = 1_000_000;
@@ -159,11 +161,7 @@ describe('RefreshingCache', () => {
     let now = 0;
     let fail = false;
     const cache = new RefreshingCache<string>({
-      refreshMs: HOUR,
-      jitter: 0,
-      maxStaleMs: 24 * HOUR,
-      retryMs: 60_000,
-      failureTtlMs: 5_000,
+      ...TIMES,
       maxEntries: 10,
       now: () => now,
       keepsValue: (err) => err instanceof Error && err.message === 'outage',
@@ -178,5 +176,53 @@ describe('RefreshingCache', () => {
     expect(await cache.get('img', 'g', load)).toBe('v');
     await settle();
     await expect(cache.get('img', 'g', load)).rejects.toThrow('malformed answer');
+  });
+
+  it('peek() gives what get() would answer at once, only while no refresh is due, under the same stamp and staleness rules', async () => {
+    const t = setup();
+    expect(t.cache.peek('img', 'g1')).toBeUndefined();
+    const first = t.cache.get('img', 'g1', t.load);
+    expect(t.cache.peek('img', 'g1')).toBeUndefined();
+    await first;
+    expect(t.cache.peek('img', 'g1')).toBe('v1');
+    expect(t.cache.peek('img', 'g2')).toBeUndefined();
+    t.advance(HOUR + 1);
+    // Due: left to get(), which answers at once and starts the refresh.
+    expect(t.cache.peek('img', 'g1')).toBeUndefined();
+    let release: (v: string) => void = () => undefined;
+    const refresh = new Promise<string>((r) => (release = r));
+    expect(await t.cache.get('img', 'g1', () => refresh)).toBe('v1');
+    // While the refresh runs, the old value is still the answer.
+    expect(t.cache.peek('img', 'g1')).toBe('v1');
+    release('v2');
+    await settle();
+    expect(t.cache.peek('img', 'g1')).toBe('v2');
+    expect(t.calls()).toBe(1);
+    // Past the staleness bound nothing is given, refresh failing or not.
+    t.fail();
+    t.advance(25 * HOUR);
+    expect(t.cache.peek('img', 'g1')).toBeUndefined();
+  });
+
+  it('peek() does not count a lookup; hit() does, and keeps the key recent', async () => {
+    const lookups: string[] = [];
+    let now = 0;
+    const cache = new RefreshingCache<string>({
+      ...TIMES,
+      maxEntries: 2,
+      now: () => now,
+      onLookup: (r) => void lookups.push(r),
+    });
+    await cache.get('a', 's', async () => 'a');
+    await cache.get('b', 's', async () => 'b');
+    expect(cache.peek('a', 's')).toBe('a');
+    expect(lookups).toEqual(['miss', 'miss']);
+    cache.hit('a');
+    expect(lookups).toEqual(['miss', 'miss', 'hit']);
+    // 'a' is the most recent: a third key evicts 'b'.
+    now += 1;
+    await cache.get('c', 's', async () => 'c');
+    expect(cache.peek('a', 's')).toBe('a');
+    expect(cache.peek('b', 's')).toBeUndefined();
   });
 });
