@@ -101,9 +101,8 @@ async function attest(mode: string, hclFile: string, count: number, concurrency:
   const { buildConfig } = await import('../src/config/build.js');
   const { createAttestor } = await import('../src/app/compose.js');
   const { silentLogger } = await import('../src/log.js');
-  const { syncProcReader } = await import('./lib/inprocess.js');
   const config = buildConfig(readFileSync(hclFile, 'utf8'));
-  const attestor = createAttestor(config, silentLogger, mode === 'sync' ? { proc: syncProcReader() } : {});
+  const attestor = createAttestor(config, silentLogger, {});
   await attestor.ready();
   for (const pid of pids) await attestor.explain(pid, AbortSignal.timeout(30_000));
   const before = usage('warm, before the loop');

@@ -5,8 +5,6 @@
 // request counter (stats().requests) counts HTTP requests, including those a
 // method makes internally (the referrers tag fallback).
 
-import { readFileSync } from 'node:fs';
-
 import { createAttestor, registryClientOptions } from '../../src/app/compose.js';
 import type { PipelineAttestor } from '../../src/attest/attestor.js';
 import { createProcReader, type ProcReader } from '../../src/process/index.js';
@@ -32,6 +30,15 @@ export class Recorder {
     const start = performance.now();
     try {
       return await fn();
+    } finally {
+      this.calls.push({ kind, start, end: performance.now() });
+    }
+  }
+
+  timeSync<T>(kind: string, fn: () => T): T {
+    const start = performance.now();
+    try {
+      return fn();
     } finally {
       this.calls.push({ kind, start, end: performance.now() });
     }
@@ -109,7 +116,7 @@ export function instrumentedAttestor(config: PluginConfig, log: Logger): Instrum
     getBlob: (ref, digest, max, signal) => recorder.time('registry.getBlob', () => real.getBlob(ref, digest, max, signal)),
   };
   const realProc = createProcReader();
-  const proc: ProcReader = { readCgroup: (pid) => recorder.time('proc.readCgroup', () => realProc.readCgroup(pid)) };
+  const proc: ProcReader = { readCgroup: (pid) => recorder.timeSync('proc.readCgroup', () => realProc.readCgroup(pid)) };
   const wrapRuntime = (client: RuntimeClient): RuntimeClient => ({
     kind: client.kind,
     endpoint: client.endpoint,
@@ -125,24 +132,4 @@ export function instrumentedAttestor(config: PluginConfig, log: Logger): Instrum
     containerd: wrapRuntime(new ContainerdClient(config.runtimes.containerdSocketPath, config.runtimes.containerdNamespaces)),
   });
   return { attestor, registry: real, recorder };
-}
-
-// What-if (bench only, through the attestor's own injection seam): a
-// ProcReader that reads /proc/<pid>/cgroup with one synchronous read instead
-// of fs/promises open + read + close. procfs files are generated in memory by
-// the kernel; reading one never waits for a disk.
-export function syncProcReader(): ProcReader {
-  return {
-    readCgroup(pid: number): Promise<string> {
-      try {
-        return Promise.resolve(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    },
-  };
-}
-
-export function attestorWithProc(config: PluginConfig, log: Logger, proc: ProcReader): PipelineAttestor {
-  return createAttestor(config, log, { proc });
 }

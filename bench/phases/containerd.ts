@@ -217,7 +217,7 @@ export async function containerdWarmPhase(ctrd: CtrdWorld): Promise<void> {
       }
       ia.recorder.take();
       const until = performance.now() + KNOBS.phaseCapMs;
-      const { total, proc, procCalls, other } = await warmInProcessLoop(ia, t.warm.pid, until);
+      const { total, proc, procCalls, other } = warmInProcessLoop(ia, t.warm.pid, until);
       const totalS = summarize(total);
       row(`warm Attest in-process, ${targetName(inst.c, t.flavor)}`, 'ms', totalS, `${procCalls[0] ?? '?'} /proc reads per Attest`);
       fig['warmInProcess'] = {

@@ -76,7 +76,8 @@ function fakeProc(targets: readonly Target[]): ProcReader {
   return {
     readCgroup(pid) {
       const text = cgroups.get(pid);
-      return text === undefined ? Promise.reject(new AttestorError('PID_GONE', `pid ${pid}: no such fake process`)) : Promise.resolve(text);
+      if (text === undefined) throw new AttestorError('PID_GONE', `pid ${pid}: no such fake process`);
+      return text;
     },
   };
 }

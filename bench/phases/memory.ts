@@ -67,8 +67,7 @@ export async function memoryPhase(w: World): Promise<void> {
   const bareRss = bare.pid !== undefined ? memoryOf(bare.pid).rssMb : Number.NaN;
   bare.kill('SIGKILL');
   // Probes in their own processes: what the start RSS is made of, and the
-  // same attestations in process with the product's and a synchronous
-  // /proc reader.
+  // same attestations in process (no gRPC server).
   // probe.js sits next to run.js, one folder up from this module.
   const probe = fileURLToPath(new URL('../probe.js', import.meta.url));
   const runProbe = async (args: string[], nodeFlags: string[] = []): Promise<unknown> => {
@@ -82,9 +81,7 @@ export async function memoryPhase(w: World): Promise<void> {
   const attestProbe: Record<string, unknown> = {};
   const variants: Array<[string, string, string[]]> = [
     ['product', 'product', []],
-    ['sync', 'sync', []],
     ['product+semi1', 'product', [SEMI_SPACE_FLAG]],
-    ['sync+semi1', 'sync', [SEMI_SPACE_FLAG]],
   ];
   for (const [label, mode, flags] of variants) {
     attestProbe[label] = await runProbe(
@@ -138,7 +135,7 @@ export async function memoryPhase(w: World): Promise<void> {
       ...(hclProbe as object),
     },
     attestProbe: {
-      what: `node dist-bench/bench/probe.js attest <mode>: ${KNOBS.footprintAttests} in-process attestations (no gRPC server) over the 20 footprint containers at N=${KNOBS.footprintConcurrency}, each in a fresh process; "sync" injects a ProcReader that reads /proc/<pid>/cgroup with readFileSync`,
+      what: `node dist-bench/bench/probe.js attest <mode>: ${KNOBS.footprintAttests} in-process attestations (no gRPC server) over the 20 footprint containers at N=${KNOBS.footprintConcurrency}, each in a fresh process`,
       ...attestProbe,
     },
   };

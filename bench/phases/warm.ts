@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { cpus } from 'node:os';
 
 import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
-import { attestorWithProc, instrumentedAttestor, syncProcReader, type Instrumented } from '../lib/inprocess.js';
+import { instrumentedAttestor, type Instrumented } from '../lib/inprocess.js';
 import { KNOBS } from '../lib/knobs.js';
 import { launch, stopPlugin } from '../lib/live.js';
 import { isVerifiedBound, load } from '../lib/load.js';
@@ -96,62 +94,26 @@ export async function warmPhase(w: World): Promise<void> {
     await stopPlugin(plugin);
   }
 
-  // In process: the same pipeline without gRPC, with every /proc read timed,
-  // and how long one /proc/<pid>/cgroup read costs done two ways.
+  // In process: the same warm path without gRPC, with every /proc read timed.
   const config = buildConfig(w.hcl);
   const inst = instrumentedAttestor(config, silentLogger);
   await inst.attestor.ready();
   await inst.attestor.explain(target.pid, AbortSignal.timeout(30_000));
   inst.recorder.take();
   const until = performance.now() + KNOBS.phaseCapMs;
-  const { total, proc, procCalls, other } = await warmInProcessLoop(inst, target.pid, until);
+  const { total, proc, procCalls, other } = warmInProcessLoop(inst, target.pid, until);
   await inst.registry.close();
 
-  // What-if through the attestor's injection seam: synchronous /proc reads.
-  const alt = attestorWithProc(config, silentLogger, syncProcReader());
-  await alt.ready();
-  await alt.explain(target.pid, AbortSignal.timeout(30_000));
-  const altLat: number[] = [];
-  for (let i = 0; i < KNOBS.inProcessWarmCalls && performance.now() < until + KNOBS.phaseCapMs; i++) {
-    const s = performance.now();
-    const r = await alt.explain(target.pid, AbortSignal.timeout(30_000));
-    altLat.push(performance.now() - s);
-    if (!isVerifiedBound(r.selectors)) throw new Error('what-if attestor: unexpected selectors');
-  }
-
-  // /proc/<pid>/cgroup: as the product reads it (fs/promises open + read + close)
-  // vs one synchronous read.
-  const file = `/proc/${target.pid}/cgroup`;
-  const promisesRead: number[] = [];
-  const syncRead: number[] = [];
-  for (let i = 0; i < 2_000; i++) {
-    let s = performance.now();
-    const h = await open(file, 'r');
-    const buf = Buffer.alloc(64 * 1024 + 1);
-    await h.read(buf, 0, buf.length, null);
-    await h.read(buf, 0, buf.length, null);
-    await h.close();
-    promisesRead.push(performance.now() - s);
-    s = performance.now();
-    readFileSync(file);
-    syncRead.push(performance.now() - s);
-  }
   const totalS = summarize(total);
   const procS = summarize(proc);
   row('warm Attest in-process (no gRPC)', 'ms', totalS, `${procCalls[0] ?? '?'} /proc reads per Attest`);
   row('  of which /proc/<pid>/cgroup reads', 'ms', procS);
-  row('  what-if: same, synchronous /proc reads', 'ms', summarize(altLat), 'bench-side ProcReader via createAttestor overrides');
-  row('  one cgroup read: fs/promises open+read+close', 'ms', summarize(promisesRead));
-  row('  one cgroup read: readFileSync', 'ms', summarize(syncRead));
   result.figures['warmInProcess'] = {
-    what: 'PipelineAttestor.explain(pid) in the bench process (same config, same container), /proc reads timed by a wrapped ProcReader',
+    what: 'PipelineAttestor.attestNow(pid), the warm path the Attest handler takes, in the bench process (same config, same container), /proc reads timed by a wrapped ProcReader',
     totalMs: totalS,
     procReadsMs: procS,
     procReadsPerAttest: summarize(procCalls),
     restOfPipelineMs: summarize(other),
-    whatIfSyncProcReadsMs: summarize(altLat),
-    cgroupReadFsPromisesMs: summarize(promisesRead),
-    cgroupReadSyncMs: summarize(syncRead),
   };
 }
 
@@ -197,20 +159,22 @@ export interface InProcessWarm {
   other: number[];
 }
 
-// KNOBS.inProcessWarmCalls cached attestations of `pid` in this process (the
-// caller made the first, uncounted one), until `until` at the latest: each
+// KNOBS.inProcessWarmCalls cached attestations of `pid` in this process
+// through the warm path (the caller made the first, uncounted one), until
+// `until` at the latest: each
 // one's time, the time and number of its /proc reads, and the rest. A call
 // that reaches a container runtime or the registry is an error: the path is
 // not warm. Shared by the Docker figure and the containerd ones.
-export async function warmInProcessLoop(inst: Instrumented, pid: number, until: number): Promise<InProcessWarm> {
+export function warmInProcessLoop(inst: Instrumented, pid: number, until: number): InProcessWarm {
   const total: number[] = [];
   const proc: number[] = [];
   const procCalls: number[] = [];
   const other: number[] = [];
   for (let i = 0; i < KNOBS.inProcessWarmCalls && performance.now() < until; i++) {
     const s = performance.now();
-    await inst.attestor.explain(pid, AbortSignal.timeout(30_000));
+    const selectors = inst.attestor.attestNow(pid);
     const t = performance.now() - s;
+    if (selectors === undefined) throw new Error('warm in-process attestation did not take the warm path (attestNow answered undefined)');
     const calls = inst.recorder.take();
     const p = calls.filter((c) => c.kind === 'proc.readCgroup');
     const pm = p.reduce((a, c) => a + (c.end - c.start), 0);
