@@ -19,7 +19,10 @@ import type { StampedeCounts } from './phases/stampede.js';
 
 // What the phases measured that the goals and findings need.
 export interface Measured {
+  // N=1 from the grpc-js client alone in its process (figures.warmGrpcSolo),
+  // else from the bench process; and the bench process's own figure.
   warm1?: Summary | undefined;
+  warm1InBench?: Summary | undefined;
   warmThroughput?: number | undefined;
   warmThroughputN?: number | undefined;
   // figures.warmGoClient at N=1 (the agent's client language).
@@ -57,11 +60,11 @@ export function goals(m: Measured): Goal[] {
     goal: 'warm Attest through gRPC: p50 <= 0.5 ms and p99 <= 2 ms',
     target: 'p50 <= 0.5 ms, p99 <= 2 ms',
     measured: m.warm1
-      ? `p50 ${f(m.warm1.median)} ms, p99 ${f(m.warm1.p99)} ms (Go client, as the agent calls: ${m.warmGo1 ? `p50 ${f(m.warmGo1.median)} ms, p99 ${f(m.warmGo1.p99)} ms` : 'not measured'})`
+      ? `p50 ${f(m.warm1.median)} ms, p99 ${f(m.warm1.p99)} ms (the same grpc-js client inside the bench process: ${m.warm1InBench ? `p50 ${f(m.warm1InBench.median)} ms, p99 ${f(m.warm1InBench.p99)} ms` : 'not measured'}; Go client, as the agent calls: ${m.warmGo1 ? `p50 ${f(m.warmGo1.median)} ms, p99 ${f(m.warmGo1.p99)} ms` : 'not measured'})`
       : 'not measured',
     met: m.warm1 ? m.warm1.median <= 0.5 && m.warm1.p99 <= 2 : null,
     basis:
-      'N=1 (one caller: latency without queueing), client-side; met is judged on the grpc-js client figure (the Go client one, figures.warmGoClient, is given next to it)',
+      'N=1 (one caller: latency without queueing), client-side; met is judged on the grpc-js client running alone in its own process (figures.warmGrpcSolo; falls back to the in-bench figure when that did not run); the grpc-js client inside the bench process (figures.warmGrpc) and the Go client (figures.warmGoClient) are given next to it',
   });
   const speedup = m.cosign && m.warm1 ? m.cosign.median / m.warm1.median : undefined;
   g.push({
@@ -224,13 +227,17 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   };
 
   // Warm path.
-  const floor = num('warmGrpc.grpcFloorHealthCheckMs.median');
+  // The gRPC floor next to the warm figure the goal is judged on: the
+  // solo client's Health/Check when it ran.
+  const soloFloor = num('warmGrpcSolo.healthCheckMs.median');
+  const floor = Number.isFinite(soloFloor) ? soloFloor : num('warmGrpc.grpcFloorHealthCheckMs.median');
+  const floorP99 = Number.isFinite(soloFloor) ? num('warmGrpcSolo.healthCheckMs.p99') : num('warmGrpc.grpcFloorHealthCheckMs.p99');
   const warmIn = num('warmInProcess.totalMs.median');
   const procIn = num('warmInProcess.procReadsMs.median');
   const procCalls = num('warmInProcess.procReadsPerAttest.median');
   if (m.warm1) {
     out.push(
-      `Warm Attest (N=1) p50 ${n(m.warm1.median)} ms / p99 ${n(m.warm1.p99)} ms through gRPC = the gRPC round trip on the unix socket (Health/Check p50 ${n(floor)} ms, same process and channel) + the warm path (in process p50 ${n(warmIn)} ms). The Attest handler answers a workload whose container facts, binding and signature verdict are all cached without waiting on anything (PipelineAttestor.attestNow: no timer, no AbortController, no promise): ${n(procCalls, 0)} synchronous reads of /proc/<pid>/cgroup (the workload's, and the container's first process's to compare) take ${n(procIn)} ms of it (p50), and the cgroup texts' parse and match are remembered per text (process/locator.ts).`,
+      `Warm Attest (N=1) p50 ${n(m.warm1.median)} ms / p99 ${n(m.warm1.p99)} ms through gRPC (grpc-js client alone in its process; inside the bench process p50 ${n(m.warm1InBench?.median)} / p99 ${n(m.warm1InBench?.p99)} ms, where the empty Health/Check already has p99 ${n(num('warmGrpc.grpcFloorHealthCheckMs.p99'))} ms) = the gRPC round trip on the unix socket (Health/Check p50 ${n(floor)} ms / p99 ${n(floorP99)} ms, same client and channel) + the warm path (in process p50 ${n(warmIn)} ms). The Attest handler answers a workload whose container facts, binding and signature verdict are all cached without waiting on anything (PipelineAttestor.attestNow: no timer, no AbortController, no promise): ${n(procCalls, 0)} synchronous reads of /proc/<pid>/cgroup (the workload's, and the container's first process's to compare) take ${n(procIn)} ms of it (p50), and the cgroup texts' parse and match are remembered per text (process/locator.ts).`,
     );
   }
   const cats = get('warmProfile.categories');

@@ -56,6 +56,12 @@ export interface Plugin {
   stop(timeoutMs?: number): Promise<void>;
 }
 
+// A client of one of the plugin's services on its socket.
+export function clientOn(repoRoot: string, socketPath: string, service: ServiceName): Client {
+  const Ctor = makeGenericClientConstructor(definition(repoRoot, service), service);
+  return new Ctor(`unix:${socketPath}`, credentials.createInsecure());
+}
+
 export async function startPlugin(repoRoot: string, bin: string, env: NodeJS.ProcessEnv = {}): Promise<Plugin> {
   const started = performance.now();
   const spawnedAtUs = nowUs();
@@ -106,8 +112,7 @@ export async function startPlugin(repoRoot: string, bin: string, env: NodeJS.Pro
     client(service: ServiceName): Client {
       let c = clients.get(service);
       if (!c) {
-        const Ctor = makeGenericClientConstructor(definition(repoRoot, service), service);
-        c = new Ctor(`unix:${socketPath}`, credentials.createInsecure());
+        c = clientOn(repoRoot, socketPath, service);
         clients.set(service, c);
       }
       return c;
@@ -156,7 +161,7 @@ export interface AttestResponse {
 }
 
 // Attest as the agent calls it (with a deadline), bound once for a hot loop.
-export function attestCaller(plugin: Plugin, timeoutMs = 10_000): (pid: number) => Promise<AttestResponse> {
+export function attestCaller(plugin: Pick<Plugin, 'client'>, timeoutMs = 10_000): (pid: number) => Promise<AttestResponse> {
   const fn = method(plugin.client(SERVICE.workloadAttestor), 'Attest');
   return (pid) =>
     new Promise<AttestResponse>((resolve, reject) => {

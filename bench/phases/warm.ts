@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
@@ -6,7 +7,8 @@ import { instrumentedAttestor, type Instrumented } from '../lib/inprocess.js';
 import { KNOBS } from '../lib/knobs.js';
 import { launch, stopPlugin } from '../lib/live.js';
 import { isVerifiedBound, load } from '../lib/load.js';
-import { LAUNCHER } from '../lib/paths.js';
+import { LAUNCHER, REPO } from '../lib/paths.js';
+import { run } from '../../test/support/rig.js';
 import { attestCaller, cpuMsOf, initAndConfigure, SERVICE, unary, type AttestResponse, type Plugin } from '../lib/plugin.js';
 import { progress } from '../lib/progress.js';
 import { result, row } from '../lib/result.js';
@@ -78,6 +80,17 @@ export async function warmPhase(w: World): Promise<void> {
       grpcCeiling,
       note: `client and plugin share this machine's ${cpus().length} cores; throughput is bounded by both processes' CPU`,
     };
+    // N=1 again from the same grpc-js client in a process of its own.
+    try {
+      result.figures['warmGrpcSolo'] = await soloClientFigure(plugin, target.pid);
+    } catch (err) {
+      result.figures['warmGrpcSolo'] = { error: messageOf(err) };
+      result.errors.push({
+        phase: '1. warm Attest, grpc-js client in its own process',
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+      progress(`warm Attest, grpc-js client in its own process FAILED: ${messageOf(err)}`);
+    }
     // The same process and container from a Go gRPC client (as spire-agent
     // calls it). Its failure leaves the grpc-js figures above standing.
     try {
@@ -114,6 +127,27 @@ export async function warmPhase(w: World): Promise<void> {
     procReadsMs: procS,
     procReadsPerAttest: summarize(procCalls),
     restOfPipelineMs: summarize(other),
+  };
+}
+
+// Health/Check and warm Attest at N=1 from a grpc-js client that runs alone
+// in its own process (bench/lib/solo-client.ts): the latency without the
+// bench process's own heap and bookkeeping in it.
+async function soloClientFigure(plugin: Plugin, pid: number): Promise<Record<string, unknown>> {
+  const script = fileURLToPath(new URL('../lib/solo-client.js', import.meta.url));
+  const args = [script, REPO, plugin.socketPath, String(pid), String(KNOBS.warmCallsPerN), String(KNOBS.warmupCalls)];
+  const r = await run(process.execPath, args, { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(`solo client exited ${String(r.code)}: ${r.stderr.slice(-800)}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { health?: number[]; attest?: number[]; unexpected?: number };
+  if (!out.attest || !out.health) throw new Error(`solo client printed no figures: ${r.stdout.slice(-300)}`);
+  if ((out.unexpected ?? 0) > 0) throw new Error(`solo client: ${String(out.unexpected)} answers without the verified-and-bound selectors`);
+  const attest = summarize(out.attest);
+  const health = summarize(out.health);
+  row('warm Attest gRPC, N=1, grpc-js client alone in its process', 'ms', attest, `Health/Check there p50 ${health.median} / p99 ${health.p99} ms`);
+  return {
+    what: `node dist-bench/bench/lib/solo-client.js: the grpc-js client of figures.warmGrpc in a process of its own that only calls (${KNOBS.warmupCalls} warm-up Attests and Health/Checks, then ${KNOBS.warmCallsPerN} Health/Checks and ${KNOBS.warmCallsPerN} Attests at N=1), same plugin process and container`,
+    attestMs: attest,
+    healthCheckMs: health,
   };
 }
 
@@ -192,8 +226,10 @@ export function warmInProcessLoop(inst: Instrumented, pid: number, until: number
 // phase failed after writing it.
 export function measuredWarm(m: Measured): void {
   const warm = result.figures['warmGrpc'] as { byConcurrency?: Record<string, { latencyMs: Summary; throughputPerS: number }> } | undefined;
+  const solo = result.figures['warmGrpcSolo'] as { attestMs?: Summary } | undefined;
   if (warm?.byConcurrency) {
-    m.warm1 = warm.byConcurrency['N=1']?.latencyMs;
+    m.warm1InBench = warm.byConcurrency['N=1']?.latencyMs;
+    m.warm1 = solo?.attestMs ?? m.warm1InBench;
     for (const [k, v] of Object.entries(warm.byConcurrency)) {
       if (m.warmThroughput === undefined || v.throughputPerS > m.warmThroughput) {
         m.warmThroughput = v.throughputPerS;
