@@ -2,7 +2,7 @@
 // locate.ts, with what they concluded from a cgroup text remembered. The
 // files are read on every call (a process can move or exit at any time);
 // only parsing and matching a text already seen is skipped, so a warm
-// attestation costs its reads and two map lookups.
+// attestation costs its reads, a map lookup and a string comparison.
 
 import { BoundedMap } from '../util/bounded-map.js';
 import { confirmInInitText, confirmSameCgroup, locateInText } from './locate.js';
@@ -11,11 +11,10 @@ import { assertValidPid } from './procfs.js';
 import type { Located } from './locate.js';
 import type { ProcReader } from './procfs.js';
 
-// Distinct cgroup texts remembered: one per container (and one per
-// container and first process for the confirmation) on a busy node.
-// Texts longer than this (real ones are a few hundred bytes) are checked
-// every time, so that the memos stay small whatever a workload's cgroup
-// paths look like.
+// Distinct cgroup texts remembered: about one per container on a busy
+// node. Texts longer than this (real ones are a few hundred bytes) are
+// checked every time, so that the memo stays small whatever a workload's
+// cgroup paths look like.
 const MEMO_ENTRIES = 4096;
 const MEMO_MAX_TEXT = 4096;
 
@@ -25,8 +24,9 @@ export class ContainerLocator {
   readonly #proc: ProcReader;
   readonly #namespaces: readonly string[];
   readonly #located = new BoundedMap<string, Located>(MEMO_ENTRIES);
-  // "<workload text>\0<init text>" pairs found to be the same container.
-  readonly #confirmed = new BoundedMap<string, true>(MEMO_ENTRIES);
+  // Per located workload cgroup, the first process's cgroup text last found
+  // to be the same container (dropped with the located object).
+  readonly #confirmed = new WeakMap<ContainerLocated, string>();
 
   // `namespaces`: the containerd namespaces served (`/<namespace>/<id>`).
   constructor(proc: ProcReader, namespaces: readonly string[]) {
@@ -52,11 +52,9 @@ export class ContainerLocator {
     assertValidPid(pid);
     assertValidPid(initPid);
     const initText = this.#proc.readCgroup(initPid);
-    const memo = located.cgroupText.length + initText.length <= MEMO_MAX_TEXT;
-    const pair = memo ? `${located.cgroupText}\0${initText}` : '';
-    if (memo && this.#confirmed.get(pair)) return;
+    if (this.#confirmed.get(located) === initText) return;
     confirmInInitText(pid, located, initPid, initText, this.#namespaces);
-    if (memo) this.#confirmed.set(pair, true);
+    if (initText.length <= MEMO_MAX_TEXT) this.#confirmed.set(located, initText);
   }
 
   // The PID-reuse guard after lookups that waited (confirmSameCgroup()).
