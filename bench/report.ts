@@ -155,18 +155,14 @@ export function goals(m: Measured): Goal[] {
       'attestor B started on the verdict_cache_dir attestor A wrote (same plugin_data), attesting every image once: client stats and the registry access log',
   });
   g.push({
-    goal: '>= 5,000 warm Attests/s',
-    target: '>= 5000/s',
-    measured: m.warmThroughput === undefined ? 'not measured' : `${f(m.warmThroughput, 0)}/s (best, at N=${m.warmThroughputN ?? '?'})`,
-    met: m.warmThroughput === undefined ? null : m.warmThroughput >= 5000,
-    basis: 'best throughput over N = 1, 16, 128 through gRPC (client on the same machine)',
-  });
-  g.push({
     goal: '>= 5,000 warm Attests/s with a Go gRPC client',
     target: '>= 5000/s',
-    measured: m.warmGoThroughput === undefined ? 'not measured' : `${f(m.warmGoThroughput, 0)}/s (best, at N=${m.warmGoThroughputN ?? '?'})`,
+    measured:
+      m.warmGoThroughput === undefined
+        ? 'not measured'
+        : `${f(m.warmGoThroughput, 0)}/s (best, at N=${m.warmGoThroughputN ?? '?'}); grpc-js client: ${f(m.warmThroughput, 0)}/s (best, at N=${m.warmThroughputN ?? '?'})`,
     met: m.warmGoThroughput === undefined ? null : m.warmGoThroughput >= 5000,
-    basis: `best throughput over N = ${KNOBS.goClientConcurrency.join(', ')} from bench/go/attestload (google.golang.org/grpc, one connection, as spire-agent) on the warmGrpc plugin process; client on the same machine`,
+    basis: `best throughput over N = ${KNOBS.goClientConcurrency.join(', ')} from bench/go/attestload (google.golang.org/grpc, one connection, as spire-agent) on the warmGrpc plugin process; client on the same machine. The grpc-js client's figure (N = 1, 16, 128, figures.warmGrpc) is given next to it, as the issue asks: that client needs more CPU per call than the plugin, on the same 2 cores`,
   });
   g.push({
     goal: 'RSS <= 80 MB after 10k Attests',
@@ -244,7 +240,7 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   if (Array.isArray(cats)) {
     const top = (cats as Array<{ category: string; shareOfBusy: number }>).slice(0, 10).map((c) => `${c.category} ${c.shareOfBusy}%`);
     out.push(
-      `CPU profile of the plugin during ${n(num('warmProfile.attests'), 0)} warm Attests at N=16 (${n(num('warmProfile.busyMsPerAttest'), 3)} ms busy CPU per Attest), self time: ${top.join(', ')}. Inclusive (synchronous parts): readCapped (the /proc read helper) ${n(num('warmProfile.inclusive.readCapped.shareOfBusy'), 1)}%, whole explain() ${n(num('warmProfile.inclusive.explain.shareOfBusy'), 1)}%, gRPC handler Attest ${n(num('warmProfile.inclusive.Attest.shareOfBusy'), 1)}%. "native: read/openFileHandle/close" and "node: buffer" (FastBuffer) are the /proc reads; "node: per_context" is a DOMException built per call by AbortController.abort() in the Attest handler's answer().`,
+      `CPU profile of the plugin during ${n(num('warmProfile.attests'), 0)} warm Attests at N=16 (${n(num('warmProfile.busyMsPerAttest'), 3)} ms busy CPU per Attest), self time: ${top.join(', ')}. Inclusive: gRPC handler Attest ${n(num('warmProfile.inclusive.Attest.shareOfBusy'), 1)}%, of which the warm path (attestNow) ${n(num('warmProfile.inclusive.attestNow.shareOfBusy'), 1)}% and its /proc reads (readCapped) ${n(num('warmProfile.inclusive.readCapped.shareOfBusy'), 1)}%; the checked path (explain) ${n(num('warmProfile.inclusive.explain.shareOfBusy'), 1)}%. "native: read/open/close" are the /proc reads; the rest is grpc-js, node:http2 and GC.`,
     );
   }
   const pluginCpu16 = num('warmGrpc.byConcurrency.N=16.pluginCpuMsPerAttest');
@@ -252,10 +248,9 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   const clientCpu128 = num('warmGrpc.byConcurrency.N=128.clientCpuMsPerAttest');
   const ceiling = num('warmGrpc.grpcCeiling.throughputPerS');
   const ceilingCpu = num('warmGrpc.grpcCeiling.pluginCpuMsPerCall');
-  const syncWall = num('memory.attestProbe.sync.wallMs');
   const prodWall = num('memory.attestProbe.product.wallMs');
   out.push(
-    `Throughput is CPU-bound on this ${cpus().length}-core machine, shared by the plugin and the grpc-js client: plugin CPU per warm Attest ${n(pluginCpu16, 3)} ms at N=16, ${n(pluginCpu128, 3)} ms at N=128 (client ${n(clientCpu128, 3)} ms). gRPC alone (Health/Check, N=128) reaches ${n(ceiling, 0)} calls/s at ${n(ceilingCpu, 3)} ms plugin CPU per call: that is the ceiling for any Attest here. In process, 10,000 cached attestations at N=16 take ${n(prodWall, 0)} ms with the product's /proc reader and ${n(syncWall, 0)} ms with a synchronous one (${n(10_000 / (prodWall / 1000), 0)}/s vs ${n(10_000 / (syncWall / 1000), 0)}/s).`,
+    `Throughput is CPU-bound on this ${cpus().length}-core machine, shared by the plugin and the grpc-js client: plugin CPU per warm Attest ${n(pluginCpu16, 3)} ms at N=16, ${n(pluginCpu128, 3)} ms at N=128 (client ${n(clientCpu128, 3)} ms). gRPC alone (Health/Check, N=128) reaches ${n(ceiling, 0)} calls/s at ${n(ceilingCpu, 3)} ms plugin CPU per call: that is the ceiling for any Attest here. In process (no gRPC), 10,000 cached attestations over 20 containers take ${n(prodWall, 0)} ms (${n(10_000 / (prodWall / 1000), 0)}/s).`,
   );
 
   // The Go client (figures.warmGoClient).
@@ -380,11 +375,6 @@ export function findings(m: Measured, gs: readonly Goal[], fig: Record<string, u
   if (missed('cold Attest <=')) {
     out.push(
       `FIX for cold round trips (missed, ${n(m.coldRequests, 0)} sequential requests): (1) src/registry/binding.ts: when the image has a RepoDigest for the container's repository, GET the manifest by that digest and skip the tag HEAD (the tag only feeds tagMoved; resolve it lazily or in the background): -1; (2) src/signatures/discover.ts: the candidate digests are known from RepoDigests before the binding answers, so fetch the signature manifests (referrers/tag fallback and the .sig tag) concurrently with the binding GET, and only use them once the binding holds: sequential depth 2 (manifests, then the signature blob); (3) src/registry/client.ts: remember per registry that the referrers API answered 404 and go to the sha256-<hex> tag directly: -1 request per later image. Result: 2 round trips, 4 requests on distribution 2.8.`,
-    );
-  }
-  if (missedExactly('>= 5,000 warm Attests/s')) {
-    out.push(
-      `WHAT BOUNDS throughput (missed, best ${n(m.warmThroughput, 0)}/s): CPU on this 2-core machine shared by the plugin and the grpc-js client; gRPC alone (Health/Check) reaches the ceiling in the table; in process the cached pipeline runs well above 5,000/s (see the throughput finding).`,
     );
   }
   if (missed('RSS')) {
