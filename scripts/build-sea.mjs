@@ -12,7 +12,8 @@
 //     --build-sea before Node 25.5). `import.meta.url` becomes the file URL of
 //     the executable; native addons (ssh2's sshcrypto, cpu-features: optional,
 //     loaded in try/catch) are replaced by a stub that throws, so those
-//     packages use their pure-JS fallbacks.
+//     packages use their pure-JS fallbacks; dockerode's SSH transport and
+//     BuildKit session are left out (src/runtime/dockerode-unused.ts).
 //  2. What the program reads from files in dev becomes SEA assets:
 //     containerd-protos.json (containerd's .proto files parsed by protobufjs
 //     at build time, as src/util/protos.ts loads them; the plugin protocol's
@@ -85,6 +86,21 @@ const nativeAddonStub = {
     }));
   },
 };
+// dockerode's SSH transport and BuildKit session: the same stand-ins as the
+// resolution hook the launcher's code installs (src/runtime/dockerode-unused.ts).
+const { unusedModule } = await import(pathToFileURL(join(DIST, 'runtime', 'dockerode-unused.js')).href);
+const unusedDockerodeModules = {
+  name: 'unused-dockerode-modules',
+  setup(build) {
+    build.onResolve({ filter: /^\.\// }, (args) => {
+      const unused = unusedModule(args.path, args.importer);
+      return unused === undefined
+        ? undefined
+        : { path: `${relative(ROOT, args.importer)}:${args.path}`, namespace: 'unused-dockerode-module', pluginData: unused };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'unused-dockerode-module' }, (args) => ({ contents: args.pluginData.source, loader: 'js' }));
+  },
+};
 // The blob records the main script's path as given (stack traces show it): keep
 // it relative, and all paths in the bundle relative to the repo, so that the
 // executable does not depend on where the repo is checked out.
@@ -105,7 +121,7 @@ const result = await esbuild.build({
   define: { 'import.meta.url': META_URL },
   // In a SEA, __filename is process.execPath.
   banner: { js: `"use strict";var ${META_URL}=require("node:url").pathToFileURL(__filename).href;` },
-  plugins: [nativeAddonStub],
+  plugins: [nativeAddonStub, unusedDockerodeModules],
 });
 for (const w of result.warnings) {
   const where = w.location ? `${w.location.file}:${w.location.line}: ` : '';

@@ -3,6 +3,7 @@
 
 import { AttestorError } from '../errors.js';
 import { raceAbort } from '../util/abort.js';
+import { skipUnusedDockerodeModules } from './dockerode-unused.js';
 import { socketPathOf } from './socket.js';
 
 import type Docker from 'dockerode';
@@ -102,6 +103,7 @@ export function startedContainer(line: string): string | undefined {
 }
 
 async function dockerClient(options: Docker.DockerOptions): Promise<Docker> {
+  skipUnusedDockerodeModules();
   const { default: Dockerode } = await import('dockerode');
   return new Dockerode(options);
 }
