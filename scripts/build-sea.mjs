@@ -53,6 +53,14 @@ function step(message) {
   process.stderr.write(`build-sea: [${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 }
 
+// The V8 flags of the launcher script: its one `V8_FLAGS='...'` line.
+function launcherV8Flags() {
+  const launcher = readFileSync(join(ROOT, 'bin', NAME), 'utf8');
+  const line = /^V8_FLAGS='([^']*)'$/m.exec(launcher);
+  if (line === null) fail(`bin/${NAME} has no V8_FLAGS='...' line`);
+  return line[1].split(' ').filter((flag) => flag !== '');
+}
+
 function fail(message) {
   process.stderr.write(`build-sea: ${message}\n`);
   process.exit(1);
@@ -205,9 +213,8 @@ const seaConfig = {
   useCodeCache: CODE_CACHE,
   // NODE_OPTIONS (e.g. --require of a file) would run code the checksum does
   // not cover: ignore it, and take no Node.js options from the command line.
-  // A small young generation: the plugin is long-lived with small,
-  // short-lived allocations; the default semi-space grows RSS for nothing.
-  execArgv: ['--max-semi-space-size=1'],
+  // The launcher's V8 settings (bin/spire-sigstore-attestor says why).
+  execArgv: launcherV8Flags(),
   execArgvExtension: 'none',
   assets: Object.fromEntries(Object.entries(assets).map(([key, file]) => [key, relative(WORK, file)])),
 };

@@ -16,12 +16,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 
+import { launcherV8Flags } from './launcher-flags.js';
+import { REPO_ROOT } from './plugin-process.js';
+
 const NOBODY = '65534';
 // Node's cache file header: magic, source size, cache size, source CRC32,
 // cache CRC32 (little-endian uint32 each), then V8's code cache.
 const HEADER = { sourceSize: 4, sourceHash: 12 } as const;
 // The launcher's V8 flags: V8 checks that a cache was made under the same ones.
-const LAUNCHER_FLAGS = ['--max-semi-space-size=1'];
+const LAUNCHER_FLAGS = launcherV8Flags(join(REPO_ROOT, 'bin/spire-sigstore-attestor'));
 
 export interface PlantedEntry {
   // The shared temp directory (mode 1777) to give the victim as TMPDIR;

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { launcherV8Flags } from '../../support/launcher-flags.js';
 import { PLUGIN_BIN, REPO_ROOT } from '../../support/plugin-process.js';
 
 const exec = promisify(execFile);
@@ -117,6 +118,14 @@ describe('CLI', () => {
 });
 
 // The machine's own Node.js (these machines ship 20) as an old one.
+describe("the launcher's V8 flags", () => {
+  it('are read from its V8_FLAGS line (as the single executable is built) and accepted by this Node.js', () => {
+    const flags = launcherV8Flags(join(REPO_ROOT, 'bin/spire-sigstore-attestor'));
+    expect(flags).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--no-concurrent-recompilation']));
+    expect(execFileSync(process.execPath, [...flags, '-p', '"ok"'], { encoding: 'utf8' }).trim()).toBe('ok');
+  });
+});
+
 const OLD_NODE = ['/usr/bin/node', '/usr/local/bin/node'].find((bin) => {
   try {
     return Number(execFileSync(bin, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim()) < 22;
