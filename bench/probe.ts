@@ -9,6 +9,10 @@
 //     RSS with grpc-js loaded before and after decoding plugin_data once
 //     (js-hcl-parser in process, in a worker_thread that is then terminated,
 //     or in a child process as the plugin does), after a full GC.
+//   node dist-bench/bench/probe.js dockerode <trimmed|whole>
+//     RSS with grpc-js loaded before and after loading dockerode as the
+//     product does (without its SSH transport and BuildKit session) or whole,
+//     after a full GC.
 //   node dist-bench/bench/probe.js attest <product|sync> <plugin_data file> <count> <concurrency> <pid>...
 //     `count` attestations in process (no gRPC) over the pids, with the
 //     product's ProcReader or a synchronous one (the what-if), and the memory
@@ -36,6 +40,14 @@ function usage(label: string): Record<string, number | string> {
   };
 }
 
+// dockerode as the product loads it: without its SSH transport and BuildKit
+// session (src/runtime/dockerode-unused.ts).
+async function loadDockerode(): Promise<unknown> {
+  const { skipUnusedDockerodeModules } = await import('../src/runtime/dockerode-unused.js');
+  skipUnusedDockerodeModules();
+  return import('dockerode');
+}
+
 async function imports(): Promise<void> {
   const points = [usage('bare node')];
   const steps: Array<[string, () => Promise<unknown>]> = [
@@ -51,7 +63,7 @@ async function imports(): Promise<void> {
     ],
     // Loaded on first use:
     ['undici (first registry request)', () => import('undici')],
-    ['dockerode (first Docker/Podman call)', () => import('dockerode')],
+    ['dockerode (first Docker/Podman call)', loadDockerode],
     ['@grpc/proto-loader (first containerd call)', () => import('@grpc/proto-loader')],
     // Only in the short-lived child that decodes plugin_data:
     ['js-hcl-parser', () => import('js-hcl-parser')],
@@ -63,18 +75,20 @@ async function imports(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ points })}\n`);
 }
 
+// Memory usage after a pause and a full GC.
+async function settled(label: string): Promise<Record<string, number | string>> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  await new Promise((r) => setTimeout(r, 300));
+  gc();
+  await new Promise((r) => setTimeout(r, 300));
+  return usage(label);
+}
+
 async function hcl(mode: string, hclFile: string, mainJs: string): Promise<void> {
   await import('@grpc/grpc-js');
   const text = readFileSync(hclFile, 'utf8');
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  const settle = async (): Promise<void> => {
-    await new Promise((r) => setTimeout(r, 300));
-    gc();
-    await new Promise((r) => setTimeout(r, 300));
-  };
-  await settle();
-  const before = usage('grpc-js loaded');
+  const before = await settled('grpc-js loaded');
   if (mode === 'in-process') {
     const { parseHcl } = await import('../src/config/hcl.js');
     parseHcl(text);
@@ -92,8 +106,17 @@ async function hcl(mode: string, hclFile: string, mainJs: string): Promise<void>
     const { childHclDecoder } = await import('../src/config/hcl-child.js');
     await childHclDecoder({ file: process.execPath, args: [mainJs] })(text);
   }
-  await settle();
-  const after = usage(`decoded (${mode})`);
+  const after = await settled(`decoded (${mode})`);
+  process.stdout.write(`${JSON.stringify({ mode, before, after, deltaRssMb: Math.round((Number(after['rssMb']) - Number(before['rssMb'])) * 10) / 10 })}\n`);
+}
+
+// RSS of a process with grpc-js loaded, before and after loading dockerode as
+// the product does (`trimmed`) or whole, after a full GC.
+async function dockerode(mode: string): Promise<void> {
+  await import('@grpc/grpc-js');
+  const before = await settled('grpc-js loaded');
+  await (mode === 'trimmed' ? loadDockerode() : import('dockerode'));
+  const after = await settled(`dockerode loaded (${mode})`);
   process.stdout.write(`${JSON.stringify({ mode, before, after, deltaRssMb: Math.round((Number(after['rssMb']) - Number(before['rssMb'])) * 10) / 10 })}\n`);
 }
 
@@ -146,12 +169,14 @@ if (cmd === 'imports') done(imports());
 else if (cmd === 'hcl') {
   const [mode = 'none', file = '', mainJs = ''] = args;
   done(hcl(mode, file, mainJs));
+} else if (cmd === 'dockerode') {
+  done(dockerode(args[0] ?? 'trimmed'));
 } else if (cmd === 'attest') {
   const [mode = 'product', hcl = '', count = '10000', conc = '16', ...pids] = args;
   done(attest(mode, hcl, Number(count), Number(conc), pids.map(Number)));
 } else {
   process.stderr.write(
-    'usage: probe.js imports | hcl <none|in-process|worker|child> <hcl> <main.js> | attest <product|sync> <hcl> <count> <concurrency> <pid>...\n',
+    'usage: probe.js imports | hcl <none|in-process|worker|child> <hcl> <main.js> | dockerode <trimmed|whole> | attest <product|sync> <hcl> <count> <concurrency> <pid>...\n',
   );
   process.exit(2);
 }

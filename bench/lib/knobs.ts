@@ -42,7 +42,3 @@ export const KNOBS = {
   fleetRestartImages: 100,
   fleetWallCapMs: 90_000,
 } as const;
-
-// V8's young generation: semi-spaces of at most 1 MiB instead of the default
-// (up to 16 MiB each on 64-bit), for the memory what-ifs.
-export const SEMI_SPACE_FLAG = '--max-semi-space-size=1';

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 import { run } from '../../test/support/rig.js';
 import { Inspector, type NodeMemory } from '../lib/inspector.js';
-import { KNOBS, SEMI_SPACE_FLAG } from '../lib/knobs.js';
+import { launcherV8Flags } from '../../test/support/launcher-flags.js';
+import { KNOBS } from '../lib/knobs.js';
 import { launch, stopPlugin } from '../lib/live.js';
 import { load } from '../lib/load.js';
 import { LAUNCHER, REPO } from '../lib/paths.js';
@@ -81,7 +82,7 @@ export async function memoryPhase(w: World): Promise<void> {
   const attestProbe: Record<string, unknown> = {};
   const variants: Array<[string, string, string[]]> = [
     ['product', 'product', []],
-    ['product+semi1', 'product', [SEMI_SPACE_FLAG]],
+    ['product+launcher flags', 'product', launcherV8Flags(LAUNCHER)],
   ];
   for (const [label, mode, flags] of variants) {
     attestProbe[label] = await runProbe(
@@ -110,6 +111,12 @@ export async function memoryPhase(w: World): Promise<void> {
       `${v.label === 'as shipped' ? 'same run, for the what-ifs' : 'what-if'}; configured ${fig.rssMbAfterConfigure} MB; N=1 p50 ${round(fig.n1LatencyMs.median, 3)} / p99 ${round(fig.n1LatencyMs.p99, 3)} ms`,
     );
   }
+  const dockerodeProbe: Record<string, unknown> = {};
+  for (const mode of ['whole', 'trimmed']) {
+    dockerodeProbe[mode] = await runProbe(['dockerode', mode]);
+    const d = (dockerodeProbe[mode] as { deltaRssMb?: unknown } | undefined)?.deltaRssMb;
+    row(`  dockerode loaded ${mode}: RSS after - before`, 'MB', single(typeof d === 'number' ? d : Number.NaN), 'own process with grpc-js, after a full GC');
+  }
   const hclProbe: Record<string, unknown> = {};
   for (const mode of ['none', 'in-process', 'worker', 'child']) hclProbe[mode] = await runProbe(['hcl', mode, hclFile, join(REPO, 'dist/main.js')]);
   for (const mode of ['in-process', 'worker', 'child']) {
@@ -130,6 +137,10 @@ export async function memoryPhase(w: World): Promise<void> {
     points,
     bareNodeRssMb: round(bareRss, 1),
     importsProbe: { what: 'node dist-bench/bench/probe.js imports: memoryUsage after each import, in a fresh process', ...(importsProbe as object) },
+    dockerodeProbe: {
+      what: 'node dist-bench/bench/probe.js dockerode: RSS of a process with grpc-js loaded, before and after loading dockerode whole or as the product does (trimmed: without its SSH transport and BuildKit session), each in a fresh process, after a full GC',
+      ...dockerodeProbe,
+    },
     hclProbe: {
       what: 'node dist-bench/bench/probe.js hcl: RSS of a process with grpc-js loaded, before and after decoding plugin_data with js-hcl-parser in process, in a worker_thread (terminated), or in a child process (the product), each in a fresh process, after a full GC',
       ...(hclProbe as object),
@@ -142,8 +153,11 @@ export async function memoryPhase(w: World): Promise<void> {
 }
 
 export const MALLOC_FIXED = 'glibc malloc mmap and trim thresholds at 128 KiB';
-export const NO_OPT = '--no-opt (no TurboFan)';
-export const NO_JIT = '--no-opt --no-maglev (no optimizing compiler)';
+export const TURBOFAN_MAIN = 'TurboFan on, compiling on the main thread (without --no-opt)';
+export const MAGLEV_BG = 'Maglev compiling in the background (without --no-concurrent-recompilation)';
+export const TURBOFAN_BG = "TurboFan on, both compiling in the background (V8's default: without either)";
+export const NO_JIT = '--no-maglev as well (no optimizing compiler)';
+export const WASM_TIER_UP = "WebAssembly tier-up at V8's default budget (--wasm-tiering-budget=13000000)";
 
 interface PluginVariant {
   label: string;
@@ -154,11 +168,14 @@ interface PluginVariant {
 // The shipped launcher, and a wrapper in `dir` per what-if (node options
 // that NODE_OPTIONS does not accept).
 function pluginVariants(dir: string): PluginVariant[] {
-  const wrapper = (name: string, flags: string): string => {
+  const shipped = launcherV8Flags(LAUNCHER);
+  // The launcher's V8 flags without those in `drop`, with `add`.
+  const wrapper = (name: string, add: string, drop: readonly string[] = []): string => {
     const file = join(dir, `plugin-${name}.sh`);
+    const flags = [...shipped.filter((f) => !drop.includes(f)), add].filter((f) => f !== '').join(' ');
     writeFileSync(
       file,
-      `#!/bin/sh\nunset NODE_COMPILE_CACHE\nexport MALLOC_ARENA_MAX=2\nexec ${JSON.stringify(process.execPath)} ${SEMI_SPACE_FLAG} ${flags} ${JSON.stringify(join(REPO, 'dist/main.js'))}\n`,
+      `#!/bin/sh\nunset NODE_COMPILE_CACHE\nexport MALLOC_ARENA_MAX=2\nexec ${JSON.stringify(process.execPath)} ${flags} ${JSON.stringify(join(REPO, 'dist/main.js'))}\n`,
       { mode: 0o755 },
     );
     return file;
@@ -177,8 +194,14 @@ function pluginVariants(dir: string): PluginVariant[] {
     // freed, so later large blocks come from the arenas and stay; fixed
     // thresholds give them back.
     { label: MALLOC_FIXED, bin: LAUNCHER, env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072' } },
-    { label: NO_OPT, bin: wrapper('noopt', '--no-opt'), env: {} },
-    { label: NO_JIT, bin: wrapper('nojit', '--no-opt --no-maglev'), env: {} },
+    // V8's optimizing compilers: each of the launcher's two settings back at
+    // V8's default, then both; Maglev off too.
+    { label: TURBOFAN_MAIN, bin: wrapper('turbofan-main', '', ['--no-opt']), env: {} },
+    { label: MAGLEV_BG, bin: wrapper('maglev-bg', '', ['--no-concurrent-recompilation']), env: {} },
+    { label: TURBOFAN_BG, bin: wrapper('turbofan-bg', '', ['--no-opt', '--no-concurrent-recompilation']), env: {} },
+    { label: NO_JIT, bin: wrapper('nojit', '--no-maglev'), env: {} },
+    // V8's default budget given on the command line wins over the product's.
+    { label: WASM_TIER_UP, bin: wrapper('wasm-tierup', '--wasm-tiering-budget=13000000'), env: {} },
   ];
 }
 
