@@ -116,7 +116,10 @@ export function instrumentedAttestor(config: PluginConfig, log: Logger): Instrum
     getBlob: (ref, digest, max, signal) => recorder.time('registry.getBlob', () => real.getBlob(ref, digest, max, signal)),
   };
   const realProc = createProcReader();
-  const proc: ProcReader = { readCgroup: (pid) => recorder.timeSync('proc.readCgroup', () => realProc.readCgroup(pid)) };
+  const proc: ProcReader = {
+    readCgroup: (pid) => recorder.timeSync('proc.readCgroup', () => realProc.readCgroup(pid)),
+    readStartTime: (pid) => recorder.timeSync('proc.readStartTime', () => realProc.readStartTime(pid)),
+  };
   const wrapRuntime = (client: RuntimeClient): RuntimeClient => ({
     kind: client.kind,
     endpoint: client.endpoint,

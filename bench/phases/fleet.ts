@@ -73,13 +73,12 @@ function targetsOf(images: readonly BenchImage[], firstPid: number): Target[] {
 
 function fakeProc(targets: readonly Target[]): ProcReader {
   const cgroups = new Map(targets.map((t) => [t.pid, `0::/system.slice/docker-${t.containerId}.scope\n`]));
-  return {
-    readCgroup(pid) {
-      const text = cgroups.get(pid);
-      if (text === undefined) throw new AttestorError('PID_GONE', `pid ${pid}: no such fake process`);
-      return text;
-    },
+  const cgroupOf = (pid: number): string => {
+    const text = cgroups.get(pid);
+    if (text === undefined) throw new AttestorError('PID_GONE', `pid ${pid}: no such fake process`);
+    return text;
   };
+  return { readCgroup: cgroupOf, readStartTime: (pid) => (cgroupOf(pid), '1') };
 }
 
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };

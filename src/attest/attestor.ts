@@ -24,7 +24,7 @@ import { keyOf, RuntimeRoutes } from './routes.js';
 
 import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
-import type { ContainerMatch, Located, ProcReader } from '../process/index.js';
+import type { ContainerMatch, InitProcess, Located, ProcReader } from '../process/index.js';
 import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
 import type { RegistryApi } from '../registry/types.js';
 import type { BoundImage } from '../registry/binding.js';
@@ -79,7 +79,8 @@ export interface AttestorDeps {
 }
 
 // How long container facts stay usable: they cannot change for a container
-// ID except its first process (a restart), which is re-checked on every
+// ID except its first process (a restart, or the ID given to a new
+// container), which is re-checked, by PID and start time, on every
 // attestation. Bindings and signature verdicts: verdicts.ts.
 export const CACHE_TTL = {
   containerMs: 30_000,
@@ -90,6 +91,13 @@ export const CACHE_TTL = {
 
 // One discovery and verification of an image may take this long.
 const SIGNATURE_LOAD_TIMEOUT_MS = 30_000;
+
+// A container's facts from its runtime, with its first process as it was
+// when they were read (undefined: not running, or already exited).
+interface ContainerFacts {
+  readonly runtime: RuntimeFindings;
+  readonly init: InitProcess | undefined;
+}
 
 const OUTCOMES: readonly AttestationOutcome[] = ['host', 'unsupported_runtime', 'container', 'bound', 'signed'];
 
@@ -110,7 +118,7 @@ export class PipelineAttestor implements Attestor {
   readonly #metrics: AttestMetrics;
   readonly #labels = new LabelSets();
   readonly #outcomeLabels: ReadonlyMap<AttestationOutcome, readonly MetricLabel[]>;
-  readonly #containers: VerdictCache<RuntimeFindings>;
+  readonly #containers: VerdictCache<ContainerFacts>;
   readonly #locator: ContainerLocator;
   readonly #routes: RuntimeRoutes;
   #prefetcher: StartPrefetcher | undefined;
@@ -124,7 +132,7 @@ export class PipelineAttestor implements Attestor {
     this.#log = log;
     this.#metrics = deps.metrics ?? NO_METRICS;
     this.#outcomeLabels = new Map(OUTCOMES.map((o) => [o, this.#labels.of(['outcome', o])]));
-    this.#containers = new VerdictCache<RuntimeFindings>({
+    this.#containers = new VerdictCache<ContainerFacts>({
       ttlMs: CACHE_TTL.containerMs,
       failureTtlMs: 0,
       maxEntries: CACHE_TTL.maxEntries,
@@ -222,15 +230,16 @@ export class PipelineAttestor implements Attestor {
   // the workload is in the cached container's cgroup; undefined otherwise.
   #fromCaches(pid: number, located: Extract<Located, { kind: 'container' }>): AttestReport | undefined {
     const containerKey = containerCacheKey(this.#routes.for(located.match), keyOf(located.match));
-    const runtime = this.#containers.peek(containerKey);
-    if (runtime === undefined || !runtime.container.running || runtime.container.initPid <= 0) return undefined;
+    const facts = this.#containers.peek(containerKey);
+    if (facts?.init === undefined) return undefined;
     try {
-      this.#locator.confirmInContainer(pid, located, runtime.container.initPid);
+      this.#locator.confirmInContainer(pid, located, facts.init);
     } catch {
       // The container restarted (a new first process), or the PID is not
       // in it: #containerFacts reloads once and reports.
       return undefined;
     }
+    const { runtime } = facts;
     const known = this.#verdicts.known(bindingKey(runtime), this.#trust.loaded);
     if (known === undefined) return undefined;
     this.#containers.hit(containerKey);
@@ -278,7 +287,7 @@ export class PipelineAttestor implements Attestor {
   // it would make, for their caches (no PID: nothing is granted here).
   async prefetch(client: RuntimeClient, key: ContainerKey): Promise<void> {
     const signal = AbortSignal.timeout(SIGNATURE_LOAD_TIMEOUT_MS + CACHE_TTL.loadTimeoutMs);
-    const runtime = await this.#loadContainer([client], key, signal);
+    const { runtime } = await this.#loadContainer([client], key, signal);
     if (!runtime.container.running) return;
     await this.#imageChecks(runtime, signal);
   }
@@ -325,12 +334,10 @@ export class PipelineAttestor implements Attestor {
     const { id } = located.match;
     const key = keyOf(located.match);
     for (let attempt = 0; ; attempt++) {
-      const runtime = await this.#loadContainer(clients, key, signal);
+      const { runtime, init } = await this.#loadContainer(clients, key, signal);
       try {
-        if (!runtime.container.running || runtime.container.initPid <= 0) {
-          throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);
-        }
-        this.#locator.confirmInContainer(pid, located, runtime.container.initPid);
+        if (init === undefined) throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);
+        this.#locator.confirmInContainer(pid, located, init);
         return runtime;
       } catch (err) {
         this.#containers.delete(containerCacheKey(clients, key));
@@ -340,15 +347,29 @@ export class PipelineAttestor implements Attestor {
   }
 
   // Container and image facts from the first runtime that knows the
-  // container, cached per runtime(s) and container ID.
-  #loadContainer(clients: readonly RuntimeClient[], key: ContainerKey, signal: AbortSignal): Promise<RuntimeFindings> {
+  // container, cached per runtime(s) and container ID, with its first
+  // process's start time read right after the runtime named it.
+  #loadContainer(clients: readonly RuntimeClient[], key: ContainerKey, signal: AbortSignal): Promise<ContainerFacts> {
     return raceAbort(
       this.#containers.get(containerCacheKey(clients, key), async () => {
         for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
-        return lookupContainer(clients, key, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
+        const runtime = await lookupContainer(clients, key, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
+        return { runtime, init: this.#initOf(runtime) };
       }),
       signal,
     );
+  }
+
+  #initOf(runtime: RuntimeFindings): InitProcess | undefined {
+    const { running, initPid } = runtime.container;
+    if (!running || initPid <= 0) return undefined;
+    try {
+      return this.#locator.initProcess(initPid);
+    } catch (err) {
+      // Exited already: a container that is not running for us.
+      if (isAttestorError(err) && err.code === 'PID_GONE') return undefined;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -2,8 +2,10 @@
 // locate.ts, with what they concluded from a cgroup text remembered. The
 // files are read on every call (a process can move or exit at any time);
 // only parsing and matching a text already seen is skipped, so a warm
-// attestation costs its reads, a map lookup and a string comparison.
+// attestation costs its reads, a map lookup and a string comparison. The
+// container's first process is known by PID and start time.
 
+import { AttestorError } from '../errors.js';
 import { BoundedMap } from '../util/bounded-map.js';
 import { confirmInInitText, confirmSameCgroup, locateInText } from './locate.js';
 import { assertValidPid } from './procfs.js';
@@ -19,6 +21,14 @@ const MEMO_ENTRIES = 4096;
 const MEMO_MAX_TEXT = 4096;
 
 type ContainerLocated = Extract<Located, { kind: 'container' }>;
+
+// A container's first process as the runtime named it: its PID and its
+// start time read just after, so that a later call can tell that process
+// from another one given the same PID once it exited.
+export interface InitProcess {
+  readonly pid: number;
+  readonly startTime: string;
+}
 
 export class ContainerLocator {
   readonly #proc: ProcReader;
@@ -46,14 +56,29 @@ export class ContainerLocator {
     return located;
   }
 
-  // The workload shares the cgroup of the container's first process
-  // (confirmInContainerCgroup()); throws CONTAINER_NOT_FOUND when not.
-  confirmInContainer(pid: number, located: ContainerLocated, initPid: number): void {
+  // The process `pid` names now, to confirm a container's first process by
+  // later (PID_GONE when there is none).
+  initProcess(pid: number): InitProcess {
     assertValidPid(pid);
-    assertValidPid(initPid);
-    const initText = this.#proc.readCgroup(initPid);
+    return { pid, startTime: this.#proc.readStartTime(pid) };
+  }
+
+  // The container's first process is still `init`, and the workload shares
+  // its cgroup (confirmInContainerCgroup()); throws CONTAINER_NOT_FOUND when
+  // not. The start time is read after the cgroup text: the same start time
+  // then proves the text was that process's.
+  confirmInContainer(pid: number, located: ContainerLocated, init: InitProcess): void {
+    assertValidPid(pid);
+    assertValidPid(init.pid);
+    const initText = this.#proc.readCgroup(init.pid);
+    if (this.#proc.readStartTime(init.pid) !== init.startTime) {
+      throw new AttestorError(
+        'CONTAINER_NOT_FOUND',
+        `the first process of container "${located.match.id}" (PID ${init.pid}) exited; PID ${init.pid} is another process now`,
+      );
+    }
     if (this.#confirmed.get(located) === initText) return;
-    confirmInInitText(pid, located, initPid, initText, this.#namespaces);
+    confirmInInitText(pid, located, init.pid, initText, this.#namespaces);
     if (initText.length <= MEMO_MAX_TEXT) this.#confirmed.set(located, initText);
   }
 

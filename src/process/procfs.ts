@@ -1,7 +1,8 @@
 // The only code in the attestor that reads /proc. Everything else gets a
 // ProcReader, so tests can point it at a fixture tree.
 //
-// Only /proc/<pid>/cgroup is read; see cgroup.ts for why mountinfo is not.
+// Only /proc/<pid>/cgroup and /proc/<pid>/stat are read; see cgroup.ts for
+// why mountinfo is not.
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,18 @@ export interface ProcReader {
    * answers without waiting on anything (see readCapped).
    */
   readCgroup(pid: number): string;
+  /**
+   * The start time of process `pid` (field 22 of `<root>/<pid>/stat`, clock
+   * ticks after boot, as digits): with the PID, it names one process for
+   * the life of the system, where a PID alone is reused once it exits.
+   */
+  readStartTime(pid: number): string;
 }
+
+// /proc/<pid>/stat is one line of 52 fields, the longest a 64-byte command
+// name and 50 numbers of at most 20 digits.
+const MAX_STAT_BYTES = 4096;
+const START_TIME_FIELD = 22;
 
 /**
  * Throws AttestorError('PID_INVALID') unless `pid` is a positive safe integer.
@@ -74,22 +86,44 @@ function readCapped(file: string, limit: number): Buffer {
   }
 }
 
+// The text of `<root>/<pid>/<name>`, refused past `limit` bytes.
+function readProcFile(root: string, pid: number, name: string, limit: number): string {
+  assertValidPid(pid);
+  const file = join(root, String(pid), name);
+  let data: Buffer;
+  try {
+    data = readCapped(file, limit);
+  } catch (err) {
+    throw mapReadError(pid, file, err);
+  }
+  if (data.length > limit) {
+    throw new AttestorError('PROC_UNREADABLE', `${file} is larger than ${limit} bytes; refusing to read it`);
+  }
+  return data.toString('utf8');
+}
+
+/**
+ * Field 22 (starttime) of a /proc/<pid>/stat line. The command name (field
+ * 2, in parentheses) may hold spaces and parentheses itself: the fields
+ * counted are those after its last `)`.
+ */
+export function startTimeOfStat(pid: number, text: string): string {
+  const fields = text
+    .slice(text.lastIndexOf(')') + 1)
+    .trim()
+    .split(' ');
+  // After the name: field 3 (state) onwards.
+  const value = fields[START_TIME_FIELD - 3];
+  if (text.lastIndexOf(')') < 0 || value === undefined || !/^[0-9]{1,20}$/.test(value)) {
+    throw new AttestorError('PROC_UNREADABLE', `cannot read the start time of process ${pid}: unexpected /proc/${pid}/stat`);
+  }
+  return value;
+}
+
 /** A ProcReader over a procfs mount (`/proc`) or a fixture tree laid out like one. */
 export function createProcReader(root = '/proc'): ProcReader {
   return {
-    readCgroup(pid: number): string {
-      assertValidPid(pid);
-      const file = join(root, String(pid), 'cgroup');
-      let data: Buffer;
-      try {
-        data = readCapped(file, MAX_CGROUP_BYTES);
-      } catch (err) {
-        throw mapReadError(pid, file, err);
-      }
-      if (data.length > MAX_CGROUP_BYTES) {
-        throw new AttestorError('PROC_UNREADABLE', `${file} is larger than ${MAX_CGROUP_BYTES} bytes; refusing to read it`);
-      }
-      return data.toString('utf8');
-    },
+    readCgroup: (pid) => readProcFile(root, pid, 'cgroup', MAX_CGROUP_BYTES),
+    readStartTime: (pid) => startTimeOfStat(pid, readProcFile(root, pid, 'stat', MAX_STAT_BYTES)),
   };
 }

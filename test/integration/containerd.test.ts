@@ -20,6 +20,8 @@ import { buildConfig } from '../../src/config/build.js';
 import { silentLogger } from '../../src/log.js';
 import { ctrOk, removeContainer, removePodCgroup, runDetached } from '../support/containerd.js';
 import { generateKeyPair, signWithKey } from '../support/cosign.js';
+import { moveIntoCgroupsOf, spawnAsPid } from '../support/pid-reuse.js';
+import { alive } from '../support/processes.js';
 import { attestorFailure } from '../support/errors.js';
 import { describeWithRig, docker, type Rig, type RigContainerd, type RigContainerdPart } from '../support/rig.js';
 
@@ -207,6 +209,40 @@ for (const part of ['containerd', 'containerd2'] as const satisfies readonly Rig
       const err = await attestorFailure(explain(pids['shared'] ?? -1));
       expect(err.code).toBe('IMAGE_NOT_FOUND');
     });
+
+    it("a container ID given to a new container of another image, where the first one's PID went to a process, gets only its own selectors", async () => {
+      // ctr (like any containerd client) names its containers: the signed
+      // one is deleted, an unsigned one created under its ID within the 30 s
+      // the plugin keeps container facts, and a process in it is given the
+      // PID of the first one's first process. The PID alone would vouch for
+      // the old facts: the start time does not.
+      const attestor = createAttestor(buildConfig(config()), silentLogger);
+      const id = `ssa-it-${tag}-reused`;
+      try {
+        const first = await start('default', `${repo}:legacy`, 'reused-first', [], id);
+        expect(signatureSelectors(await attestor.explain(first, AbortSignal.timeout(30_000)))).toEqual([
+          'image-signature-key:release',
+          'image-signature:verified',
+        ]);
+        await removeContainer(c, 'default', id);
+        await vi.waitFor(() => expect(alive(first)).toBe(false), { timeout: 10_000 });
+        const second = await start('default', `${repo}:unsigned`, 'reused-second', [], id);
+        const impostor = await spawnAsPid(first);
+        try {
+          moveIntoCgroupsOf(first, second);
+          expect(attestor.attestNow?.(first)).toBeUndefined();
+          const report = await attestor.explain(first, AbortSignal.timeout(30_000));
+          expect(report.runtime?.container.initPid).toBe(second);
+          expect(report.selectors).toContain(`image_digest:${digests['unsigned']}`);
+          expect(report.selectors).not.toContain(`image_digest:${digests['legacy']}`);
+          expect(signatureSelectors(report)).toEqual([]);
+        } finally {
+          impostor.kill('SIGKILL');
+        }
+      } finally {
+        await attestor.close();
+      }
+    }, 120_000);
 
     it('a namespace the plugin does not serve is not a container it describes', async () => {
       const report = await explain(pids['legacy'] ?? -1, 'containerd_namespaces = ["k8s.io"]\n');

@@ -16,12 +16,19 @@ import { TEST_POLICY } from '../../support/policy.js';
 const ID = 'c'.repeat(64);
 const IMAGE = `sha256:${'d'.repeat(64)}`;
 
-function proc(files: Record<number, string | (() => string)>): ProcReader {
+// /proc as a map (pid -> cgroup text); every process started at tick 1
+// unless `starts` says otherwise.
+function proc(files: Record<number, string | (() => string)>, starts: Record<number, string> = {}): ProcReader {
+  const cgroupOf = (pid: number): string => {
+    const f = files[pid];
+    if (f === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
+    return typeof f === 'function' ? f() : f;
+  };
   return {
-    readCgroup(pid) {
-      const f = files[pid];
-      if (f === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
-      return typeof f === 'function' ? f() : f;
+    readCgroup: cgroupOf,
+    readStartTime(pid) {
+      cgroupOf(pid);
+      return starts[pid] ?? '1';
     },
   };
 }
@@ -181,6 +188,31 @@ describe('PipelineAttestor', () => {
       registry,
     });
     await expect(a.attest(7, AbortSignal.timeout(1_000))).rejects.toMatchObject({ code: 'PID_REUSED' });
+  });
+
+  it('knows the first process by PID and start time: a new container under the same ID, given that PID, gets its own facts', async () => {
+    // containerd lets the caller name a container: one deleted and another
+    // created under its ID, with another image, within the 30 s the facts
+    // are cached; a process of the new one got the old first PID.
+    const line = `0::/docker/${ID}\n`;
+    const starts: Record<number, string> = { 100: '10' };
+    const facts: { -readonly [K in keyof ContainerFacts]?: ContainerFacts[K] } = { imageRef: 'app:1' };
+    const docker = runtime('docker', facts);
+    const a = createAttestor(config, silentLogger, {
+      proc: proc({ 7: line, 100: line }, starts),
+      docker,
+      podman: runtime('podman', {}),
+      checkSocket: noSocketCheck,
+      registry,
+    });
+    expect(await a.attest(7, AbortSignal.timeout(1_000))).toContain('image_id:app:1');
+    expect(a.attestNow?.(7)).toContain('image_id:app:1');
+    facts.imageRef = 'app:2';
+    starts[100] = '20';
+    expect(a.attestNow?.(7)).toBeUndefined();
+    expect(await a.attest(7, AbortSignal.timeout(1_000))).toContain('image_id:app:2');
+    expect(docker.used).toBe(2);
+    expect(a.attestNow?.(7)).toContain('image_id:app:2');
   });
 
   it('fails for a container that is not running', async () => {

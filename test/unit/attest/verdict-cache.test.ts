@@ -91,13 +91,12 @@ const CGROUP = `0::/system.slice/docker-${ID}.scope\n`;
 // /proc as a map (pid -> cgroup text): the workload is pid 7, the
 // container's first process pid 100; a missing pid has exited.
 function procOf(cgroups: Map<number, string>): ProcReader {
-  return {
-    readCgroup(pid) {
-      const text = cgroups.get(pid);
-      if (text === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
-      return text;
-    },
+  const cgroupOf = (pid: number): string => {
+    const text = cgroups.get(pid);
+    if (text === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
+    return text;
   };
+  return { readCgroup: cgroupOf, readStartTime: (pid) => (cgroupOf(pid), '1') };
 }
 
 function docker(manifestDigest: Digest, counter: { inspects: number }): RuntimeClient {

@@ -11,13 +11,12 @@ import { ID_A, ID_B, POD_UID_US, lines, procFixtureTree } from './fixtures.js';
 
 /** An in-memory ProcReader: missing PIDs behave like exited processes. */
 function memoryProc(files: Record<number, string>): ProcReader {
-  return {
-    readCgroup(pid: number): string {
-      const text = files[pid];
-      if (text === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
-      return text;
-    },
+  const cgroupOf = (pid: number): string => {
+    const text = files[pid];
+    if (text === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
+    return text;
   };
+  return { readCgroup: cgroupOf, readStartTime: (pid) => (cgroupOf(pid), '1') };
 }
 
 function asContainer(located: Located): Extract<Located, { kind: 'container' }> {
@@ -51,6 +50,9 @@ describe('locateContainer', () => {
   it.each([0, -5, 2.5])('rejects pid %s before reading anything', async (pid) => {
     const proc: ProcReader = {
       readCgroup: () => {
+        throw new Error('must not be called');
+      },
+      readStartTime: () => {
         throw new Error('must not be called');
       },
     };

@@ -12,17 +12,25 @@ import { ID_A, ID_B, lines } from './fixtures.js';
 import type { Located, ProcReader } from '../../../src/process/index.js';
 
 const WORKLOAD = 901;
-const INIT = 900;
+const INIT_PID = 900;
 
-// /proc as a map; every read counted.
-function mapProc(files: Map<number, string>): ProcReader & { reads: number } {
+// /proc as a map; every cgroup read counted. A process started at tick 1
+// unless `starts` says otherwise.
+function mapProc(files: Map<number, string>, starts = new Map<number, string>()): ProcReader & { reads: number } {
+  const cgroupOf = (pid: number): string => {
+    const text = files.get(pid);
+    if (text === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
+    return text;
+  };
   return {
     reads: 0,
     readCgroup(pid: number): string {
       this.reads++;
-      const text = files.get(pid);
-      if (text === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
-      return text;
+      return cgroupOf(pid);
+    },
+    readStartTime(pid: number): string {
+      cgroupOf(pid);
+      return starts.get(pid) ?? '1';
     },
   };
 }
@@ -61,41 +69,65 @@ describe('ContainerLocator', () => {
     const scope = lines(`0::/system.slice/docker-${ID_A}.scope`);
     const files = new Map([
       [WORKLOAD, scope],
-      [INIT, scope],
+      [INIT_PID, scope],
     ]);
     const proc = mapProc(files);
     const locator = new ContainerLocator(proc, []);
     const located = container(locator.locate(WORKLOAD));
-    locator.confirmInContainer(WORKLOAD, located, INIT);
-    locator.confirmInContainer(WORKLOAD, located, INIT);
+    const init = locator.initProcess(INIT_PID);
+    locator.confirmInContainer(WORKLOAD, located, init);
+    locator.confirmInContainer(WORKLOAD, located, init);
     expect(proc.reads).toBe(3);
     // The first process is now elsewhere (the container stopped, its PID reused).
-    files.set(INIT, lines('0::/user.slice/user-1000.slice/session-2.scope'));
-    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, INIT))).toBe('CONTAINER_NOT_FOUND');
-    files.delete(INIT);
-    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, INIT))).toBe('PID_GONE');
+    files.set(INIT_PID, lines('0::/user.slice/user-1000.slice/session-2.scope'));
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBe('CONTAINER_NOT_FOUND');
+    files.delete(INIT_PID);
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBe('PID_GONE');
     // A forged cgroup named after the container under another subtree.
-    files.set(INIT, scope);
+    files.set(INIT_PID, scope);
     const forged = container(locator.locate(WORKLOAD));
     files.set(WORKLOAD, lines(`0::/user.slice/user-1000.slice/${ID_A}`));
     const forgedLocated = container(locator.locate(WORKLOAD));
     expect(forgedLocated.match.id).toBe(ID_A);
-    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, forgedLocated, INIT))).toBe('CONTAINER_NOT_FOUND');
-    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, forged, INIT))).toBeUndefined();
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, forgedLocated, init))).toBe('CONTAINER_NOT_FOUND');
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, forged, init))).toBeUndefined();
+  });
+
+  it('knows the first process by its start time: another process given its PID, in the same cgroup, vouches for nothing', () => {
+    const scope = lines(`0::/default/app`);
+    const files = new Map([
+      [WORKLOAD, scope],
+      [INIT_PID, scope],
+    ]);
+    const starts = new Map([[INIT_PID, '4242']]);
+    const locator = new ContainerLocator(mapProc(files, starts), ['default']);
+    const located = container(locator.locate(WORKLOAD));
+    const init = locator.initProcess(INIT_PID);
+    expect(init).toEqual({ pid: INIT_PID, startTime: '4242' });
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBeUndefined();
+    // The container was deleted and another created under the same ID
+    // (containerd: the caller names it); its PID went to a process there.
+    starts.set(INIT_PID, '5000');
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBe('CONTAINER_NOT_FOUND');
+    // The new first process, known by its own start time, is confirmed.
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, locator.initProcess(INIT_PID)))).toBeUndefined();
+    files.delete(INIT_PID);
+    expect(codeThrown(() => locator.initProcess(INIT_PID))).toBe('PID_GONE');
   });
 
   it('checks long texts every time too (they are not remembered, but answered the same)', () => {
     const deep = `0::/${Array.from({ length: 300 }, (_, i) => `s${i}`).join('/')}/docker-${ID_A}.scope`;
     const files = new Map([
       [WORKLOAD, lines(deep)],
-      [INIT, lines(deep)],
+      [INIT_PID, lines(deep)],
     ]);
     const locator = new ContainerLocator(mapProc(files), []);
     const located = container(locator.locate(WORKLOAD));
+    const init = locator.initProcess(INIT_PID);
     expect(located.match.id).toBe(ID_A);
-    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, INIT))).toBeUndefined();
-    files.set(INIT, lines(`0::/docker/${ID_B}`));
-    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, INIT))).toBe('CONTAINER_NOT_FOUND');
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBeUndefined();
+    files.set(INIT_PID, lines(`0::/docker/${ID_B}`));
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBe('CONTAINER_NOT_FOUND');
   });
 
   it('PID-reuse guard: the workload must still be in the cgroup it was found in', () => {
