@@ -8,8 +8,9 @@ export type ErrorCode =
   // configuration (plugin_data / --config)
   | 'CONFIG_SYNTAX'
   | 'CONFIG_INVALID'
-  // attestation requested before a successful Configure
+  // attestation requested before a successful Configure, or overtaken by Configures
   | 'NOT_CONFIGURED'
+  | 'CONFIG_CHANGED'
   // PID -> container
   | 'PID_INVALID'
   | 'PID_GONE'
@@ -88,6 +89,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Object.fr
   CONFIG_SYNTAX: info('INVALID_ARGUMENT', { exit: 2 }),
   CONFIG_INVALID: info('INVALID_ARGUMENT', { exit: 2 }),
   NOT_CONFIGURED: info('FAILED_PRECONDITION'),
+  CONFIG_CHANGED: info('ABORTED'),
   PID_INVALID: info('INVALID_ARGUMENT'),
   PID_GONE: info('NOT_FOUND'),
   PROC_UNREADABLE: info('INTERNAL'),

@@ -1,7 +1,7 @@
 // The product behind the plugin protocol: holds the current configuration
 // and the attestor built from it. Configure builds a complete new attestor
-// first and swaps it in only on success; an Attest in flight keeps the
-// instance it started with.
+// first and swaps it in only on success; an Attest in flight that it
+// overtakes is answered under the new configuration.
 
 import { configFromHcl } from '../config/settings.js';
 import { AttestorError, ERROR_CODES } from '../errors.js';
@@ -102,10 +102,22 @@ export class AttestorService {
     }
   }
 
+  // An answer is given under the configuration current when it is given: a
+  // call that Configure overtook (its attestor replaced, and closed, while
+  // it waited) runs once more on the new one, and fails (CONFIG_CHANGED) if
+  // that is replaced too.
   async attest(pid: number, signal: AbortSignal): Promise<readonly string[]> {
-    const current = this.#current;
-    if (!current) throw new AttestorError('NOT_CONFIGURED', 'plugin is not configured yet');
-    return current.attestor.attest(pid, signal);
+    for (let attempt = 0; ; attempt++) {
+      const current = this.#current;
+      if (!current) throw new AttestorError('NOT_CONFIGURED', 'plugin is not configured yet');
+      try {
+        const selectors = await current.attestor.attest(pid, signal);
+        if (this.#current === current) return selectors;
+      } catch (err) {
+        if (this.#current === current || this.#current === undefined) throw err;
+      }
+      if (attempt > 0) throw new AttestorError('CONFIG_CHANGED', 'Configure replaced the configuration twice while this attestation ran; try again');
+    }
   }
 
   attestNow(pid: number): readonly string[] | undefined {
