@@ -10,31 +10,13 @@ import { enablePrivateCompileCache } from './compile-cache.js';
 import { messageOf } from './errors.js';
 import { childHclDecoder, isHclChildLaunch, runHclChild } from './config/hcl-child.js';
 import { isPluginLaunch } from './plugin/handshake.js';
+import { servingV8Flags } from './v8-flags.js';
 
 import type { AttestorService } from './app/service.js';
 import type { CompileCacheOutcome } from './compile-cache.js';
 import type { HostMetricsSink } from './plugin/host.js';
 import type { SelfCommand } from './config/hcl-child.js';
 import type { HclogLogger } from './plugin/hclog.js';
-
-// V8 settings applied once serving, not on the command line, where they
-// would slow the start; V8 reads each when it next needs it. A value given to
-// node on the command line wins. Measured in bench `memory`.
-const SERVING_V8_FLAGS = [
-  // V8's old generation grows by 20% between full GCs instead of its dynamic
-  // factor (up to 4x under a steady stream of short-lived gRPC objects), so
-  // that a burst of Attests does not leave the heap several times what is
-  // live. On the command line: ~20 ms more start (more GCs while the modules
-  // load); read at each heap-limit update.
-  '--heap-growing-percent=20',
-  // undici's HTTP parser is WebAssembly: V8 would tier its hot functions up
-  // to TurboFan, about 10 MB of RSS kept for the process's life, for the few
-  // requests per image the plugin makes. With this budget (about 2^31 bytes
-  // executed per function) they stay in the baseline compiler. On the
-  // command line: ~25 ms more start (Node's CommonJS export lexer is
-  // WebAssembly too); read when undici's parser is compiled.
-  '--wasm-tiering-budget=2147483647',
-];
 
 // This program, to start again as a child: the single executable, or the
 // node binary running us with our own main.js (never a lookup on PATH).
@@ -89,10 +71,7 @@ async function runPlugin(compileCache: CompileCacheOutcome | undefined): Promise
     close: async () => loaded?.close(),
   };
   await servePlugin({ host, log, env: process.env });
-  for (const flag of SERVING_V8_FLAGS) {
-    const name = flag.slice(0, flag.indexOf('='));
-    if (!process.execArgv.some((a) => a.startsWith(name))) setFlagsFromString(flag);
-  }
+  for (const flag of servingV8Flags(process.execArgv)) setFlagsFromString(flag);
 }
 
 async function main(): Promise<void> {
