@@ -2,8 +2,8 @@
 // locate.ts, with what they concluded from a cgroup text remembered. The
 // files are read on every call (a process can move or exit at any time);
 // only parsing and matching a text already seen is skipped, so a warm
-// attestation costs its reads, a map lookup and a string comparison. The
-// container's first process is known by PID and start time.
+// attestation costs two reads (the workload's cgroup file, the container's
+// first process's start time), two map lookups and a string comparison.
 
 import { AttestorError } from '../errors.js';
 import { BoundedMap } from '../util/bounded-map.js';
@@ -34,9 +34,9 @@ export class ContainerLocator {
   readonly #proc: ProcReader;
   readonly #namespaces: readonly string[];
   readonly #located = new BoundedMap<string, Located>(MEMO_ENTRIES);
-  // Per located workload cgroup, the first process's cgroup text last found
-  // to be the same container (dropped with the located object).
-  readonly #confirmed = new WeakMap<ContainerLocated, string>();
+  // Per located workload cgroup, the first process last found to be in the
+  // same container (dropped with the located object).
+  readonly #confirmed = new WeakMap<ContainerLocated, InitProcess>();
 
   // `namespaces`: the containerd namespaces served (`/<namespace>/<id>`).
   constructor(proc: ProcReader, namespaces: readonly string[]) {
@@ -65,21 +65,26 @@ export class ContainerLocator {
 
   // The container's first process is still `init`, and the workload shares
   // its cgroup (confirmInContainerCgroup()); throws CONTAINER_NOT_FOUND when
-  // not. The start time is read after the cgroup text: the same start time
-  // then proves the text was that process's.
+  // not. The start time is read on every call; the cgroup text of `init`
+  // when this workload cgroup text was not confirmed against this `init`
+  // before, and first: the same start time after it proves the text was
+  // that process's. (A process's cgroup changes only by a write to
+  // cgroup.procs that needs rights over the container's cgroup; the
+  // workload's own text, read on every call, is the one that matters.)
   confirmInContainer(pid: number, located: ContainerLocated, init: InitProcess): void {
     assertValidPid(pid);
     assertValidPid(init.pid);
-    const initText = this.#proc.readCgroup(init.pid);
+    const confirmed = this.#confirmed.get(located) === init;
+    const initText = confirmed ? undefined : this.#proc.readCgroup(init.pid);
     if (this.#proc.readStartTime(init.pid) !== init.startTime) {
       throw new AttestorError(
         'CONTAINER_NOT_FOUND',
         `the first process of container "${located.match.id}" (PID ${init.pid}) exited; PID ${init.pid} is another process now`,
       );
     }
-    if (this.#confirmed.get(located) === initText) return;
+    if (initText === undefined) return;
     confirmInInitText(pid, located, init.pid, initText, this.#namespaces);
-    if (initText.length <= MEMO_MAX_TEXT) this.#confirmed.set(located, initText);
+    this.#confirmed.set(located, init);
   }
 
   // The PID-reuse guard after lookups that waited (confirmSameCgroup()).

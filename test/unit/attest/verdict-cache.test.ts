@@ -90,13 +90,14 @@ const CGROUP = `0::/system.slice/docker-${ID}.scope\n`;
 
 // /proc as a map (pid -> cgroup text): the workload is pid 7, the
 // container's first process pid 100; a missing pid has exited.
-function procOf(cgroups: Map<number, string>): ProcReader {
+// Start times: 1 unless `starts` says otherwise.
+function procOf(cgroups: Map<number, string>, starts: Map<number, string>): ProcReader {
   const cgroupOf = (pid: number): string => {
     const text = cgroups.get(pid);
     if (text === undefined) throw new AttestorError('PID_GONE', `process ${pid} no longer exists`);
     return text;
   };
-  return { readCgroup: cgroupOf, readStartTime: (pid) => (cgroupOf(pid), '1') };
+  return { readCgroup: cgroupOf, readStartTime: (pid) => (cgroupOf(pid), starts.get(pid) ?? '1') };
 }
 
 function docker(manifestDigest: Digest, counter: { inspects: number }): RuntimeClient {
@@ -116,6 +117,7 @@ function docker(manifestDigest: Digest, counter: { inspects: number }): RuntimeC
 interface World {
   readonly registry: CountingRegistry;
   readonly cgroups: Map<number, string>;
+  readonly starts: Map<number, string>;
   inspects: number;
   readonly manifest: Digest;
   readonly sigTag: string;
@@ -156,6 +158,7 @@ async function world(cacheDir: string | undefined): Promise<World> {
   });
   const w: World = {
     registry,
+    starts: new Map(),
     cgroups: new Map([
       [7, CGROUP],
       [100, CGROUP],
@@ -175,7 +178,7 @@ async function world(cacheDir: string | undefined): Promise<World> {
         extra,
       ].join('\n');
       return createAttestor(buildConfig(text), log, {
-        proc: procOf(w.cgroups),
+        proc: procOf(w.cgroups, w.starts),
         docker: docker(manifest, w),
         podman: docker(manifest, w),
         checkSocket: async () => undefined,
@@ -433,7 +436,7 @@ describe('the warm path (attestNow: what the Attest handler answers without wait
     await a.close();
   });
 
-  it('reads both cgroup files on every call: a process that left, moved or was never in the container gets no answer here', async () => {
+  it("reads the workload's cgroup file and checks the first process on every call: a process that left, moved or was never in the container gets no answer here", async () => {
     const w = await world(undefined);
     const a = w.attestor();
     await a.ready();
@@ -458,6 +461,7 @@ describe('the warm path (attestNow: what the Attest handler answers without wait
     // The container's first process is gone and its PID now elsewhere (the
     // container stopped): attest() reloads the facts once, then fails.
     w.cgroups.set(100, '0::/init.scope\n');
+    w.starts.set(100, '2');
     const inspects = w.inspects;
     expect(a.attestNow(7)).toBeUndefined();
     await expect(w.attest(a)).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });

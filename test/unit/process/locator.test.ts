@@ -65,26 +65,32 @@ describe('ContainerLocator', () => {
     for (let i = 0; i < 2; i++) expect(codeThrown(() => locator.locate(WORKLOAD))).toBe('CONTAINER_AMBIGUOUS');
   });
 
-  it('compares with the first process on every call: a pair once confirmed does not vouch for another', () => {
+  it('confirms a workload cgroup against a first process once, then checks that process on every call; a pair once confirmed does not vouch for another', () => {
     const scope = lines(`0::/system.slice/docker-${ID_A}.scope`);
     const files = new Map([
       [WORKLOAD, scope],
       [INIT_PID, scope],
     ]);
-    const proc = mapProc(files);
+    const starts = new Map([[INIT_PID, '10']]);
+    const proc = mapProc(files, starts);
     const locator = new ContainerLocator(proc, []);
     const located = container(locator.locate(WORKLOAD));
     const init = locator.initProcess(INIT_PID);
     locator.confirmInContainer(WORKLOAD, located, init);
     locator.confirmInContainer(WORKLOAD, located, init);
-    expect(proc.reads).toBe(3);
-    // The first process is now elsewhere (the container stopped, its PID reused).
+    // The workload's file once per locate; the first process's once.
+    expect(proc.reads).toBe(2);
+    // The container stopped, its PID reused by a process elsewhere.
     files.set(INIT_PID, lines('0::/user.slice/user-1000.slice/session-2.scope'));
+    starts.set(INIT_PID, '20');
     expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBe('CONTAINER_NOT_FOUND');
+    // Known by its own start time, that process is not in the container.
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, locator.initProcess(INIT_PID)))).toBe('CONTAINER_NOT_FOUND');
     files.delete(INIT_PID);
     expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBe('PID_GONE');
     // A forged cgroup named after the container under another subtree.
     files.set(INIT_PID, scope);
+    starts.set(INIT_PID, '10');
     const forged = container(locator.locate(WORKLOAD));
     files.set(WORKLOAD, lines(`0::/user.slice/user-1000.slice/${ID_A}`));
     const forgedLocated = container(locator.locate(WORKLOAD));
@@ -116,7 +122,7 @@ describe('ContainerLocator', () => {
   });
 
   it('checks long texts every time too (they are not remembered, but answered the same)', () => {
-    const deep = `0::/${Array.from({ length: 300 }, (_, i) => `s${i}`).join('/')}/docker-${ID_A}.scope`;
+    const deep = `0::/${Array.from({ length: 1000 }, (_, i) => `s${i}`).join('/')}/docker-${ID_A}.scope`;
     const files = new Map([
       [WORKLOAD, lines(deep)],
       [INIT_PID, lines(deep)],
@@ -126,8 +132,11 @@ describe('ContainerLocator', () => {
     const init = locator.initProcess(INIT_PID);
     expect(located.match.id).toBe(ID_A);
     expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBeUndefined();
+    // Located anew on every call: confirmed anew against the first process.
     files.set(INIT_PID, lines(`0::/docker/${ID_B}`));
-    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, located, init))).toBe('CONTAINER_NOT_FOUND');
+    const again = container(locator.locate(WORKLOAD));
+    expect(again).not.toBe(located);
+    expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, again, init))).toBe('CONTAINER_NOT_FOUND');
   });
 
   it('PID-reuse guard: the workload must still be in the cgroup it was found in', () => {
