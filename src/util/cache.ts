@@ -10,6 +10,7 @@ export interface CacheOptions<V = unknown> {
   ttlOf?: (value: V) => number;
   failureTtlMs: number;
   maxEntries: number;
+  // The clock, in ms (default: monotonic, performance.now()).
   now?: () => number;
   // Told about every lookup: answered from the cache (a load in flight
   // included), or a miss that starts a load.
@@ -42,8 +43,10 @@ export class VerdictCache<V> {
     return this.#entries.size;
   }
 
+  // Monotonic unless told otherwise: a wall clock set back would keep
+  // entries past their TTL.
   #now(): number {
-    return (this.#options.now ?? Date.now)();
+    return this.#options.now?.() ?? performance.now();
   }
 
   // The cached value for `key`, or the result of `load()`, shared by every
