@@ -17,12 +17,12 @@ export const SERVING_V8_FLAGS: readonly string[] = [
   // command line: ~25 ms more start (Node's CommonJS export lexer is
   // WebAssembly too); read when undici's parser is compiled.
   '--wasm-tiering-budget=2147483647',
-  // No TurboFan: its compiles leave 5 to 20 MB of memory behind for the life
-  // of the process, while Sparkplug and Maglev keep a warm Attest well under
-  // a millisecond. On the command line: ~20 ms more start (Node's built-in
-  // modules come with V8 code caches made under the default flags, and V8
-  // refuses them under these); read at each tier-up decision.
-  '--no-opt',
+  // Not set: --no-opt (no TurboFan) keeps about 5 MB less after a burst of
+  // Attests, but a Go client's warm Attests/s drop by a quarter (bench
+  // `memory` what-ifs and `warm`). Should one be added here that must not
+  // be given on the command line: Node's built-in modules come with V8 code
+  // caches made under the default flags, which V8 refuses under others
+  // (--no-opt there: ~20 ms more start).
 ];
 
 // The V8 flag a command-line argument sets (`--no-opt` and `--opt` are one).

@@ -153,10 +153,9 @@ export async function memoryPhase(w: World): Promise<void> {
 }
 
 export const MALLOC_FIXED = 'glibc malloc mmap and trim thresholds at 128 KiB';
-export const TURBOFAN_MAIN = 'TurboFan on, compiling on the main thread (--opt, which wins over the --no-opt set once serving)';
-export const MAGLEV_BG = 'Maglev compiling in the background (without --no-concurrent-recompilation)';
-export const TURBOFAN_BG = "TurboFan on, both compiling in the background (V8's default: --opt, without --no-concurrent-recompilation)";
-export const NO_JIT = '--no-maglev as well (no optimizing compiler)';
+export const NO_OPT = '--no-opt (no TurboFan)';
+export const BACKGROUND_COMPILE = "Maglev and TurboFan compiling in the background (V8's default: without --no-concurrent-recompilation)";
+export const NO_JIT = '--no-opt --no-maglev (no optimizing compiler)';
 export const WASM_TIER_UP = "WebAssembly tier-up at V8's default budget (--wasm-tiering-budget=13000000)";
 
 interface PluginVariant {
@@ -194,12 +193,11 @@ function pluginVariants(dir: string): PluginVariant[] {
     // freed, so later large blocks come from the arenas and stay; fixed
     // thresholds give them back.
     { label: MALLOC_FIXED, bin: LAUNCHER, env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072' } },
-    // V8's optimizing compilers: each of the two settings back at V8's
-    // default, then both; Maglev off too.
-    { label: TURBOFAN_MAIN, bin: wrapper('turbofan-main', '--opt'), env: {} },
-    { label: MAGLEV_BG, bin: wrapper('maglev-bg', '', ['--no-concurrent-recompilation']), env: {} },
-    { label: TURBOFAN_BG, bin: wrapper('turbofan-bg', '--opt', ['--no-concurrent-recompilation']), env: {} },
-    { label: NO_JIT, bin: wrapper('nojit', '--no-maglev'), env: {} },
+    // V8's optimizing compilers: TurboFan off, both off, and compiling in
+    // the background (V8's default).
+    { label: NO_OPT, bin: wrapper('noopt', '--no-opt'), env: {} },
+    { label: NO_JIT, bin: wrapper('nojit', '--no-opt --no-maglev'), env: {} },
+    { label: BACKGROUND_COMPILE, bin: wrapper('background-compile', '', ['--no-concurrent-recompilation']), env: {} },
     // V8's default budget given on the command line wins over the product's.
     { label: WASM_TIER_UP, bin: wrapper('wasm-tierup', '--wasm-tiering-budget=13000000'), env: {} },
   ];
