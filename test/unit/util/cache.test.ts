@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { VerdictCache } from '../../../src/util/cache.js';
 
@@ -30,6 +30,21 @@ describe('VerdictCache', () => {
     await expect(cache.get('bad', async () => 'recovered')).rejects.toThrow('outage');
     now = 211;
     expect(await cache.get('bad', async () => 'recovered')).toBe('recovered');
+  });
+
+  it('keeps time on a monotonic clock by default: the wall clock set back keeps nothing past its TTL', async () => {
+    const cache = new VerdictCache<string>({ ttlMs: 30, failureTtlMs: 0, maxEntries: 10 });
+    const wall = vi.spyOn(Date, 'now');
+    try {
+      wall.mockReturnValue(1_000_000_000_000);
+      await cache.get('k', async () => 'v1');
+      // A day back.
+      wall.mockReturnValue(1_000_000_000_000 - 86_400_000);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await cache.get('k', async () => 'v2')).toBe('v2');
+    } finally {
+      wall.mockRestore();
+    }
   });
 
   it('evicts the least recently used entries beyond the size bound', async () => {
