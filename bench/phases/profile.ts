@@ -40,7 +40,7 @@ export async function profilePhase(w: World): Promise<void> {
   const summary: ProfileSummary = summarizeProfile(
     join(dir, file),
     REPO,
-    ['Attest', 'attestNow', 'explain', 'locate', 'confirmInContainer', 'readCgroup', 'readCapped', 'processTicksAndRejections'],
+    ['Attest', 'attestNow', 'explain', 'locate', 'confirmInContainer', 'readCgroup', 'readStartTime', 'readCapped', 'processTicksAndRejections'],
     window,
   );
   result.figures['warmProfile'] = {
