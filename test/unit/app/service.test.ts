@@ -56,12 +56,17 @@ function serviceOf(factory: () => Attestor): AttestorService {
   return new AttestorService({ log: silentLogger, createAttestor: factory, decodeHcl: async () => parsed });
 }
 
+// A service configured once, with an Attest (pid 7) under way on attestor 1.
+async function attesting(factory: () => Attestor): Promise<{ service: AttestorService; call: Promise<readonly string[]> }> {
+  const service = serviceOf(factory);
+  await service.configure(TEST_POLICY);
+  return { service, call: service.attest(7, AbortSignal.timeout(5_000)) };
+}
+
 describe('AttestorService', () => {
   it('answers under the attestor current when the answer is given', async () => {
     const a = attestors();
-    const service = serviceOf(a.factory);
-    await service.configure(TEST_POLICY);
-    const call = service.attest(7, AbortSignal.timeout(5_000));
+    const { service, call } = await attesting(a.factory);
     await service.configure(TEST_POLICY);
     // Attestor 1, replaced and closed, fails: the call runs again on 2.
     a.answer[1]?.open();
@@ -77,10 +82,8 @@ describe('AttestorService', () => {
       // Attestor 1's close waits: it answers replaced but not closed.
       return a.built() === 1 ? { ...attestor, close: () => closing.passed.then(() => attestor.close()) } : attestor;
     };
-    const service = serviceOf(factory);
-    await service.configure(TEST_POLICY);
+    const { service, call } = await attesting(factory);
     const first = service.config;
-    const call = service.attest(7, AbortSignal.timeout(5_000));
     const configured = service.configure(TEST_POLICY);
     await vi.waitFor(() => expect(service.config).not.toBe(first));
     a.answer[1]?.open();
@@ -92,9 +95,7 @@ describe('AttestorService', () => {
 
   it('fails (CONFIG_CHANGED, nothing granted) when Configure overtakes the call twice', async () => {
     const a = attestors();
-    const service = serviceOf(a.factory);
-    await service.configure(TEST_POLICY);
-    const call = service.attest(7, AbortSignal.timeout(5_000));
+    const { service, call } = await attesting(a.factory);
     await service.configure(TEST_POLICY);
     a.answer[1]?.open();
     await vi.waitFor(() => expect(a.built()).toBe(2));
@@ -107,9 +108,7 @@ describe('AttestorService', () => {
 
   it('passes the error on when the attestor that failed is still the current one', async () => {
     const a = attestors();
-    const service = serviceOf(a.factory);
-    await service.configure(TEST_POLICY);
-    const call = service.attest(7, AbortSignal.timeout(5_000));
+    const { call } = await attesting(a.factory);
     a.answer[1]?.fail(new AttestorError('CONTAINER_NOT_FOUND', 'gone'));
     await expect(call).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
   });
