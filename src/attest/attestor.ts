@@ -206,11 +206,12 @@ export class PipelineAttestor implements Attestor {
     if (cached !== undefined) return cached;
 
     throwIfAborted(signal);
-    const runtime = await this.#containerFacts(this.#routes.for(located.match), pid, located, signal);
+    const { runtime, init } = await this.#containerFacts(this.#routes.for(located.match), pid, located, signal);
     const { binding, signatures } = await this.#imageChecks(runtime, signal);
 
-    // Last: the PID may have exited and been reused during the lookups.
-    this.#locator.confirmSame(pid, located);
+    // Last: the PID, or the container's first one, may have exited and been
+    // reused during the lookups.
+    this.#locator.confirmSame(pid, located, init);
     throwIfAborted(signal);
     return this.#report(pid, located.match, runtime, binding, signatures);
   }
@@ -330,7 +331,7 @@ export class PipelineAttestor implements Attestor {
     pid: number,
     located: Extract<Located, { kind: 'container' }>,
     signal: AbortSignal,
-  ): Promise<RuntimeFindings> {
+  ): Promise<{ runtime: RuntimeFindings; init: InitProcess }> {
     const { id } = located.match;
     const key = keyOf(located.match);
     for (let attempt = 0; ; attempt++) {
@@ -338,7 +339,7 @@ export class PipelineAttestor implements Attestor {
       try {
         if (init === undefined) throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);
         this.#locator.confirmInContainer(pid, located, init);
-        return runtime;
+        return { runtime, init };
       } catch (err) {
         this.#containers.delete(containerCacheKey(clients, key));
         if (attempt > 0) throw err;

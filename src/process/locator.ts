@@ -76,19 +76,27 @@ export class ContainerLocator {
     assertValidPid(init.pid);
     const confirmed = this.#confirmed.get(located) === init;
     const initText = confirmed ? undefined : this.#proc.readCgroup(init.pid);
+    this.#confirmInit(located, init);
+    if (initText === undefined) return;
+    confirmInInitText(pid, located, init.pid, initText, this.#namespaces);
+    this.#confirmed.set(located, init);
+  }
+
+  // The PID-reuse guard after lookups that waited: the workload is in the
+  // cgroup it was found in (confirmSameCgroup()), and the container's first
+  // process is the one confirmed (a container ID given to a new container
+  // meanwhile has the same cgroup path).
+  confirmSame(pid: number, located: ContainerLocated, init: InitProcess): void {
+    confirmSameCgroup(pid, this.#proc, located.cgroupText);
+    this.#confirmInit(located, init);
+  }
+
+  #confirmInit(located: ContainerLocated, init: InitProcess): void {
     if (this.#proc.readStartTime(init.pid) !== init.startTime) {
       throw new AttestorError(
         'CONTAINER_NOT_FOUND',
         `the first process of container "${located.match.id}" (PID ${init.pid}) exited; PID ${init.pid} is another process now`,
       );
     }
-    if (initText === undefined) return;
-    confirmInInitText(pid, located, init.pid, initText, this.#namespaces);
-    this.#confirmed.set(located, init);
-  }
-
-  // The PID-reuse guard after lookups that waited (confirmSameCgroup()).
-  confirmSame(pid: number, located: ContainerLocated): void {
-    confirmSameCgroup(pid, this.#proc, located.cgroupText);
   }
 }

@@ -215,6 +215,27 @@ describe('PipelineAttestor', () => {
     expect(a.attestNow?.(7)).toContain('image_id:app:2');
   });
 
+  it("fails when the container's first process is replaced during the lookups (its ID given to a new container)", async () => {
+    const line = `0::/docker/${ID}\n`;
+    let reads = 0;
+    const starts = {
+      get 100(): string {
+        // Read when the facts load and when they are confirmed; then, after
+        // the image checks, another process has the PID.
+        return ++reads <= 2 ? '10' : '20';
+      },
+    };
+    const a = createAttestor(config, silentLogger, {
+      proc: proc({ 7: line, 100: line }, starts),
+      docker: runtime('docker', {}),
+      podman: runtime('podman', {}),
+      checkSocket: noSocketCheck,
+      registry,
+    });
+    await expect(a.attest(7, AbortSignal.timeout(1_000))).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
+    expect(reads).toBe(3);
+  });
+
   it('fails for a container that is not running', async () => {
     const line = `0::/docker/${ID}\n`;
     const a = createAttestor(config, silentLogger, {

@@ -139,13 +139,22 @@ describe('ContainerLocator', () => {
     expect(codeThrown(() => locator.confirmInContainer(WORKLOAD, again, init))).toBe('CONTAINER_NOT_FOUND');
   });
 
-  it('PID-reuse guard: the workload must still be in the cgroup it was found in', () => {
+  it('PID-reuse guard: the workload must still be in the cgroup it was found in, and the first process still the same', () => {
     const text = lines(`0::/docker/${ID_A}`);
-    const files = new Map([[WORKLOAD, text]]);
-    const locator = new ContainerLocator(mapProc(files), []);
+    const files = new Map([
+      [WORKLOAD, text],
+      [INIT_PID, text],
+    ]);
+    const starts = new Map([[INIT_PID, '10']]);
+    const locator = new ContainerLocator(mapProc(files, starts), []);
     const located = container(locator.locate(WORKLOAD));
-    expect(codeThrown(() => locator.confirmSame(WORKLOAD, located))).toBeUndefined();
+    const init = locator.initProcess(INIT_PID);
+    expect(codeThrown(() => locator.confirmSame(WORKLOAD, located, init))).toBeUndefined();
+    // A container ID given to a new container: the same cgroup text, another first process.
+    starts.set(INIT_PID, '20');
+    expect(codeThrown(() => locator.confirmSame(WORKLOAD, located, init))).toBe('CONTAINER_NOT_FOUND');
+    starts.set(INIT_PID, '10');
     files.set(WORKLOAD, lines(`0::/docker/${ID_B}`));
-    expect(codeThrown(() => locator.confirmSame(WORKLOAD, located))).toBe('PID_REUSED');
+    expect(codeThrown(() => locator.confirmSame(WORKLOAD, located, init))).toBe('PID_REUSED');
   });
 });
