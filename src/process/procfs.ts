@@ -108,16 +108,17 @@ function readProcFile(root: string, pid: number, name: string, limit: number): s
  * counted are those after its last `)`.
  */
 export function startTimeOfStat(pid: number, text: string): string {
-  const fields = text
-    .slice(text.lastIndexOf(')') + 1)
-    .trim()
-    .split(' ');
-  // After the name: field 3 (state) onwards.
-  const value = fields[START_TIME_FIELD - 3];
-  if (text.lastIndexOf(')') < 0 || value === undefined || !/^[0-9]{1,20}$/.test(value)) {
-    throw new AttestorError('PROC_UNREADABLE', `cannot read the start time of process ${pid}: unexpected /proc/${pid}/stat`);
+  const nameEnd = text.lastIndexOf(')');
+  if (nameEnd >= 0) {
+    // After the name: field 3 (state) onwards.
+    const fields = text
+      .slice(nameEnd + 1)
+      .trim()
+      .split(' ');
+    const value = fields[START_TIME_FIELD - 3];
+    if (value !== undefined && /^[0-9]{1,20}$/.test(value)) return value;
   }
-  return value;
+  throw new AttestorError('PROC_UNREADABLE', `cannot read the start time of process ${pid}: unexpected /proc/${pid}/stat`);
 }
 
 /** A ProcReader over a procfs mount (`/proc`) or a fixture tree laid out like one. */
