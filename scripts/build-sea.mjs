@@ -53,12 +53,13 @@ function step(message) {
   process.stderr.write(`build-sea: [${((performance.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 }
 
-// The V8 flags of the launcher script: its one `V8_FLAGS='...'` line.
-function launcherV8Flags() {
-  const launcher = readFileSync(join(ROOT, 'bin', NAME), 'utf8');
-  const line = /^V8_FLAGS='([^']*)'$/m.exec(launcher);
-  if (line === null) fail(`bin/${NAME} has no V8_FLAGS='...' line`);
-  return line[1].split(' ').filter((flag) => flag !== '');
+// The V8 flags of the launcher script: its one `V8_FLAGS='...'` line
+// (src/v8-flags.ts reads it).
+async function launcherV8Flags() {
+  const { launcherV8Flags: flagsOf } = await import(pathToFileURL(join(DIST, 'v8-flags.js')).href);
+  const flags = flagsOf(readFileSync(join(ROOT, 'bin', NAME), 'utf8'));
+  if (flags === undefined) fail(`bin/${NAME} has no V8_FLAGS='...' line`);
+  return flags;
 }
 
 function fail(message) {
@@ -214,7 +215,7 @@ const seaConfig = {
   // NODE_OPTIONS (e.g. --require of a file) would run code the checksum does
   // not cover: ignore it, and take no Node.js options from the command line.
   // The launcher's V8 settings (bin/spire-sigstore-attestor says why).
-  execArgv: launcherV8Flags(),
+  execArgv: await launcherV8Flags(),
   execArgvExtension: 'none',
   assets: Object.fromEntries(Object.entries(assets).map(([key, file]) => [key, relative(WORK, file)])),
 };

@@ -1,4 +1,13 @@
-// V8 flags the plugin sets for itself once it serves (src/start.ts).
+// The plugin's V8 flags: those the launcher gives node (read here from its
+// `V8_FLAGS='...'` line, for the single executable's build and the tests),
+// and those the plugin sets for itself once it serves (src/start.ts).
+
+// The flags on the `V8_FLAGS='...'` line of the launcher script's text
+// (bin/spire-sigstore-attestor); undefined when it has none.
+export function launcherV8Flags(launcherText: string): string[] | undefined {
+  const line = /^V8_FLAGS='([^']*)'$/m.exec(launcherText);
+  return line?.[1]?.split(' ').filter((flag) => flag !== '');
+}
 
 // V8 settings applied once serving, not on the command line, where they
 // would slow the start; V8 reads each when it next needs it. A value given to
@@ -19,10 +28,9 @@ export const SERVING_V8_FLAGS: readonly string[] = [
   '--wasm-tiering-budget=2147483647',
   // Not set: --no-opt (no TurboFan) keeps about 5 MB less after a burst of
   // Attests, but a Go client's warm Attests/s drop by a quarter (bench
-  // `memory` what-ifs and `warm`). Should one be added here that must not
-  // be given on the command line: Node's built-in modules come with V8 code
-  // caches made under the default flags, which V8 refuses under others
-  // (--no-opt there: ~20 ms more start).
+  // `memory` what-ifs and `warm`). Compiler flags like it belong here, not
+  // on the launcher's command line: there V8 refuses the code caches that
+  // Node's built-in modules ship with (--no-opt: ~20 ms more start).
 ];
 
 // The V8 flag a command-line argument sets (`--no-opt` and `--opt` are one).

@@ -4,8 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 
+import { launcherV8Flags as flagsOf } from '../../src/v8-flags.js';
+
 export function launcherV8Flags(launcher: string): string[] {
-  const line = /^V8_FLAGS='([^']*)'$/m.exec(readFileSync(launcher, 'utf8'));
-  if (line?.[1] === undefined) throw new Error(`${launcher} has no V8_FLAGS='...' line`);
-  return line[1].split(' ').filter((flag) => flag !== '');
+  const flags = flagsOf(readFileSync(launcher, 'utf8'));
+  if (flags === undefined) throw new Error(`${launcher} has no V8_FLAGS='...' line`);
+  return flags;
 }

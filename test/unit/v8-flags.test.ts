@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 
 import { describe, expect, it } from 'vitest';
 
-import { SERVING_V8_FLAGS, servingV8Flags } from '../../src/v8-flags.js';
+import { launcherV8Flags, SERVING_V8_FLAGS, servingV8Flags } from '../../src/v8-flags.js';
 
 describe('V8 flags set once serving', () => {
   it('are all set when node was given none of them', () => {
@@ -23,5 +23,13 @@ describe('V8 flags set once serving', () => {
   it('are flags this Node.js accepts at run time', () => {
     const script = `for (const f of ${JSON.stringify(SERVING_V8_FLAGS)}) require('node:v8').setFlagsFromString(f); console.log('ok');`;
     expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim()).toBe('ok');
+  });
+});
+
+describe("the launcher's V8_FLAGS line", () => {
+  it('gives its flags, one word each, and undefined when there is no such line', () => {
+    expect(launcherV8Flags("#!/bin/sh\nV8_FLAGS='--a=1  --b'\nexec node $V8_FLAGS main.js\n")).toEqual(['--a=1', '--b']);
+    expect(launcherV8Flags("V8_FLAGS=''\n")).toEqual([]);
+    expect(launcherV8Flags("#!/bin/sh\n# V8_FLAGS='--a'\nexec node main.js\n")).toBeUndefined();
   });
 });
