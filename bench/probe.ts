@@ -75,14 +75,23 @@ async function imports(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ points })}\n`);
 }
 
+let gc: (() => void) | undefined;
+
 // Memory usage after a pause and a full GC.
 async function settled(label: string): Promise<Record<string, number | string>> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
+  if (gc === undefined) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
   await new Promise((r) => setTimeout(r, 300));
   gc();
   await new Promise((r) => setTimeout(r, 300));
   return usage(label);
+}
+
+// One probe's answer: memory before and after, and the RSS between them.
+function writeDelta(mode: string, before: Record<string, number | string>, after: Record<string, number | string>): void {
+  process.stdout.write(`${JSON.stringify({ mode, before, after, deltaRssMb: Math.round((Number(after['rssMb']) - Number(before['rssMb'])) * 10) / 10 })}\n`);
 }
 
 async function hcl(mode: string, hclFile: string, mainJs: string): Promise<void> {
@@ -107,7 +116,7 @@ async function hcl(mode: string, hclFile: string, mainJs: string): Promise<void>
     await childHclDecoder({ file: process.execPath, args: [mainJs] })(text);
   }
   const after = await settled(`decoded (${mode})`);
-  process.stdout.write(`${JSON.stringify({ mode, before, after, deltaRssMb: Math.round((Number(after['rssMb']) - Number(before['rssMb'])) * 10) / 10 })}\n`);
+  writeDelta(mode, before, after);
 }
 
 // RSS of a process with grpc-js loaded, before and after loading dockerode as
@@ -117,7 +126,7 @@ async function dockerode(mode: string): Promise<void> {
   const before = await settled('grpc-js loaded');
   await (mode === 'trimmed' ? loadDockerode() : import('dockerode'));
   const after = await settled(`dockerode loaded (${mode})`);
-  process.stdout.write(`${JSON.stringify({ mode, before, after, deltaRssMb: Math.round((Number(after['rssMb']) - Number(before['rssMb'])) * 10) / 10 })}\n`);
+  writeDelta(mode, before, after);
 }
 
 async function attest(mode: string, hclFile: string, count: number, concurrency: number, pids: number[]): Promise<void> {

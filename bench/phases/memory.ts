@@ -111,18 +111,19 @@ export async function memoryPhase(w: World): Promise<void> {
       `${v.label === 'as shipped' ? 'same run, for the what-ifs' : 'what-if'}; configured ${fig.rssMbAfterConfigure} MB; N=1 p50 ${round(fig.n1LatencyMs.median, 3)} / p99 ${round(fig.n1LatencyMs.p99, 3)} ms`,
     );
   }
+  // A probe's RSS after - before (in a process with grpc-js, after a full GC).
+  const deltaRow = (what: string, probe: unknown): void => {
+    const d = (probe as { deltaRssMb?: unknown } | undefined)?.deltaRssMb;
+    row(`  ${what}: RSS after - before`, 'MB', single(typeof d === 'number' ? d : Number.NaN), 'own process with grpc-js, after a full GC');
+  };
   const dockerodeProbe: Record<string, unknown> = {};
   for (const mode of ['whole', 'trimmed']) {
     dockerodeProbe[mode] = await runProbe(['dockerode', mode]);
-    const d = (dockerodeProbe[mode] as { deltaRssMb?: unknown } | undefined)?.deltaRssMb;
-    row(`  dockerode loaded ${mode}: RSS after - before`, 'MB', single(typeof d === 'number' ? d : Number.NaN), 'own process with grpc-js, after a full GC');
+    deltaRow(`dockerode loaded ${mode}`, dockerodeProbe[mode]);
   }
   const hclProbe: Record<string, unknown> = {};
   for (const mode of ['none', 'in-process', 'worker', 'child']) hclProbe[mode] = await runProbe(['hcl', mode, hclFile, join(REPO, 'dist/main.js')]);
-  for (const mode of ['in-process', 'worker', 'child']) {
-    const d = (hclProbe[mode] as { deltaRssMb?: unknown } | undefined)?.deltaRssMb;
-    row(`  plugin_data decoded ${mode}: RSS after - before`, 'MB', single(typeof d === 'number' ? d : Number.NaN), 'own process with grpc-js, after a full GC');
-  }
+  for (const mode of ['in-process', 'worker', 'child']) deltaRow(`plugin_data decoded ${mode}`, hclProbe[mode]);
 
   for (const pt of points)
     row(
