@@ -3,28 +3,27 @@
 // container, what happens when a step finds nothing) live here.
 
 import { ContainerLocator } from '../process/index.js';
-import { lookupContainer } from '../runtime/lookup.js';
 import { socketPathOf } from '../runtime/socket.js';
 import { bindingSelectors } from '../selectors/binding.js';
 import { containerSelectors } from '../selectors/container.js';
 import { attestationSelectors } from '../selectors/attestation.js';
 import { signatureSelectors } from '../selectors/signature.js';
 import { normalizeSelectors } from '../selectors/names.js';
-import { AttestorError, isAttestorError } from '../errors.js';
+import { isAttestorError } from '../errors.js';
 import { raceAbort, throwIfAborted } from '../util/abort.js';
-import { VerdictCache } from '../util/cache.js';
 import { bindImage } from './binding-step.js';
 import { Verdicts } from './verdicts.js';
 import { TrustSource } from '../verify/trust-source.js';
 import { checkSignatures, readyTrust } from './signature-step.js';
 import { countLookups, LabelSets, METRIC_KEYS, NO_LABELS, NO_METRICS } from './metrics.js';
 import { StartPrefetcher } from './prefetch.js';
-import { bindingKey, containerCacheKey, signatureKey, signedDigests } from './cache-keys.js';
+import { bindingKey, signatureKey, signedDigests } from './cache-keys.js';
+import { ContainerFactsCache } from './container-facts.js';
 import { keyOf, RuntimeRoutes } from './routes.js';
 
 import type { PluginConfig } from './types.js';
 import type { Logger } from '../log.js';
-import type { ContainerMatch, InitProcess, Located, ProcReader } from '../process/index.js';
+import type { ContainerMatch, Located, ProcReader } from '../process/index.js';
 import type { RetryPolicy, RuntimeFindings } from '../runtime/lookup.js';
 import type { RegistryApi } from '../registry/types.js';
 import type { BoundImage } from '../registry/binding.js';
@@ -92,13 +91,6 @@ export const CACHE_TTL = {
 // One discovery and verification of an image may take this long.
 const SIGNATURE_LOAD_TIMEOUT_MS = 30_000;
 
-// A container's facts from its runtime, with its first process as it was
-// when they were read (undefined: not running, or already exited).
-interface ContainerFacts {
-  readonly runtime: RuntimeFindings;
-  readonly init: InitProcess | undefined;
-}
-
 const OUTCOMES: readonly AttestationOutcome[] = ['host', 'unsupported_runtime', 'container', 'bound', 'signed'];
 
 // The outcome of an attestation that answered: how far the workload got.
@@ -118,7 +110,7 @@ export class PipelineAttestor implements Attestor {
   readonly #metrics: AttestMetrics;
   readonly #labels = new LabelSets();
   readonly #outcomeLabels: ReadonlyMap<AttestationOutcome, readonly MetricLabel[]>;
-  readonly #containers: VerdictCache<ContainerFacts>;
+  readonly #containers: ContainerFactsCache;
   readonly #locator: ContainerLocator;
   readonly #routes: RuntimeRoutes;
   #prefetcher: StartPrefetcher | undefined;
@@ -132,13 +124,16 @@ export class PipelineAttestor implements Attestor {
     this.#log = log;
     this.#metrics = deps.metrics ?? NO_METRICS;
     this.#outcomeLabels = new Map(OUTCOMES.map((o) => [o, this.#labels.of(['outcome', o])]));
-    this.#containers = new VerdictCache<ContainerFacts>({
+    this.#locator = new ContainerLocator(deps.proc, config.runtimes.containerdNamespaces);
+    this.#containers = new ContainerFactsCache({
       ttlMs: CACHE_TTL.containerMs,
-      failureTtlMs: 0,
       maxEntries: CACHE_TTL.maxEntries,
+      loadTimeoutMs: CACHE_TTL.loadTimeoutMs,
+      locator: this.#locator,
+      checkSocket: deps.checkSocket,
+      retry: deps.retry,
       onLookup: countLookups(this.#metrics, 'container'),
     });
-    this.#locator = new ContainerLocator(deps.proc, config.runtimes.containerdNamespaces);
     this.#routes = new RuntimeRoutes(deps, config.runtimes.containerdNamespaces.length > 0);
     this.#trust = new TrustSource(config.signatures, log, (ok) =>
       this.#metrics.incrCounter(METRIC_KEYS.trustRootRefreshes, 1, this.#labels.of(['result', ok ? 'ok' : 'failed'])),
@@ -206,7 +201,7 @@ export class PipelineAttestor implements Attestor {
     if (cached !== undefined) return cached;
 
     throwIfAborted(signal);
-    const { runtime, init } = await this.#containerFacts(this.#routes.for(located.match), pid, located, signal);
+    const { runtime, init } = await this.#containers.confirmedFor(this.#routes.for(located.match), keyOf(located.match), pid, located, signal);
     const { binding, signatures } = await this.#imageChecks(runtime, signal);
 
     // Last: the PID, or the container's first one, may have exited and been
@@ -230,20 +225,13 @@ export class PipelineAttestor implements Attestor {
   // The report from the caches alone, when each finding is there now and
   // the workload is in the cached container's cgroup; undefined otherwise.
   #fromCaches(pid: number, located: Extract<Located, { kind: 'container' }>): AttestReport | undefined {
-    const containerKey = containerCacheKey(this.#routes.for(located.match), keyOf(located.match));
-    const facts = this.#containers.peek(containerKey);
-    if (facts?.init === undefined) return undefined;
-    try {
-      this.#locator.confirmInContainer(pid, located, facts.init);
-    } catch {
-      // The container restarted (a new first process), or the PID is not
-      // in it: #containerFacts reloads once and reports.
-      return undefined;
-    }
-    const { runtime } = facts;
+    const clients = this.#routes.for(located.match);
+    const key = keyOf(located.match);
+    const runtime = this.#containers.cachedFor(clients, key, pid, located);
+    if (runtime === undefined) return undefined;
     const known = this.#verdicts.known(bindingKey(runtime), this.#trust.loaded);
     if (known === undefined) return undefined;
-    this.#containers.hit(containerKey);
+    this.#containers.hit(clients, key);
     return this.#report(pid, located.match, runtime, known.binding, known.signatures);
   }
 
@@ -288,7 +276,7 @@ export class PipelineAttestor implements Attestor {
   // it would make, for their caches (no PID: nothing is granted here).
   async prefetch(client: RuntimeClient, key: ContainerKey): Promise<void> {
     const signal = AbortSignal.timeout(SIGNATURE_LOAD_TIMEOUT_MS + CACHE_TTL.loadTimeoutMs);
-    const { runtime } = await this.#loadContainer([client], key, signal);
+    const { runtime } = await this.#containers.load([client], key, signal);
     if (!runtime.container.running) return;
     await this.#imageChecks(runtime, signal);
   }
@@ -320,57 +308,6 @@ export class PipelineAttestor implements Attestor {
       }),
       signal,
     );
-  }
-
-  // Container and image facts (cached per container ID), confirmed against
-  // the container's first process: the cgroup name alone proves little, the
-  // workload must share the cgroup of that process. Cached facts that fail
-  // the check (the container restarted: new first process) are reloaded once.
-  async #containerFacts(
-    clients: readonly RuntimeClient[],
-    pid: number,
-    located: Extract<Located, { kind: 'container' }>,
-    signal: AbortSignal,
-  ): Promise<{ runtime: RuntimeFindings; init: InitProcess }> {
-    const { id } = located.match;
-    const key = keyOf(located.match);
-    for (let attempt = 0; ; attempt++) {
-      const { runtime, init } = await this.#loadContainer(clients, key, signal);
-      try {
-        if (init === undefined) throw new AttestorError('CONTAINER_NOT_FOUND', `container ${id} is not running`);
-        this.#locator.confirmInContainer(pid, located, init);
-        return { runtime, init };
-      } catch (err) {
-        this.#containers.delete(containerCacheKey(clients, key));
-        if (attempt > 0) throw err;
-      }
-    }
-  }
-
-  // Container and image facts from the first runtime that knows the
-  // container, cached per runtime(s) and container ID, with its first
-  // process's start time read right after the runtime named it.
-  #loadContainer(clients: readonly RuntimeClient[], key: ContainerKey, signal: AbortSignal): Promise<ContainerFacts> {
-    return raceAbort(
-      this.#containers.get(containerCacheKey(clients, key), async () => {
-        for (const client of clients) await this.#deps.checkSocket(socketPathOf(client.endpoint));
-        const runtime = await lookupContainer(clients, key, AbortSignal.timeout(CACHE_TTL.loadTimeoutMs), this.#deps.retry);
-        return { runtime, init: this.#initOf(runtime) };
-      }),
-      signal,
-    );
-  }
-
-  #initOf(runtime: RuntimeFindings): InitProcess | undefined {
-    const { running, initPid } = runtime.container;
-    if (!running || initPid <= 0) return undefined;
-    try {
-      return this.#locator.initProcess(initPid);
-    } catch (err) {
-      // Exited already: a container that is not running for us.
-      if (isAttestorError(err) && err.code === 'PID_GONE') return undefined;
-      throw err;
-    }
   }
 
   async close(): Promise<void> {
