@@ -17,7 +17,7 @@ import { TrustSource } from '../verify/trust-source.js';
 import { checkSignatures, readyTrust } from './signature-step.js';
 import { countLookups, LabelSets, METRIC_KEYS, NO_LABELS, NO_METRICS } from './metrics.js';
 import { StartPrefetcher } from './prefetch.js';
-import { bindingKey, signatureKey, signedDigests } from './cache-keys.js';
+import { bindingKey, containerCacheKey, signatureKey, signedDigests } from './cache-keys.js';
 import { ContainerFactsCache } from './container-facts.js';
 import { keyOf, RuntimeRoutes } from './routes.js';
 
@@ -225,13 +225,12 @@ export class PipelineAttestor implements Attestor {
   // The report from the caches alone, when each finding is there now and
   // the workload is in the cached container's cgroup; undefined otherwise.
   #fromCaches(pid: number, located: Extract<Located, { kind: 'container' }>): AttestReport | undefined {
-    const clients = this.#routes.for(located.match);
-    const key = keyOf(located.match);
-    const runtime = this.#containers.cachedFor(clients, key, pid, located);
+    const containerKey = containerCacheKey(this.#routes.for(located.match), keyOf(located.match));
+    const runtime = this.#containers.cachedFor(containerKey, pid, located);
     if (runtime === undefined) return undefined;
     const known = this.#verdicts.known(bindingKey(runtime), this.#trust.loaded);
     if (known === undefined) return undefined;
-    this.#containers.hit(clients, key);
+    this.#containers.hit(containerKey);
     return this.#report(pid, located.match, runtime, known.binding, known.signatures);
   }
 

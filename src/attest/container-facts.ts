@@ -49,11 +49,12 @@ export class ContainerFactsCache {
     });
   }
 
-  // The cached facts, when there are some and the workload is in the
-  // container's cgroup, its first process unchanged; undefined otherwise
-  // (never waits, never throws, counts no lookup: see hit()).
-  cachedFor(clients: readonly RuntimeClient[], key: ContainerKey, pid: number, located: ContainerLocated): RuntimeFindings | undefined {
-    const facts = this.#cache.peek(containerCacheKey(clients, key));
+  // The facts cached under `cacheKey` (containerCacheKey()), when there are
+  // some and the workload is in the container's cgroup, its first process
+  // unchanged; undefined otherwise (never waits, never throws, counts no
+  // lookup: see hit()). The warm path: the caller builds the key once.
+  cachedFor(cacheKey: string, pid: number, located: ContainerLocated): RuntimeFindings | undefined {
+    const facts = this.#cache.peek(cacheKey);
     if (facts?.init === undefined) return undefined;
     try {
       this.#o.locator.confirmInContainer(pid, located, facts.init);
@@ -66,8 +67,8 @@ export class ContainerFactsCache {
   }
 
   // Counts a use of what cachedFor() gave.
-  hit(clients: readonly RuntimeClient[], key: ContainerKey): void {
-    this.#cache.hit(containerCacheKey(clients, key));
+  hit(cacheKey: string): void {
+    this.#cache.hit(cacheKey);
   }
 
   // The facts, confirmed for the workload. Cached facts that fail the check
